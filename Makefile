@@ -1,0 +1,92 @@
+# cogtiler - `make` builds ./bootstrap; `make run` serves the demo map;
+# `make test` runs every test. See README.md.
+
+CC ?= cc
+PKGS := gdal libpng libcjson libmicrohttpd zlib
+LEAFLET_DIR ?= /usr/share/javascript/leaflet
+SANITIZE ?=
+PORT ?= 8080
+
+# Objects of a sanitizer build live apart from the release build.
+VARIANT := $(if $(SANITIZE),san,rel)
+B := build/$(VARIANT)
+
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(B)
+ifneq ($(SANITIZE),)
+override CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# pkg-config is asked only when building, so `make deps` works before it exists.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+LDLIBS += $(PKG_LIBS) -lm -lpthread
+
+LIB_SRCS := src/err.c src/tilemath.c src/route.c src/config.c src/colormap.c src/raster.c \
+            src/pngenc.c src/tile.c src/handler.c src/log.c src/app.c src/server.c
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
+COLORMAPS := $(sort $(wildcard colormaps/*.txt))
+ASSETS := index.html=web/index.html leaflet.js=$(LEAFLET_DIR)/leaflet.js \
+          leaflet.css=$(LEAFLET_DIR)/leaflet.css
+
+.PHONY: all deps deps-test run test test-unit bench valgrind clean
+all: bootstrap
+
+# --- dependencies (Debian/Ubuntu) ------------------------------------------
+BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libcjson-dev \
+              libmicrohttpd-dev libjs-leaflet
+TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl valgrind
+deps:
+	@tools/deps.sh $(BUILD_DEBS)
+deps-test:
+	@tools/deps.sh $(TEST_DEBS)
+
+# --- build -------------------------------------------------------------------
+$(B)/%.o: src/%.c $(wildcard include/*.h) | $(B)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+$(B)/%.o: $(B)/%.c | $(B)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+$(B)/colormaps.c: tools/colormaps.awk $(COLORMAPS) | $(B)
+	awk -f tools/colormaps.awk $(COLORMAPS) > $@.tmp && mv $@.tmp $@
+$(B)/assets.c: tools/embed.sh web/index.html | $(B)
+	tools/embed.sh $@ $(ASSETS)
+$(B)/libcogtiler.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(B):
+	mkdir -p $@
+
+# ./bootstrap is whichever variant was built last; the stamp forces a relink
+# when the variant changes.
+build/variant.$(VARIANT): | $(B)
+	rm -f build/variant.* && touch $@
+bootstrap: $(B)/main.o $(B)/libcogtiler.a build/variant.$(VARIANT)
+	$(CC) $(LDFLAGS) -o $@ $(B)/main.o $(B)/libcogtiler.a $(LDLIBS)
+
+# --- run ---------------------------------------------------------------------
+run: deps bootstrap
+	./bootstrap serve --host 127.0.0.1 --port $(PORT) --config data/layers.json
+
+# --- tests -------------------------------------------------------------------
+TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels \
+         test_handler
+TEST_BINS := $(TESTS:%=$(B)/%)
+$(B)/test_%: test/test_%.c test/testutil.h $(B)/libcogtiler.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+test: deps-test
+	$(MAKE) bootstrap $(TEST_BINS)
+	test/run.sh $(B) $(TESTS) test/test_server.sh
+
+# --- benchmark and valgrind ----------------------------------------------------
+$(B)/bench_tiles: bench/bench_tiles.c $(B)/libcogtiler.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
+bench: deps-test bootstrap $(B)/bench_tiles
+	bench/run.sh $(B)/bench_tiles
+
+valgrind: deps-test
+	$(MAKE) SANITIZE= bootstrap $(TEST_BINS)
+	test/valgrind.sh build/rel
+
+clean:
+	rm -rf build bootstrap test/out bench/out

@@ -1,0 +1,28 @@
+/* err.h - the one error enum of cogtiler, and the one place mapping it to HTTP. */
+#ifndef COGTILER_ERR_H
+#define COGTILER_ERR_H
+
+enum ct_err {
+    CT_OK = 0,
+    CT_EINVAL = -1,       /* a bad request parameter (400) */
+    CT_ERANGE = -2,       /* z/x/y outside the tile matrix (400) */
+    CT_ENOROUTE = -3,     /* no such path (404) */
+    CT_ENOLAYER = -4,     /* no such layer (404) */
+    CT_EOUTSIDE = -5,     /* the tile lies outside the data (404) */
+    CT_EFORBIDDEN = -6,   /* the source is not allowed (403) */
+    CT_EMETHOD = -7,      /* HTTP method other than GET/HEAD (405) */
+    CT_ESOURCE = -8,      /* the source cannot be opened or read (500) */
+    CT_EUNSUPPORTED = -9, /* the source is not usable: no CRS, not Earth... (500) */
+    CT_ENOMEM = -10,      /* allocation failed (500) */
+    CT_ETOOBIG = -11,     /* a size computation overflowed (500) */
+    CT_EINTERNAL = -12,   /* a bug or an unexpected library failure (500) */
+    CT_ECONFIG = -13,     /* invalid configuration (start-up only) */
+};
+
+/* Returns a short static description of err (never NULL). */
+const char *ct_strerror(int err);
+
+/* Returns the HTTP status for err; CT_OK maps to 200. The only such mapping. */
+int ct_http_status(int err);
+
+#endif

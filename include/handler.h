@@ -1,0 +1,43 @@
+/* handler.h - the transport-neutral core: struct request in, struct response
+ * out. The local HTTP server, the CLI and (later) the Lambda runtime are thin
+ * transports around handler_handle(). */
+#ifndef COGTILER_HANDLER_H
+#define COGTILER_HANDLER_H
+
+#include <stddef.h>
+
+#include "app.h"
+
+struct kv {
+    const char *key, *value;
+};
+
+struct request {
+    const char *method;      /* "GET", "HEAD", ... */
+    const char *path;        /* percent-decoded, without the query string */
+    const struct kv *query;  /* percent-decoded pairs; a key may repeat */
+    size_t nquery;
+    const struct kv *headers; /* names compared case-insensitively */
+    size_t nheaders;
+};
+
+struct response {
+    int status;
+    const char *content_type;   /* static string */
+    const char *cache_control;  /* static string */
+    unsigned char *body;
+    size_t len;
+    int body_owned;             /* body is malloc'd and freed by response_free */
+    char detail[256];           /* the full error message, for logs */
+};
+
+/* Fills *resp for req; never fails (errors become JSON error responses). */
+void handler_handle(struct app *app, const struct request *req, struct response *resp);
+
+/* NULL-safe; frees an owned body. */
+void response_free(struct response *resp);
+
+/* The value of the first query parameter called key, or NULL. */
+const char *request_query(const struct request *req, const char *key);
+
+#endif

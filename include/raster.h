@@ -1,0 +1,71 @@
+/* raster.h - opening datasets and reading tile windows warped to EPSG:3857.
+ * The only module that includes GDAL. Handles are not thread-safe. */
+#ifndef COGTILER_RASTER_H
+#define COGTILER_RASTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tilemath.h"
+
+struct raster;
+
+struct raster_info {
+    int width, height;
+    int nbands;          /* data bands (a trailing alpha band is not counted) */
+    int is_byte;         /* every data band is GDT_Byte */
+    int has_palette;     /* band 1 carries a colour table */
+    int has_alpha;       /* the dataset has an alpha band */
+    int noverviews;      /* of band 1 */
+    int has_nodata;
+    double nodata;
+    struct bbox lonlat;  /* data extent in degrees; minx > maxx when it crosses 180 */
+};
+
+/* A tile read: band-sequential values plus a validity mask, both size x size. */
+struct raster_tile {
+    int size;
+    int nbands;
+    int is_byte;         /* data is uint8_t when set, double otherwise */
+    void *data;
+    uint8_t *mask;       /* 0 = no data (transparent), 255 = valid */
+};
+
+/* Process-wide GDAL set-up: drivers, quiet error handler, option defaults.
+ * Call once before any other raster_ function. */
+void raster_global_init(void);
+void raster_global_cleanup(void);
+
+/* Opens source (a path or GDAL name). Returns 0 and *out, or CT_ESOURCE (cannot
+ * open) / CT_EUNSUPPORTED (no geotransform, no CRS, not an Earth CRS), with a
+ * message in msg. Close with raster_close(). */
+int raster_open(const char *source, struct raster **out, char *msg, size_t msgcap);
+
+/* NULL-safe. */
+void raster_close(struct raster *r);
+
+const struct raster_info *raster_get_info(const struct raster *r);
+
+/* True when the lon/lat box ll overlaps the data extent (antimeridian aware). */
+int raster_intersects(const struct raster *r, const struct bbox *ll);
+
+/* Reads the EPSG:3857 window merc at size x size pixels (GDAL picks the
+ * overview), with resampling "near" (NULL) or another gdalwarp -r name.
+ * Returns 0 and fills *out (free with raster_tile_free), or a negative ct_err
+ * with a message in msg. */
+int raster_read(struct raster *r, const struct bbox *merc, int size, const char *resampling,
+                struct raster_tile *out, char *msg, size_t msgcap);
+
+/* NULL-safe; frees the buffers of t, not t itself. */
+void raster_tile_free(struct raster_tile *t);
+
+/* A value range for band (1-based) from stored statistics or, failing that,
+ * approximate statistics (overviews or sampled blocks, never a full scan).
+ * Cached in r. 0 or CT_ESOURCE. */
+int raster_range(struct raster *r, int band, double *min, double *max);
+
+/* Copies band 1's colour table as RGBA into rgba (up to 256 entries) and sets
+ * *n. 0, or CT_EINVAL when there is none. */
+int raster_palette(const struct raster *r, uint8_t rgba[256][4], int *n);
+
+#endif

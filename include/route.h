@@ -1,0 +1,48 @@
+/* route.h - request path -> what to serve. Pure: returns views into the caller's
+ * string and allocates nothing. */
+#ifndef COGTILER_ROUTE_H
+#define COGTILER_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct strview {
+    const char *p;
+    size_t n;
+};
+
+enum route_kind {
+    ROUTE_INDEX,   /* "/" : the map page */
+    ROUTE_STATIC,  /* "/static/NAME" : an embedded asset, name in .asset */
+    ROUTE_TILE,    /* "/tiles/LAYER/Z/X/Y[@2x].png" */
+};
+
+#define ROUTE_MAX_LAYER 64
+
+struct route {
+    enum route_kind kind;
+    struct strview layer;   /* ROUTE_TILE */
+    struct strview asset;   /* ROUTE_STATIC */
+    int z;
+    uint64_t x, y;
+    int scale;              /* 1, or 2 for "@2x" */
+};
+
+/* Parses path[0..len) (already percent-decoded, no query string).
+ * Returns 0 and fills *out; CT_ENOROUTE when the path matches no route;
+ * CT_EINVAL when it has the shape of a tile path with a malformed layer name,
+ * number or extension; CT_ERANGE when z/x/y are numbers outside the matrix.
+ * On error *out is unspecified. */
+int route_parse(const char *path, size_t len, struct route *out);
+
+/* Parses a decimal number string s[0..n) made only of digits (no sign, no
+ * spaces), at most 15 digits. Returns 0 or CT_EINVAL. */
+int route_parse_u64(const char *s, size_t n, uint64_t *out);
+
+/* Parses "MIN,MAX" (two finite decimal numbers, MIN < MAX). 0 or CT_EINVAL. */
+int route_parse_range(const char *s, double *min, double *max);
+
+/* True when the view equals the NUL-terminated string lit. */
+int strview_eq(struct strview v, const char *lit);
+
+#endif

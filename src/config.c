@@ -1,0 +1,223 @@
+#include "config.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "colormap.h"
+#include "err.h"
+#include "route.h"
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > ROUTE_MAX_LAYER || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '-' || *c == '.'))
+            return 0;
+    return 1;
+}
+
+/* Local relative paths are taken relative to the config file; URLs, GDAL
+ * virtual paths and absolute paths are kept as they are. */
+static char *resolve_source(const char *src, const char *basedir)
+{
+    if (!basedir || !*basedir || src[0] == '/' || strstr(src, "://"))
+        return dupstr(src);
+    size_t n = strlen(basedir) + 1 + strlen(src) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", basedir, src);
+    return p;
+}
+
+void config_free(struct config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nlayers; i++) {
+        free(c->layers[i].name);
+        free(c->layers[i].source);
+        free(c->layers[i].colormap);
+    }
+    free(c->layers);
+    memset(c, 0, sizeof *c);
+}
+
+static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf *l, char *msg,
+                       size_t msgcap)
+{
+    const char *name = item->string;
+    if (!valid_name(name)) {
+        snprintf(msg, msgcap, "layer name \"%.80s\" must be 1-64 characters of A-Z a-z 0-9 _ . -",
+                 name);
+        return CT_ECONFIG;
+    }
+    if (!cJSON_IsObject(item)) {
+        snprintf(msg, msgcap, "layer \"%s\" must be an object", name);
+        return CT_ECONFIG;
+    }
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(item, "source");
+    if (!cJSON_IsString(src) || !*src->valuestring) {
+        snprintf(msg, msgcap, "layer \"%s\" needs a \"source\" string", name);
+        return CT_ECONFIG;
+    }
+    const cJSON *cm = cJSON_GetObjectItemCaseSensitive(item, "colormap");
+    if (cm && (!cJSON_IsString(cm) ||
+               !colormap_find(cm->valuestring, strlen(cm->valuestring)))) {
+        snprintf(msg, msgcap, "layer \"%s\": unknown colormap", name);
+        return CT_ECONFIG;
+    }
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(item, "rescale");
+    if (rs) {
+        const cJSON *a = cJSON_GetArrayItem(rs, 0), *b = cJSON_GetArrayItem(rs, 1);
+        if (!cJSON_IsArray(rs) || cJSON_GetArraySize(rs) != 2 || !cJSON_IsNumber(a) ||
+            !cJSON_IsNumber(b) || !(a->valuedouble < b->valuedouble)) {
+            snprintf(msg, msgcap, "layer \"%s\": \"rescale\" must be [min, max] with min < max",
+                     name);
+            return CT_ECONFIG;
+        }
+        l->has_rescale = 1;
+        l->rescale_min = a->valuedouble;
+        l->rescale_max = b->valuedouble;
+    }
+    l->name = dupstr(name);
+    l->source = resolve_source(src->valuestring, basedir);
+    l->colormap = cm ? dupstr(cm->valuestring) : NULL;
+    if (!l->name || !l->source || (cm && !l->colormap)) {
+        snprintf(msg, msgcap, "out of memory");
+        return CT_ENOMEM;
+    }
+    return CT_OK;
+}
+
+int config_parse(const char *json, const char *basedir, struct config *out, char *msg,
+                 size_t msgcap)
+{
+    int err = CT_ECONFIG;
+    memset(out, 0, sizeof *out);
+    cJSON *root = cJSON_Parse(json);
+    if (!root) {
+        snprintf(msg, msgcap, "configuration is not valid JSON (near \"%.20s\")",
+                 cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
+        return CT_ECONFIG;
+    }
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
+    int n = cJSON_GetArraySize(layers);
+    if (!cJSON_IsObject(layers) || n < 1) {
+        snprintf(msg, msgcap, "configuration needs a non-empty \"layers\" object");
+        goto out;
+    }
+    out->layers = calloc((size_t)n, sizeof *out->layers);
+    if (!out->layers) {
+        err = CT_ENOMEM;
+        snprintf(msg, msgcap, "out of memory");
+        goto out;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, layers)
+    {
+        if (config_find(out, item->string, strlen(item->string))) {
+            snprintf(msg, msgcap, "layer \"%.80s\" is defined twice", item->string);
+            err = CT_ECONFIG;
+            goto out;
+        }
+        err = parse_layer(item, basedir, &out->layers[out->nlayers], msg, msgcap);
+        out->nlayers++; /* counted even when partly filled, so config_free frees it */
+        if (err)
+            goto out;
+    }
+    err = CT_ECONFIG;
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(root, "default_layer");
+    if (def) {
+        const struct layer_conf *l =
+            cJSON_IsString(def) ? config_find(out, def->valuestring, strlen(def->valuestring))
+                                : NULL;
+        if (!l) {
+            snprintf(msg, msgcap, "\"default_layer\" names no configured layer");
+            goto out;
+        }
+        out->default_layer = (size_t)(l - out->layers);
+    }
+    err = CT_OK;
+out:
+    cJSON_Delete(root);
+    if (err)
+        config_free(out);
+    return err;
+}
+
+int config_load(const char *path, struct config *out, char *msg, size_t msgcap)
+{
+    char *text = NULL, *dir = NULL;
+    int err = CT_ECONFIG;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, msgcap, "cannot open configuration file %.200s", path);
+        return CT_ECONFIG;
+    }
+    if (fseek(f, 0, SEEK_END) != 0)
+        goto out;
+    long len = ftell(f);
+    if (len < 0 || len > (1L << 24) || fseek(f, 0, SEEK_SET) != 0) {
+        snprintf(msg, msgcap, "configuration file %.200s is unreadable or over 16 MB", path);
+        goto out;
+    }
+    text = malloc((size_t)len + 1);
+    if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
+        snprintf(msg, msgcap, "cannot read configuration file %.200s", path);
+        goto out;
+    }
+    text[len] = '\0';
+    dir = dupstr(path);
+    if (!dir)
+        goto out;
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    err = config_parse(text, dir, out, msg, msgcap);
+out:
+    fclose(f);
+    free(text);
+    free(dir);
+    return err;
+}
+
+int config_single(const char *name, const char *source, struct config *out)
+{
+    memset(out, 0, sizeof *out);
+    out->layers = calloc(1, sizeof *out->layers);
+    if (!out->layers)
+        return CT_ENOMEM;
+    out->nlayers = 1;
+    out->layers[0].name = dupstr(name);
+    out->layers[0].source = dupstr(source);
+    if (!out->layers[0].name || !out->layers[0].source) {
+        config_free(out);
+        return CT_ENOMEM;
+    }
+    return CT_OK;
+}
+
+const struct layer_conf *config_find(const struct config *c, const char *name, size_t n)
+{
+    for (size_t i = 0; i < c->nlayers; i++)
+        if (c->layers[i].name && strlen(c->layers[i].name) == n &&
+            memcmp(c->layers[i].name, name, n) == 0)
+            return &c->layers[i];
+    return NULL;
+}

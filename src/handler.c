@@ -1,0 +1,214 @@
+#include "handler.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assets.h"
+#include "colormap.h"
+#include "err.h"
+#include "route.h"
+#include "tile.h"
+
+#define CACHE_TILE "public, max-age=86400"
+#define CACHE_ERROR_4XX "public, max-age=60"
+#define CACHE_NONE "no-store"
+#define CACHE_PAGE "public, max-age=300"
+
+const char *request_query(const struct request *req, const char *key)
+{
+    for (size_t i = 0; i < req->nquery; i++)
+        if (req->query[i].key && strcmp(req->query[i].key, key) == 0)
+            return req->query[i].value ? req->query[i].value : "";
+    return NULL;
+}
+
+void response_free(struct response *resp)
+{
+    if (!resp)
+        return;
+    if (resp->body_owned)
+        free(resp->body);
+    resp->body = NULL;
+    resp->len = 0;
+    resp->body_owned = 0;
+}
+
+/* The public message: for 4xx the detail (it is about the request); for 5xx
+ * a generic text, since details may name internal paths (they go to the log). */
+static void set_error(struct response *resp, int err, const char *detail)
+{
+    resp->status = ct_http_status(err);
+    resp->content_type = "application/json";
+    resp->cache_control = resp->status >= 500 ? CACHE_NONE : CACHE_ERROR_4XX;
+    snprintf(resp->detail, sizeof resp->detail, "%s", detail && *detail ? detail : ct_strerror(err));
+    const char *pub = resp->status < 500 ? resp->detail : ct_strerror(err);
+
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o && cJSON_AddStringToObject(o, "detail", pub))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text) {
+        resp->body = (unsigned char *)text;
+        resp->len = strlen(text);
+        resp->body_owned = 1;
+    } else {
+        static const char oom[] = "{\"detail\":\"out of memory\"}";
+        resp->status = 500;
+        resp->cache_control = CACHE_NONE;
+        resp->body = (unsigned char *)oom;
+        resp->len = sizeof oom - 1;
+    }
+}
+
+static void set_static(struct response *resp, const struct asset *a, const char *cache)
+{
+    resp->status = 200;
+    resp->content_type = a->content_type;
+    resp->cache_control = cache;
+    resp->body = (unsigned char *)a->data;
+    resp->len = a->len;
+}
+
+/* Reads the rendering parameters of a tile request (TiTiler's names). */
+static int parse_style(const struct request *req, const struct layer_conf *l,
+                       struct tile_style *st, int *size, char *msg, size_t msgcap)
+{
+    memset(st, 0, sizeof *st);
+    const char *cm = request_query(req, "colormap_name");
+    if (!cm)
+        cm = l->colormap;
+    if (cm && !(st->cmap = colormap_find(cm, strlen(cm)))) {
+        snprintf(msg, msgcap, "colormap_name: unknown colormap \"%.40s\"", cm);
+        return CT_EINVAL;
+    }
+    const char *rs = request_query(req, "rescale");
+    if (rs) {
+        if (route_parse_range(rs, &st->min, &st->max)) {
+            snprintf(msg, msgcap, "rescale: expected MIN,MAX with MIN < MAX");
+            return CT_EINVAL;
+        }
+        st->has_rescale = 1;
+    } else if (l->has_rescale) {
+        st->has_rescale = 1;
+        st->min = l->rescale_min;
+        st->max = l->rescale_max;
+    }
+    const char *ts = request_query(req, "tilesize");
+    if (ts) {
+        uint64_t v;
+        if (route_parse_u64(ts, strlen(ts), &v) || (v != 256 && v != 512)) {
+            snprintf(msg, msgcap, "tilesize: expected 256 or 512");
+            return CT_EINVAL;
+        }
+        *size = (int)v;
+    }
+    return CT_OK;
+}
+
+static void handle_tile(struct app *app, const struct request *req, const struct route *rt,
+                        struct response *resp)
+{
+    char msg[256] = "";
+    const struct layer_conf *l = config_find(app_config(app), rt->layer.p, rt->layer.n);
+    if (!l) {
+        snprintf(msg, sizeof msg, "unknown layer \"%.*s\"", (int)rt->layer.n, rt->layer.p);
+        set_error(resp, CT_ENOLAYER, msg);
+        return;
+    }
+    struct tile_style st;
+    int size = 256 * rt->scale;
+    int err = parse_style(req, l, &st, &size, msg, sizeof msg);
+    struct raster *r = NULL;
+    struct pngbuf png = { 0 };
+    if (!err)
+        err = app_raster(app, l, &r, msg, sizeof msg);
+    if (!err)
+        err = tile_render(r, rt->z, rt->x, rt->y, size, &st, &png, msg, sizeof msg);
+    if (err) {
+        set_error(resp, err, msg);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "image/png";
+    resp->cache_control = CACHE_TILE;
+    resp->body = png.data;
+    resp->len = png.len;
+    resp->body_owned = 1;
+}
+
+static void handle_index(struct app *app, struct response *resp)
+{
+    const struct config *c = app_config(app);
+    const char *layer = c->layers[c->default_layer].name;
+    const struct asset *page = assets_find("index.html");
+    static const char mark[] = "__DEFAULT_LAYER__";
+    const char *at = page ? strstr(page->data, mark) : NULL;
+    if (!at) {
+        set_error(resp, CT_EINTERNAL, "index page missing");
+        return;
+    }
+    size_t pre = (size_t)(at - page->data), post = page->len - pre - (sizeof mark - 1);
+    size_t n = pre + strlen(layer) + post;
+    char *body = malloc(n + 1);
+    if (!body) {
+        set_error(resp, CT_ENOMEM, NULL);
+        return;
+    }
+    memcpy(body, page->data, pre);
+    memcpy(body + pre, layer, strlen(layer));
+    memcpy(body + pre + strlen(layer), at + sizeof mark - 1, post);
+    body[n] = '\0';
+    resp->status = 200;
+    resp->content_type = "text/html; charset=utf-8";
+    resp->cache_control = CACHE_PAGE;
+    resp->body = (unsigned char *)body;
+    resp->len = n;
+    resp->body_owned = 1;
+}
+
+void handler_handle(struct app *app, const struct request *req, struct response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    if (!req->method || (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {
+        set_error(resp, CT_EMETHOD, "only GET and HEAD are supported");
+        return;
+    }
+    const char *path = req->path ? req->path : "";
+    struct route rt;
+    int err = route_parse(path, strlen(path), &rt);
+    if (err) {
+        const char *why = err == CT_ENOROUTE ? "no such route"
+                          : err == CT_ERANGE ? "z/x/y out of range: need 0 <= z <= 30 and "
+                                               "0 <= x, y < 2^z"
+                                             : "malformed tile path: expected "
+                                               "/tiles/{layer}/{z}/{x}/{y}[@2x].png";
+        set_error(resp, err, why);
+        return;
+    }
+    switch (rt.kind) {
+    case ROUTE_INDEX:
+        handle_index(app, resp);
+        return;
+    case ROUTE_STATIC: {
+        char name[64];
+        const struct asset *a = NULL;
+        if (rt.asset.n < sizeof name) {
+            memcpy(name, rt.asset.p, rt.asset.n);
+            name[rt.asset.n] = '\0';
+            a = assets_find(name);
+        }
+        if (!a || strcmp(name, "index.html") == 0)
+            set_error(resp, CT_ENOROUTE, "no such file");
+        else
+            set_static(resp, a, CACHE_TILE);
+        return;
+    }
+    case ROUTE_TILE:
+        handle_tile(app, req, &rt, resp);
+        return;
+    }
+    set_error(resp, CT_ENOROUTE, NULL);
+}

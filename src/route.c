@@ -1,0 +1,157 @@
+#include "route.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "tilemath.h"
+
+int strview_eq(struct strview v, const char *lit)
+{
+    size_t n = strlen(lit);
+    return v.n == n && memcmp(v.p, lit, n) == 0;
+}
+
+int route_parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > 15)
+        return CT_EINVAL;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return CT_EINVAL;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return CT_OK;
+}
+
+static int parse_double(const char *s, const char *end, double *out)
+{
+    /* strtod accepts "nan", "inf" and hex; a range needs plain finite numbers. */
+    if (s == end)
+        return CT_EINVAL;
+    for (const char *c = s; c < end; c++)
+        if (!strchr("0123456789+-.eE", *c))
+            return CT_EINVAL;
+    char buf[64];
+    size_t n = (size_t)(end - s);
+    if (n >= sizeof buf)
+        return CT_EINVAL;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *stop;
+    errno = 0;
+    double v = strtod(buf, &stop);
+    if (stop != buf + n || errno || !isfinite(v))
+        return CT_EINVAL;
+    *out = v;
+    return CT_OK;
+}
+
+int route_parse_range(const char *s, double *min, double *max)
+{
+    const char *comma = strchr(s, ',');
+    if (!comma)
+        return CT_EINVAL;
+    double a, b;
+    if (parse_double(s, comma, &a) || parse_double(comma + 1, comma + 1 + strlen(comma + 1), &b))
+        return CT_EINVAL;
+    if (!(a < b))
+        return CT_EINVAL;
+    *min = a;
+    *max = b;
+    return CT_OK;
+}
+
+static int valid_layer_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+/* Splits the next '/'-terminated segment off [*p, end). */
+static struct strview next_segment(const char **p, const char *end)
+{
+    struct strview v = { *p, 0 };
+    while (*p < end && **p != '/')
+        (*p)++;
+    v.n = (size_t)(*p - v.p);
+    if (*p < end)
+        (*p)++; /* skip '/' */
+    return v;
+}
+
+static int parse_tile(const char *p, const char *end, struct route *out)
+{
+    struct strview seg[4];
+    for (int i = 0; i < 4; i++) {
+        if (p >= end)
+            return CT_ENOROUTE;
+        seg[i] = next_segment(&p, end);
+    }
+    /* A trailing '/' or more segments: not a tile path. */
+    if (p != end || (end > seg[3].p && end[-1] == '/'))
+        return CT_ENOROUTE;
+
+    if (seg[0].n == 0 || seg[0].n > ROUTE_MAX_LAYER)
+        return CT_EINVAL;
+    for (size_t i = 0; i < seg[0].n; i++)
+        if (!valid_layer_char(seg[0].p[i]))
+            return CT_EINVAL;
+    if (seg[0].n == 1 && seg[0].p[0] == '.')
+        return CT_EINVAL;
+    if (seg[0].n == 2 && seg[0].p[0] == '.' && seg[0].p[1] == '.')
+        return CT_EINVAL;
+    out->layer = seg[0];
+
+    /* Last segment: digits, optional "@2x", ".png". */
+    const char *y = seg[3].p, *yend = seg[3].p + seg[3].n, *d = y;
+    while (d < yend && *d >= '0' && *d <= '9')
+        d++;
+    struct strview ydigits = { y, (size_t)(d - y) };
+    out->scale = 1;
+    if (yend - d >= 3 && memcmp(d, "@2x", 3) == 0) {
+        out->scale = 2;
+        d += 3;
+    }
+    if ((size_t)(yend - d) != 4 || memcmp(d, ".png", 4) != 0)
+        return CT_EINVAL;
+
+    uint64_t z, x, yy;
+    if (route_parse_u64(seg[1].p, seg[1].n, &z) || route_parse_u64(seg[2].p, seg[2].n, &x) ||
+        route_parse_u64(ydigits.p, ydigits.n, &yy))
+        return CT_EINVAL;
+    if (z > TILEMATH_MAXZ)
+        return CT_ERANGE;
+    out->z = (int)z;
+    out->x = x;
+    out->y = yy;
+    return tilemath_check(out->z, x, yy);
+}
+
+int route_parse(const char *path, size_t len, struct route *out)
+{
+    const char *end = path + len;
+    memset(out, 0, sizeof *out);
+    if (len == 1 && path[0] == '/') {
+        out->kind = ROUTE_INDEX;
+        return CT_OK;
+    }
+    static const char tiles[] = "/tiles/", stat[] = "/static/";
+    if (len > sizeof tiles - 1 && memcmp(path, tiles, sizeof tiles - 1) == 0) {
+        out->kind = ROUTE_TILE;
+        return parse_tile(path + sizeof tiles - 1, end, out);
+    }
+    if (len > sizeof stat - 1 && memcmp(path, stat, sizeof stat - 1) == 0) {
+        out->kind = ROUTE_STATIC;
+        out->asset.p = path + sizeof stat - 1;
+        out->asset.n = len - (sizeof stat - 1);
+        if (memchr(out->asset.p, '/', out->asset.n))
+            return CT_ENOROUTE;
+        return CT_OK;
+    }
+    return CT_ENOROUTE;
+}
