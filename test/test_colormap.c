@@ -1,0 +1,129 @@
+/* Colormap tables and their application to tiles. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "colormap.h"
+#include "err.h"
+
+static void test_known_entries(void **state)
+{
+    (void)state;
+    const struct colormap *v = colormap_find("viridis", 7);
+    assert_non_null(v);
+    /* Published matplotlib hex values: 0 #440154, 128 #21918c, 255 #fde725. */
+    const uint8_t want[3][4] = { { 0x44, 0x01, 0x54, 255 }, { 0x21, 0x91, 0x8c, 255 },
+                                 { 0xfd, 0xe7, 0x25, 255 } };
+    assert_memory_equal(v->rgba[0], want[0], 4);
+    assert_memory_equal(v->rgba[128], want[1], 4);
+    assert_memory_equal(v->rgba[255], want[2], 4);
+    const struct colormap *g = colormap_find("gray", 4);
+    assert_non_null(g);
+    for (int i = 0; i < 256; i++) {
+        const uint8_t e[4] = { (uint8_t)i, (uint8_t)i, (uint8_t)i, 255 };
+        assert_memory_equal(g->rgba[i], e, 4);
+    }
+    assert_null(colormap_find("viridi", 6));
+    assert_null(colormap_find("viridisx", 8));
+    assert_null(colormap_find("", 0));
+    assert_true(colormap_count() >= 2);
+    assert_non_null(colormap_at(0));
+    assert_null(colormap_at(colormap_count()));
+}
+
+static void test_scale(void **state)
+{
+    (void)state;
+    static const struct {
+        double v, min, max;
+        uint8_t want;
+    } cases[] = {
+        { 0, 0, 255, 0 },     { 255, 0, 255, 255 }, { 127.4, 0, 255, 127 },
+        { 127.5, 0, 255, 128 }, { -5, 0, 255, 0 },  { 300, 0, 255, 255 },
+        { 50, 0, 100, 128 },  /* 127.5 rounds up */
+        { NAN, 0, 1, 0 },     { -1000, -1000, 1000, 0 }, { 0, -1000, 1000, 128 },
+        { INFINITY, 0, 1, 255 }, { -INFINITY, 0, 1, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(colormap_scale(cases[i].v, cases[i].min, cases[i].max), cases[i].want);
+}
+
+static void test_apply_ramp_and_mask(void **state)
+{
+    (void)state;
+    double data[4] = { 0.0, 1000.0, NAN, 500.0 };
+    uint8_t mask[4] = { 255, 255, 255, 0 };
+    struct raster_tile t = { 2, 1, 0, data, mask };
+    const struct colormap *v = colormap_find("viridis", 7);
+    struct color_spec s = { COLOR_RAMP, (const uint8_t(*)[4])v->rgba, 256, 0, 1000 };
+    uint8_t out[16];
+    assert_int_equal(colormap_apply(&t, &s, out), CT_OK);
+    assert_memory_equal(out + 0, v->rgba[0], 4);
+    assert_memory_equal(out + 4, v->rgba[255], 4);
+    const uint8_t clear[4] = { 0, 0, 0, 0 };
+    assert_memory_equal(out + 8, clear, 4);  /* NaN */
+    assert_memory_equal(out + 12, clear, 4); /* masked */
+}
+
+static void test_apply_rgb_and_palette(void **state)
+{
+    (void)state;
+    uint8_t rgb[3 * 2] = { 10, 20, 30, 40, 50, 60 }; /* 2 px, band-sequential */
+    uint8_t mask[2] = { 255, 0 };
+    struct raster_tile t = { 0, 3, 1, rgb, mask };
+    /* size 0 would be empty; use a 1x2 tile through size 1 per row: emulate with 1x1. */
+    t.size = 1;
+    uint8_t out[4];
+    struct color_spec s = { COLOR_RGB, NULL, 0, 0, 0 };
+    uint8_t one[3] = { 10, 20, 30 };
+    t.data = one;
+    assert_int_equal(colormap_apply(&t, &s, out), CT_OK);
+    const uint8_t want[4] = { 10, 20, 30, 255 };
+    assert_memory_equal(out, want, 4);
+
+    /* RGB needs three bands */
+    struct raster_tile t1 = { 1, 1, 1, one, mask };
+    assert_int_equal(colormap_apply(&t1, &s, out), CT_EINVAL);
+
+    /* palette: index past the table is transparent */
+    uint8_t pal[2][4] = { { 1, 2, 3, 255 }, { 4, 5, 6, 128 } };
+    uint8_t idx[4] = { 0, 1, 2, 1 };
+    uint8_t m4[4] = { 255, 255, 255, 0 };
+    struct raster_tile tp = { 2, 1, 1, idx, m4 };
+    struct color_spec sp = { COLOR_PALETTE, (const uint8_t(*)[4])pal, 2, 0, 0 };
+    uint8_t o4[16];
+    assert_int_equal(colormap_apply(&tp, &sp, o4), CT_OK);
+    assert_memory_equal(o4, pal[0], 4);
+    assert_memory_equal(o4 + 4, pal[1], 4);
+    const uint8_t clear[4] = { 0, 0, 0, 0 };
+    assert_memory_equal(o4 + 8, clear, 4);
+    assert_memory_equal(o4 + 12, clear, 4);
+    (void)rgb;
+}
+
+static void test_apply_rgb_float_rescaled(void **state)
+{
+    (void)state;
+    double d[3] = { 0, 500, 1000 };
+    uint8_t m[1] = { 255 };
+    struct raster_tile t = { 1, 3, 0, d, m };
+    struct color_spec s = { COLOR_RGB, NULL, 0, 0, 1000 };
+    uint8_t out[4];
+    assert_int_equal(colormap_apply(&t, &s, out), CT_OK);
+    const uint8_t want[4] = { 0, 128, 255, 255 };
+    assert_memory_equal(out, want, 4);
+    s.min = s.max = 1;
+    assert_int_equal(colormap_apply(&t, &s, out), CT_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known_entries),
+        cmocka_unit_test(test_scale),
+        cmocka_unit_test(test_apply_ramp_and_mask),
+        cmocka_unit_test(test_apply_rgb_and_palette),
+        cmocka_unit_test(test_apply_rgb_float_rescaled),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,92 @@
+/* Layer configuration: valid files, and each invalid one named clearly. */
+#include "testutil.h"
+
+#include "config.h"
+#include "err.h"
+
+static void test_valid(void **state)
+{
+    (void)state;
+    struct config c;
+    char msg[256] = "";
+    const char *json = "{\"default_layer\":\"b\",\"layers\":{"
+                       "\"a\":{\"source\":\"x.tif\"},"
+                       "\"b\":{\"source\":\"/abs/y.tif\",\"colormap\":\"viridis\","
+                       "\"rescale\":[-10,20.5]},"
+                       "\"c\":{\"source\":\"https://example.invalid/z.tif\"}}}";
+    assert_int_equal(config_parse(json, "/base", &c, msg, sizeof msg), CT_OK);
+    assert_int_equal(c.nlayers, 3);
+    assert_int_equal(c.default_layer, 1);
+    assert_string_equal(c.layers[0].source, "/base/x.tif");
+    assert_string_equal(c.layers[1].source, "/abs/y.tif");
+    assert_string_equal(c.layers[2].source, "https://example.invalid/z.tif");
+    assert_string_equal(c.layers[1].colormap, "viridis");
+    assert_true(c.layers[1].has_rescale && c.layers[1].rescale_min == -10 &&
+                c.layers[1].rescale_max == 20.5);
+    assert_false(c.layers[0].has_rescale);
+    assert_non_null(config_find(&c, "c", 1));
+    assert_null(config_find(&c, "d", 1));
+    config_free(&c);
+    config_free(&c); /* idempotent */
+}
+
+static void test_invalid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *needle;
+    } cases[] = {
+        { "", "not valid JSON" },
+        { "{", "not valid JSON" },
+        { "[]", "layers" },
+        { "{\"layers\":{}}", "layers" },
+        { "{\"layers\":[1]}", "layers" },
+        { "{\"layers\":{\"a\":1}}", "must be an object" },
+        { "{\"layers\":{\"a\":{}}}", "source" },
+        { "{\"layers\":{\"a\":{\"source\":\"\"}}}", "source" },
+        { "{\"layers\":{\"a\":{\"source\":5}}}", "source" },
+        { "{\"layers\":{\"a b\":{\"source\":\"x\"}}}", "layer name" },
+        { "{\"layers\":{\"..\":{\"source\":\"x\"}}}", "layer name" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"colormap\":\"nope\"}}}", "unknown colormap" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":[2,1]}}}", "rescale" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":[1]}}}", "rescale" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":\"0,1\"}}}", "rescale" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\"},\"a\":{\"source\":\"y\"}}}", "twice" },
+        { "{\"default_layer\":\"q\",\"layers\":{\"a\":{\"source\":\"x\"}}}", "default_layer" },
+        { "{\"default_layer\":3,\"layers\":{\"a\":{\"source\":\"x\"}}}", "default_layer" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct config c;
+        char msg[256] = "";
+        int err = config_parse(cases[i].json, NULL, &c, msg, sizeof msg);
+        if (err != CT_ECONFIG || !strstr(msg, cases[i].needle))
+            fail_msg("%s: err %d msg \"%s\", want \"%s\"", cases[i].json, err, msg,
+                     cases[i].needle);
+        assert_null(c.layers);
+    }
+}
+
+static void test_load_file(void **state)
+{
+    (void)state;
+    struct config c;
+    char msg[256] = "";
+    assert_int_equal(config_load("data/layers.json", &c, msg, sizeof msg), CT_OK);
+    assert_true(c.nlayers >= 1);
+    assert_string_equal(c.layers[c.default_layer].name, "bluemarble");
+    assert_non_null(strstr(c.layers[c.default_layer].source, "data/"));
+    config_free(&c);
+    assert_int_equal(config_load("test/data/does-not-exist.json", &c, msg, sizeof msg),
+                     CT_ECONFIG);
+    assert_non_null(strstr(msg, "cannot open"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_load_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,146 @@
+/* Table-driven tests of route and parameter parsing, garbage included. */
+#include "testutil.h"
+
+#include "err.h"
+#include "route.h"
+
+static void test_route_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path;
+        int want;
+        enum route_kind kind;
+        const char *layer;
+        int z;
+        uint64_t x, y;
+        int scale;
+    } cases[] = {
+        { "/", CT_OK, ROUTE_INDEX, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/0/0/0.png", CT_OK, ROUTE_TILE, "demo", 0, 0, 0, 1 },
+        { "/tiles/demo/3/7/7@2x.png", CT_OK, ROUTE_TILE, "demo", 3, 7, 7, 2 },
+        { "/tiles/a.b-c_d/30/1073741823/1073741823.png", CT_OK, ROUTE_TILE, "a.b-c_d", 30,
+          1073741823, 1073741823, 1 },
+        { "/tiles/demo/1/2/0.png", CT_ERANGE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/0/0/1.png", CT_ERANGE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/31/0/0.png", CT_ERANGE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/999999999999999/0/0.png", CT_ERANGE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/9999999999999999/0/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/-1/0/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/+1/0/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/a/0/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0x1/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/ 1/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1//0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.jpg", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.pngx", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0@3x.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/../1/0/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/a b/1/0/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles//1/0/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.png/", CT_ENOROUTE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0/0.png", CT_ENOROUTE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0", CT_ENOROUTE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo", CT_ENOROUTE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/", CT_ENOROUTE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tile/demo/0/0/0.png", CT_ENOROUTE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "", CT_ENOROUTE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "//", CT_ENOROUTE, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/static/leaflet.js", CT_OK, ROUTE_STATIC, NULL, 0, 0, 0, 0 },
+        { "/static/a/b.js", CT_ENOROUTE, ROUTE_STATIC, NULL, 0, 0, 0, 0 },
+        { "/index.html", CT_ENOROUTE, ROUTE_STATIC, NULL, 0, 0, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct route r;
+        int err = route_parse(cases[i].path, strlen(cases[i].path), &r);
+        if (err != cases[i].want)
+            fail_msg("%s: got %d, want %d", cases[i].path, err, cases[i].want);
+        if (err)
+            continue;
+        assert_int_equal(r.kind, cases[i].kind);
+        if (r.kind == ROUTE_TILE) {
+            assert_true(strview_eq(r.layer, cases[i].layer));
+            assert_int_equal(r.z, cases[i].z);
+            assert_int_equal(r.x, cases[i].x);
+            assert_int_equal(r.y, cases[i].y);
+            assert_int_equal(r.scale, cases[i].scale);
+        }
+    }
+}
+
+/* The parser reads only the given length: a path followed by garbage in the
+ * same buffer parses as the prefix. */
+static void test_route_uses_length(void **state)
+{
+    (void)state;
+    const char buf[] = "/tiles/demo/2/1/1.pngGARBAGE";
+    struct route r;
+    assert_int_equal(route_parse(buf, strlen("/tiles/demo/2/1/1.png"), &r), CT_OK);
+    assert_int_equal(r.z, 2);
+    /* and every truncation of a valid path fails cleanly */
+    const char *p = "/tiles/demo/2/1/1@2x.png";
+    for (size_t n = 0; n < strlen(p); n++)
+        assert_int_not_equal(route_parse(p, n, &r) == CT_OK && r.kind == ROUTE_TILE, 1);
+}
+
+static void test_range_param(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int want;
+        double min, max;
+    } cases[] = {
+        { "0,255", CT_OK, 0, 255 },
+        { "-9999.5,1e3", CT_OK, -9999.5, 1000 },
+        { "1,1", CT_EINVAL, 0, 0 },
+        { "2,1", CT_EINVAL, 0, 0 },
+        { "1", CT_EINVAL, 0, 0 },
+        { "", CT_EINVAL, 0, 0 },
+        { ",", CT_EINVAL, 0, 0 },
+        { "a,b", CT_EINVAL, 0, 0 },
+        { "nan,1", CT_EINVAL, 0, 0 },
+        { "0,inf", CT_EINVAL, 0, 0 },
+        { "0,1e999", CT_EINVAL, 0, 0 },
+        { "0x10,20", CT_EINVAL, 0, 0 },
+        { "0,1,2", CT_EINVAL, 0, 0 },
+        { " 0,1", CT_EINVAL, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double a = 0, b = 0;
+        int err = route_parse_range(cases[i].s, &a, &b);
+        if (err != cases[i].want)
+            fail_msg("\"%s\": got %d, want %d", cases[i].s, err, cases[i].want);
+        if (!err) {
+            assert_true(a == cases[i].min);
+            assert_true(b == cases[i].max);
+        }
+    }
+}
+
+static void test_u64(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_int_equal(route_parse_u64("0", 1, &v), CT_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(route_parse_u64("123456789012345", 15, &v), CT_OK);
+    assert_int_equal(v, 123456789012345ULL);
+    assert_int_equal(route_parse_u64("1234567890123456", 16, &v), CT_EINVAL);
+    assert_int_equal(route_parse_u64("", 0, &v), CT_EINVAL);
+    assert_int_equal(route_parse_u64("12a", 3, &v), CT_EINVAL);
+    assert_int_equal(route_parse_u64("-1", 2, &v), CT_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_table),
+        cmocka_unit_test(test_route_uses_length),
+        cmocka_unit_test(test_range_param),
+        cmocka_unit_test(test_u64),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
