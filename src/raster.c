@@ -298,7 +298,9 @@ int raster_read(struct raster *r, const struct bbox *merc, int size, const char 
     int usage = 0;
     GDALDatasetH src = r->ds;
     GDALDatasetH res = GDALWarp(NULL, mem, 1, &src, wopts, &usage);
-    if (!res || CPLGetLastErrorType() >= CE_Failure) {
+    /* Only a failed warp counts: GDAL also reports points it cannot project
+     * (beyond Mercator's latitude limit) as errors while the tile is fine. */
+    if (!res) {
         err = CT_ESOURCE;
         set_msg(msg, msgcap, "cannot read the source");
         goto out;
