@@ -1,6 +1,7 @@
 #include "pngenc.h"
 
 #include <png.h>
+#include <zlib.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,14 @@ int pngenc_rgba(const uint8_t *rgba, int w, int h, struct pngbuf *out)
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
                  opaque ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGBA, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    /* Measured on real tiles (Blue Marble, Sentinel-2 TCI, a viridis DEM; see
+     * the closing note of the foundation issue): the UP filter with zlib's RLE
+     * strategy encodes 4-6x faster than libpng's default (level 6, adaptive
+     * filters) for sizes within -5%..+25% of it; Huffman-only is slower and
+     * larger, fixed codes much larger. */
     png_set_compression_level(png, 6);
+    png_set_compression_strategy(png, Z_RLE);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
     png_write_info(png, info);
     for (int y = 0; y < h; y++) {
         const uint8_t *src = rgba + (size_t)y * (size_t)w * 4;
