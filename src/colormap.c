@@ -55,6 +55,19 @@ int colormap_apply(const struct raster_tile *t, const struct color_spec *spec, u
     if (!t->is_byte && spec->mode != COLOR_PALETTE && !(spec->min < spec->max))
         return CT_EINVAL;
 
+    if (spec->mode == COLOR_RGB && t->is_byte) {
+        /* The common case (Byte RGB imagery) without per-pixel dispatch. */
+        const uint8_t *r = t->data, *g = r + px, *b = g + px;
+        for (size_t i = 0; i < px; i++) {
+            uint8_t *o = rgba + 4 * i;
+            uint8_t m = t->mask[i] ? 255 : 0;
+            o[0] = r[i] & m;
+            o[1] = g[i] & m;
+            o[2] = b[i] & m;
+            o[3] = m;
+        }
+        return CT_OK;
+    }
     for (size_t i = 0; i < px; i++) {
         uint8_t *o = rgba + 4 * i;
         memset(o, 0, 4);
