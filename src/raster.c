@@ -18,10 +18,15 @@
  * (Mars, Europa, the Moon) must not be drawn on a Web Mercator map of the Earth. */
 #define EARTH_A_MIN 6.30e6
 #define EARTH_A_MAX 6.45e6
+/* Sources with more bands take the warp path (keeps the direct path's arrays small). */
+#define DIRECT_MAX_BANDS 16
 
 struct raster {
     GDALDatasetH ds;
     struct raster_info info;
+    int direct;          /* EPSG:3857, north-up: read windows without warping */
+    double gt[6];
+    int mask_flags;      /* of band 1 */
     int range_known;
     double range_min, range_max;
     char *wkt3857;
@@ -175,6 +180,11 @@ int raster_open(const char *source, struct raster **out, char *msg, size_t msgca
         set_msg(msg, msgcap, "cannot build EPSG:3857");
         goto error;
     }
+    OSRSetAxisMappingStrategy(merc, OAMS_TRADITIONAL_GIS_ORDER);
+    memcpy(r->gt, gt, sizeof gt);
+    r->mask_flags = GDALGetMaskFlags(b1);
+    r->direct = OSRIsSame(srs, merc) && gt[2] == 0 && gt[4] == 0 && gt[1] > 0 && gt[5] < 0 &&
+                in->nbands <= DIRECT_MAX_BANDS;
     OSRDestroySpatialReference(merc);
     OSRDestroySpatialReference(srs);
     *out = r;
@@ -232,6 +242,118 @@ static int add_mem_band(GDALDatasetH mem, GDALDataType type, void *buf)
     return GDALAddBand(mem, type, opts) == CE_None ? CT_OK : CT_EINTERNAL;
 }
 
+/* Buffer pixels [*i0, *i1) whose centres fall inside [0, n) source pixels, for
+ * a buffer of size pixels starting at source coordinate p0 with step inc. */
+static void covered_span(double p0, double inc, int n, int size, int *i0, int *i1)
+{
+    double a = ceil(-p0 / inc - 0.5), b = ceil(((double)n - p0) / inc - 0.5);
+    *i0 = a < 0 ? 0 : a > size ? size : (int)a;
+    *i1 = b < 0 ? 0 : b > size ? size : (int)b;
+}
+
+static int is_nodata(double v, double nodata, GDALDataType dt)
+{
+    if (isnan(nodata))
+        return isnan(v);
+    if (dt == GDT_Float32)
+        return (float)v == (float)nodata;
+    return v == nodata;
+}
+
+/* The read for sources already in EPSG:3857 and north-up: one RasterIO of the
+ * covered window at the covered buffer size, sampling the source pixel under
+ * each buffer pixel centre as the warper's nearest kernel does, with GDAL
+ * picking the overview. Validity: the mask band for alpha and per-dataset
+ * masks; for nodata, a pixel is void when every band holds its nodata value
+ * (the warper's unified source nodata). */
+static int read_direct(struct raster *r, const struct bbox *merc, int size,
+                       struct raster_tile *out, char *msg, size_t msgcap)
+{
+    const double *gt = r->gt;
+    const int W = r->info.width, H = r->info.height, nb = r->info.nbands;
+    const size_t px = (size_t)size * (size_t)size;
+    double x0 = (merc->minx - gt[0]) / gt[1], y0 = (merc->maxy - gt[3]) / gt[5];
+    double sx = (merc->maxx - merc->minx) / gt[1] / size;
+    double sy = (merc->miny - merc->maxy) / gt[5] / size;
+    int i0, i1, j0, j1;
+    covered_span(x0, sx, W, size, &i0, &i1);
+    covered_span(y0, sy, H, size, &j0, &j1);
+    if (i0 >= i1 || j0 >= j1)
+        return CT_OK; /* nothing covered: all transparent */
+
+    const int bw = i1 - i0, bh = j1 - j0;
+    GDALRasterIOExtraArg ex;
+    INIT_RASTERIO_EXTRA_ARG(ex);
+    ex.eResampleAlg = GRIORA_NearestNeighbour;
+    ex.bFloatingPointWindowValidity = TRUE;
+    ex.dfXOff = x0 + i0 * sx;
+    ex.dfYOff = y0 + j0 * sy;
+    ex.dfXSize = bw * sx;
+    ex.dfYSize = bh * sy;
+    int xoff = (int)floor(ex.dfXOff), yoff = (int)floor(ex.dfYOff);
+    int xend = (int)ceil(ex.dfXOff + ex.dfXSize), yend = (int)ceil(ex.dfYOff + ex.dfYSize);
+    xoff = xoff < 0 ? 0 : xoff;
+    yoff = yoff < 0 ? 0 : yoff;
+    xend = xend > W ? W : xend;
+    yend = yend > H ? H : yend;
+
+    const GDALDataType dt = r->info.is_byte ? GDT_Byte : GDT_Float64;
+    const int bpp = GDALGetDataTypeSizeBytes(dt);
+    const GSpacing pixsp = bpp, linesp = (GSpacing)bpp * size, bandsp = (GSpacing)(bpp * px);
+    unsigned char *first = (unsigned char *)out->data + ((size_t)j0 * size + (size_t)i0) * bpp;
+    int bands[DIRECT_MAX_BANDS];
+    for (int b = 0; b < nb; b++)
+        bands[b] = b + 1;
+    CPLErrorReset();
+    if (GDALDatasetRasterIOEx(r->ds, GF_Read, xoff, yoff, xend - xoff, yend - yoff, first, bw,
+                              bh, dt, nb, bands, pixsp, linesp, bandsp, &ex) != CE_None) {
+        set_msg(msg, msgcap, "cannot read the source");
+        return CT_ESOURCE;
+    }
+
+    uint8_t *m = out->mask + (size_t)j0 * size + (size_t)i0;
+    GDALRasterBandH b1 = GDALGetRasterBand(r->ds, 1);
+    if (r->mask_flags & (GMF_PER_DATASET | GMF_ALPHA)) {
+        if (GDALRasterIOEx(GDALGetMaskBand(b1), GF_Read, xoff, yoff, xend - xoff, yend - yoff,
+                           m, bw, bh, GDT_Byte, 1, size, &ex) != CE_None) {
+            set_msg(msg, msgcap, "cannot read the source mask");
+            return CT_ESOURCE;
+        }
+        for (int j = 0; j < bh; j++)
+            for (int i = 0; i < bw; i++)
+                m[(size_t)j * size + i] = m[(size_t)j * size + i] ? 255 : 0;
+        return CT_OK;
+    }
+    for (int j = 0; j < bh; j++)
+        memset(m + (size_t)j * size, 255, (size_t)bw);
+    if (!(r->mask_flags & GMF_NODATA))
+        return CT_OK;
+    double nd[DIRECT_MAX_BANDS];
+    GDALDataType sdt[DIRECT_MAX_BANDS];
+    for (int b = 0; b < nb; b++) {
+        GDALRasterBandH hb = GDALGetRasterBand(r->ds, b + 1);
+        int has = 0;
+        nd[b] = GDALGetRasterNoDataValue(hb, &has);
+        sdt[b] = GDALGetRasterDataType(hb);
+        if (!has)
+            return CT_OK; /* a band without nodata keeps every pixel valid */
+    }
+    for (int j = j0; j < j1; j++) {
+        for (int i = i0; i < i1; i++) {
+            size_t k = (size_t)j * size + (size_t)i;
+            int all = 1;
+            for (int b = 0; b < nb && all; b++) {
+                double v = r->info.is_byte ? ((const uint8_t *)out->data)[b * px + k]
+                                           : ((const double *)out->data)[b * px + k];
+                all = is_nodata(v, nd[b], sdt[b]);
+            }
+            if (all)
+                out->mask[k] = 0;
+        }
+    }
+    return CT_OK;
+}
+
 int raster_read(struct raster *r, const struct bbox *merc, int size, const char *resampling,
                 struct raster_tile *out, char *msg, size_t msgcap)
 {
@@ -260,6 +382,10 @@ int raster_read(struct raster *r, const struct bbox *merc, int size, const char 
     if (!out->data || !out->mask) {
         err = CT_ENOMEM;
         snprintf(msg, msgcap, "out of memory");
+        goto out;
+    }
+    if (r->direct && (!resampling || !strcmp(resampling, "near"))) {
+        err = read_direct(r, merc, size, out, msg, msgcap);
         goto out;
     }
 
