@@ -68,7 +68,7 @@ run: deps bootstrap
 	./bootstrap serve --host 127.0.0.1 --port $(PORT) --config data/layers.json
 
 # --- tests -------------------------------------------------------------------
-TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels \
+TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels test_overviews \
          test_handler
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h $(B)/libcogtiler.a
