@@ -1,0 +1,461 @@
+/* bench_tiles.c - in-process tile benchmark behind `make bench` (see bench/README.md).
+ *
+ *   bench_tiles CONFIG.json [ITER]   renders the fixed tile table below through
+ *                                    handler_handle() and prints Markdown tables
+ *   bench_tiles --list               prints the tile table ("LAYER KIND Z X Y STATUS")
+ *
+ * Each tile gets one untimed-for-statistics first call (reported as "1st ms"),
+ * then ITER (default 50) timed calls. The configuration must define the layers
+ * named in DATASETS (bench/run.sh writes it). Timings are only printed, never
+ * judged; the exit status is 1 only when a tile answers an unexpected HTTP
+ * status (a broken benchmark, not a slow one), 2 for usage/set-up errors. */
+#include <errno.h>
+#include <png.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "app.h"
+#include "config.h"
+#include "err.h"
+#include "handler.h"
+#include "pngenc.h"
+#include "raster.h"
+#include "tilemath.h"
+
+#define DEFAULT_ITER 50
+#define TILE_PX 256
+
+/* One benchmark dataset. Coordinates come from `gdalinfo -json` wgs84Extent of
+ * each file (centre = middle of that box); zooms from the pixel size in
+ * EPSG:3857 metres at the centre latitude: native z = round(log2(156543.03 / res)). */
+struct dataset {
+    const char *layer;      /* layer name in the configuration */
+    double lon, lat;        /* centre: overview, native and over-zoom tiles */
+    double edge_lon, edge_lat; /* a point on the data outline: edge tile */
+    int native_z;
+    int has_outside;        /* 0 when the data covers the whole Web Mercator world */
+};
+
+static const struct dataset DATASETS[] = {
+    /* data/bluemarble_topo_bathy_200412_4326_cog.tif: EPSG:4326, 5400x2700 Byte RGB,
+     * JPEG, 3 overviews; extent -180,-90,180,90; 0.0667 deg = 7421 m -> z4.40 ~ z4.
+     * Covers the world, so there is no outside tile; the edge tile is the
+     * top-left one (antimeridian and the latitude limit). */
+    { "bluemarble", 0.0, 0.0, -180.0, 85.0, 4, 0 },
+    /* bench/out/rgb_3857.tif: RGB.byte.tif re-gridded by gdal_translate -of COG
+     * -co TILING_SCHEME=GoogleMapsCompatible: EPSG:3857, 1280x1024 Byte RGB,
+     * DEFLATE, 256 px blocks on the z9 tile grid, 3 overviews; extent
+     * -79.453125,23.2413461,-75.9375,25.7998912. Native z9 (305.7 m). The centre
+     * latitude sits just south of a z9 row border (rows 218-221: it gives 220). */
+    { "rgb3857", -77.6953125, 24.5206187, -79.4531, 24.5206187, 9, 1 },
+    /* test/data/titiler/TCI.tif: UTM 34N, 1098x1098 Byte RGB, DEFLATE, 64 px
+     * blocks, 5 overviews; extent 23.1060762,31.5051737,24.2964645,32.5193349;
+     * 100 m = 117.9 m projected -> z10.37 ~ z10. Its western part is nodata (0),
+     * so the edge point lies just inside the southern outline (lat 31.5052),
+     * giving the edge tile of test/data/tiles.txt (48 % alpha in gdalwarp). */
+    { "tci", 23.7012704, 32.0122543, 24.08, 31.51, 10, 1 },
+    /* test/data/titiler/dem.tif: CH1903+/LV95, 400x400 Float32, nodata -9999, LZW,
+     * no overviews; extent 7.0906249,45.9160584,7.1035698,45.9250930;
+     * 2.5 m = 3.594 m projected -> z15.41 ~ z15. Coloured with viridis. The data
+     * (about 1 km) is smaller than a z15 tile and its centre sits near a tile
+     * corner, so even the native tile is partly empty; the edge tile is the one
+     * north of it (on the northern outline). */
+    { "dem", 7.0970974, 45.9205757, 7.0970974, 45.92505, 15, 1 },
+};
+#define NDATASETS (sizeof DATASETS / sizeof DATASETS[0])
+
+enum kind { K_WORLD, K_OVERVIEW, K_NATIVE, K_OVERZOOM, K_EDGE, K_OUTSIDE, NKINDS };
+static const char *const KIND_NAMES[NKINDS] = { "z0 world", "overview", "native",
+                                                "over-zoom", "edge", "outside" };
+static const char *const KIND_IDS[NKINDS] = { "world", "overview", "native",
+                                              "overzoom", "edge", "outside" };
+
+struct tile {
+    const struct dataset *ds;
+    enum kind kind;
+    int z;
+    uint64_t x, y;
+    int expect; /* HTTP status */
+};
+
+/* The tile of kind k for dataset d; 0, or -1 when the kind does not apply. */
+static int make_tile(const struct dataset *d, enum kind k, struct tile *t)
+{
+    double lon = d->lon, lat = d->lat;
+    memset(t, 0, sizeof *t);
+    t->ds = d;
+    t->kind = k;
+    t->expect = 200;
+    switch (k) {
+    case K_WORLD:
+        t->z = 0;
+        break;
+    case K_OVERVIEW:
+        t->z = d->native_z - 2;
+        break;
+    case K_NATIVE:
+        t->z = d->native_z;
+        break;
+    case K_OVERZOOM:
+        t->z = d->native_z + 2;
+        break;
+    case K_EDGE:
+        t->z = d->native_z;
+        lon = d->edge_lon;
+        lat = d->edge_lat;
+        break;
+    case K_OUTSIDE:
+        if (!d->has_outside)
+            return -1;
+        /* The antipode of the centre. */
+        t->z = d->native_z;
+        lon = d->lon > 0 ? d->lon - 180.0 : d->lon + 180.0;
+        lat = -d->lat;
+        t->expect = 404;
+        break;
+    default:
+        return -1;
+    }
+    if (t->z < 0)
+        t->z = 0;
+    return tilemath_lonlat_to_tile(lon, lat, t->z, &t->x, &t->y) ? -1 : 0;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Milliseconds for a table cell: 3 decimals below 1 ms, else 2. */
+static const char *fmt_ms(char *buf, size_t cap, double ms)
+{
+    snprintf(buf, cap, ms < 1.0 ? "%.3f" : "%.2f", ms);
+    return buf;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Percentile p (0..1) of v[0..n), linear between closest ranks; sorts v. */
+static double percentile(double *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0.0;
+    qsort(v, n, sizeof *v, cmp_double);
+    double pos = p * (double)(n - 1);
+    size_t lo = (size_t)pos;
+    if (lo + 1 >= n)
+        return v[n - 1];
+    return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}
+
+/* Decodes a PNG into malloc'd RGBA (caller frees); NULL on failure. */
+static uint8_t *png_to_rgba(const unsigned char *png, size_t len, int *w, int *h)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&img, png, len))
+        return NULL;
+    img.format = PNG_FORMAT_RGBA;
+    uint8_t *buf = malloc(PNG_IMAGE_SIZE(img));
+    if (!buf) {
+        png_image_free(&img);
+        return NULL;
+    }
+    if (!png_image_finish_read(&img, NULL, buf, 0, NULL)) {
+        png_image_free(&img);
+        free(buf);
+        return NULL;
+    }
+    *w = (int)img.width;
+    *h = (int)img.height;
+    return buf;
+}
+
+/* Share of pixels with alpha > 0, in percent. */
+static double coverage(const uint8_t *rgba, int w, int h)
+{
+    size_t n = (size_t)w * (size_t)h, set = 0;
+    for (size_t i = 0; i < n; i++)
+        set += rgba[4 * i + 3] != 0;
+    return n ? 100.0 * (double)set / (double)n : 0.0;
+}
+
+struct encode_stats {
+    double median, p95;
+    size_t bytes;
+    int ok;
+};
+
+/* Times pngenc_rgba() on rgba iter times into times[]. */
+static struct encode_stats time_encode(const uint8_t *rgba, int w, int h, int iter,
+                                       double *times)
+{
+    struct encode_stats s = { 0 };
+    s.ok = 1;
+    for (int i = 0; i < iter; i++) {
+        struct pngbuf pb;
+        double t0 = now_ms();
+        int err = pngenc_rgba(rgba, w, h, &pb);
+        times[i] = now_ms() - t0;
+        if (err)
+            s.ok = 0;
+        s.bytes = pb.len;
+        pngbuf_free(&pb);
+    }
+    s.median = percentile(times, (size_t)iter, 0.5);
+    s.p95 = percentile(times, (size_t)iter, 0.95);
+    return s;
+}
+
+/* Median of raster_read() alone (the GDAL warp into a tile buffer) for t. */
+static double time_read(struct app *app, const struct tile *t, int iter, double *times)
+{
+    const struct layer_conf *l = config_find(app_config(app), t->ds->layer, strlen(t->ds->layer));
+    struct raster *r = NULL;
+    struct bbox merc;
+    char msg[256];
+    if (!l || app_raster(app, l, &r, msg, sizeof msg) || tilemath_bounds(t->z, t->x, t->y, &merc))
+        return -1.0;
+    for (int i = 0; i < iter; i++) {
+        struct raster_tile rt;
+        double t0 = now_ms();
+        int err = raster_read(r, &merc, TILE_PX, NULL, &rt, msg, sizeof msg);
+        times[i] = now_ms() - t0;
+        raster_tile_free(&rt);
+        if (err)
+            return -1.0;
+    }
+    return percentile(times, (size_t)iter, 0.5);
+}
+
+/* A decoded tile kept for the PNG-encoding section. */
+struct sample {
+    const char *what;
+    uint8_t *rgba;
+    int w, h;
+    size_t handler_bytes;
+};
+
+static int list_tiles(void)
+{
+    for (size_t i = 0; i < NDATASETS; i++)
+        for (int k = 0; k < NKINDS; k++) {
+            struct tile t;
+            if (make_tile(&DATASETS[i], (enum kind)k, &t) == 0)
+                printf("%s %s %d %llu %llu %d\n", t.ds->layer, KIND_IDS[k], t.z,
+                       (unsigned long long)t.x, (unsigned long long)t.y, t.expect);
+        }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--list") == 0)
+        return list_tiles();
+    if (argc < 2 || argc > 3 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: bench_tiles CONFIG.json [ITER]\n"
+                        "       bench_tiles --list\n");
+        return 2;
+    }
+    int iter = DEFAULT_ITER;
+    if (argc == 3) {
+        char *end;
+        errno = 0;
+        long v = strtol(argv[2], &end, 10);
+        if (errno || *end || v < 1 || v > 100000) {
+            fprintf(stderr, "bench_tiles: ITER must be 1..100000, got %s\n", argv[2]);
+            return 2;
+        }
+        iter = (int)v;
+    }
+
+    char msg[512];
+    struct config cfg;
+    if (config_load(argv[1], &cfg, msg, sizeof msg)) {
+        fprintf(stderr, "bench_tiles: %s\n", msg);
+        return 2;
+    }
+    struct app *app = NULL;
+    if (app_create(&cfg, &app)) {
+        config_free(&cfg);
+        fprintf(stderr, "bench_tiles: cannot create the app\n");
+        return 2;
+    }
+    double *times = malloc((size_t)iter * sizeof *times);
+    if (!times) {
+        app_destroy(app);
+        return 2;
+    }
+    int rc = 0;
+
+    for (size_t i = 0; i < NDATASETS; i++)
+        if (!config_find(app_config(app), DATASETS[i].layer, strlen(DATASETS[i].layer))) {
+            fprintf(stderr, "bench_tiles: layer \"%s\" is not in %s\n", DATASETS[i].layer,
+                    argv[1]);
+            rc = 2;
+            goto done;
+        }
+
+    /* Layers: time the first open of each. */
+    printf("### Layers\n\n");
+    printf("| layer | source | size | bands | overviews | open ms |\n");
+    printf("|---|---|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < NDATASETS; i++) {
+        const char *name = DATASETS[i].layer;
+        const struct layer_conf *l = config_find(app_config(app), name, strlen(name));
+        struct raster *r = NULL;
+        double t0 = now_ms();
+        int err = app_raster(app, l, &r, msg, sizeof msg);
+        double open_ms = now_ms() - t0;
+        if (err) {
+            fprintf(stderr, "bench_tiles: layer %s: %s\n", name, msg);
+            rc = 2;
+            goto done;
+        }
+        const struct raster_info *in = raster_get_info(r);
+        const char *base = strrchr(l->source, '/');
+        printf("| %s | %s%s%s | %dx%d | %d%s %s | %d | %.1f |\n", name, base ? base + 1 : l->source,
+               l->colormap ? ", colormap " : "", l->colormap ? l->colormap : "", in->width,
+               in->height, in->nbands, in->has_alpha ? "+alpha" : "",
+               in->is_byte ? "Byte" : "non-Byte", in->noverviews, open_ms);
+    }
+
+    printf("\n### Tiles (%d px, %d timed calls each after one first call)\n\n", TILE_PX, iter);
+    printf("| layer | kind | z/x/y | status | 1st ms | median ms | p95 ms | read ms | "
+           "encode ms | PNG bytes | cover %% | peak RSS MiB |\n");
+    printf("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+
+    struct sample samples[2] = { { "opaque (bluemarble native)", NULL, 0, 0, 0 },
+                                 { "with transparency (tci edge)", NULL, 0, 0, 0 } };
+    for (size_t i = 0; i < NDATASETS; i++) {
+        for (int k = 0; k < NKINDS; k++) {
+            struct tile t;
+            if (make_tile(&DATASETS[i], (enum kind)k, &t))
+                continue;
+            char path[256];
+            snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.png", t.ds->layer, t.z,
+                     (unsigned long long)t.x, (unsigned long long)t.y);
+            struct request req = { "GET", path, NULL, 0, NULL, 0 };
+            struct response resp;
+
+            double t0 = now_ms();
+            handler_handle(app, &req, &resp);
+            double first = now_ms() - t0;
+            int status = resp.status;
+            size_t bytes = resp.len;
+            uint8_t *rgba = NULL;
+            int w = 0, h = 0;
+            if (status == 200 && !(rgba = png_to_rgba(resp.body, resp.len, &w, &h))) {
+                fprintf(stderr, "bench_tiles: %s: the handler's PNG does not decode\n", path);
+                rc = 1;
+            }
+            if (status != t.expect)
+                fprintf(stderr, "bench_tiles: %s: HTTP %d, expected %d: %s\n", path, status,
+                        t.expect, resp.detail);
+            response_free(&resp);
+
+            int changed = 0;
+            for (int n = 0; n < iter; n++) {
+                t0 = now_ms();
+                handler_handle(app, &req, &resp);
+                times[n] = now_ms() - t0;
+                changed |= resp.status != status || resp.len != bytes;
+                response_free(&resp);
+            }
+            double med = percentile(times, (size_t)iter, 0.5);
+            double p95 = percentile(times, (size_t)iter, 0.95);
+            if (changed) {
+                fprintf(stderr, "bench_tiles: %s: answers differ between calls\n", path);
+                rc = 1;
+            }
+
+            char read_s[32] = "-", enc_s[32] = "-", cover_s[32] = "-";
+            if (status == 200) {
+                double rd = time_read(app, &t, iter, times);
+                if (rd >= 0)
+                    fmt_ms(read_s, sizeof read_s, rd);
+            }
+            if (rgba) {
+                struct encode_stats es = time_encode(rgba, w, h, iter, times);
+                if (es.ok)
+                    fmt_ms(enc_s, sizeof enc_s, es.median);
+                snprintf(cover_s, sizeof cover_s, "%.1f", coverage(rgba, w, h));
+            }
+
+            const char *mark = "";
+            if (status != t.expect) {
+                mark = t.expect == 200 ? " (want 200!)" : " (want 404!)";
+                rc = 1;
+            }
+            char first_s[32], med_s[32], p95_s[32];
+            printf("| %s | %s | %d/%llu/%llu | %d%s | %s | %s | %s | %s | %s | %zu | %s | "
+                   "%.1f |\n",
+                   t.ds->layer, KIND_NAMES[k], t.z, (unsigned long long)t.x,
+                   (unsigned long long)t.y, status, mark, fmt_ms(first_s, sizeof first_s, first),
+                   fmt_ms(med_s, sizeof med_s, med), fmt_ms(p95_s, sizeof p95_s, p95), read_s,
+                   enc_s, status == 200 ? bytes : (size_t)0, cover_s, peak_rss_mib());
+            fflush(stdout);
+
+            struct sample *keep = NULL;
+            if (i == 0 && k == K_NATIVE)
+                keep = &samples[0];
+            else if (strcmp(t.ds->layer, "tci") == 0 && k == K_EDGE)
+                keep = &samples[1];
+            if (keep && rgba && !keep->rgba) {
+                keep->rgba = rgba;
+                keep->w = w;
+                keep->h = h;
+                keep->handler_bytes = bytes;
+                rgba = NULL;
+            }
+            free(rgba);
+        }
+    }
+
+    printf("\n### PNG encoding alone (pngenc_rgba on a decoded handler tile, %d calls)\n\n",
+           iter);
+    printf("| tile | median ms | p95 ms | PNG bytes |\n");
+    printf("|---|---:|---:|---:|\n");
+    for (size_t s = 0; s < sizeof samples / sizeof samples[0]; s++) {
+        if (!samples[s].rgba) {
+            printf("| %s | - | - | - |\n", samples[s].what);
+            continue;
+        }
+        struct encode_stats es = time_encode(samples[s].rgba, samples[s].w, samples[s].h, iter,
+                                             times);
+        printf("| %s | %.2f | %.2f | %zu |\n", samples[s].what, es.median, es.p95, es.bytes);
+        if (!es.ok || es.bytes != samples[s].handler_bytes) {
+            fprintf(stderr, "bench_tiles: re-encoding %s gave %zu bytes, the handler %zu\n",
+                    samples[s].what, es.bytes, samples[s].handler_bytes);
+            rc = 1;
+        }
+        free(samples[s].rgba);
+    }
+
+    printf("\nPeak RSS of the process: %.1f MiB\n", peak_rss_mib());
+    if (rc == 1)
+        fprintf(stderr, "bench_tiles: some tiles answered unexpectedly (see above)\n");
+done:
+    free(times);
+    app_destroy(app);
+    return rc;
+}
