@@ -94,6 +94,8 @@ int server_run(struct app *app, const char *host, int port)
 {
     struct sockaddr_in addr = { 0 };
     addr.sin_family = AF_INET;
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
     addr.sin_port = htons((uint16_t)port);
     if (port < 0 || port > 65535 || inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
         fprintf(stderr, "bootstrap serve: bad address %s:%d (want an IPv4 address)\n", host, port);
@@ -109,7 +111,7 @@ int server_run(struct app *app, const char *host, int port)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, app,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, app,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
     if (!d) {
