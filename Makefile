@@ -76,7 +76,7 @@ $(B)/test_%: test/test_%.c test/testutil.h $(B)/libcogtiler.a
 
 test: deps-test
 	$(MAKE) bootstrap $(TEST_BINS)
-	test/run.sh $(B) $(TESTS) test/test_server.sh
+	test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh
 
 # --- benchmark and valgrind ----------------------------------------------------
 $(B)/bench_tiles: bench/bench_tiles.c $(B)/libcogtiler.a

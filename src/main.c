@@ -18,19 +18,24 @@ static const char usage[] =
     "  bootstrap serve [--host 127.0.0.1] [--port 8080] [--config FILE]\n"
     "The configuration is --config, else $COGTILER_CONFIG, else " DEFAULT_CONFIG ".\n";
 
-static int load_config(const char *path, const char *source, struct config *cfg)
+/* The app over one ad-hoc source, or over the configuration file (--config,
+ * $COGTILER_CONFIG, DEFAULT_CONFIG). NULL after printing why. */
+static struct app *make_app(const char *path, const char *source)
 {
-    char msg[512];
-    if (source)
-        return config_single("source", source, cfg);
+    char msg[512] = "out of memory";
+    struct config cfg;
+    struct app *app = NULL;
     if (!path)
         path = getenv("COGTILER_CONFIG");
     if (!path)
         path = DEFAULT_CONFIG;
-    int err = config_load(path, cfg, msg, sizeof msg);
+    int err = source ? config_single("source", source, &cfg)
+                     : config_load(path, &cfg, msg, sizeof msg);
+    if (!err && (err = app_create(&cfg, &app)))
+        config_free(&cfg);
     if (err)
         fprintf(stderr, "bootstrap: %s\n", msg);
-    return err;
+    return app;
 }
 
 /* Value of option argv[*i] ("--name VALUE"), advancing *i; NULL if missing. */
@@ -86,14 +91,9 @@ static int cmd_tile(int argc, char **argv)
     if (tilesize)
         query[nq++] = (struct kv){ "tilesize", tilesize };
 
-    struct config cfg;
-    if (load_config(config, source, &cfg))
+    struct app *app = make_app(config, source);
+    if (!app)
         return 1;
-    struct app *app = NULL;
-    if (app_create(&cfg, &app)) {
-        config_free(&cfg);
-        return 1;
-    }
     const struct config *c = app_config(app);
     if (!layer)
         layer = c->layers[source ? 0 : c->default_layer].name;
@@ -156,14 +156,9 @@ static int cmd_serve(int argc, char **argv)
             return 2;
         }
     }
-    struct config cfg;
-    if (load_config(config, NULL, &cfg))
+    struct app *app = make_app(config, NULL);
+    if (!app)
         return 1;
-    struct app *app = NULL;
-    if (app_create(&cfg, &app)) {
-        config_free(&cfg);
-        return 1;
-    }
     int err = server_run(app, host, port);
     app_destroy(app);
     return err ? 1 : 0;

@@ -118,7 +118,7 @@ int raster_open(const char *source, struct raster **out, char *msg, size_t msgca
         set_msg(msg, msgcap, "out of memory");
         goto error;
     }
-    r->ds = GDALOpenEx(source, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+    r->ds = GDALOpenEx(source, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
     if (!r->ds) {
         err = CT_ESOURCE;
         set_msg(msg, msgcap, "cannot open source");

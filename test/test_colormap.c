@@ -68,37 +68,32 @@ static void test_apply_ramp_and_mask(void **state)
 static void test_apply_rgb_and_palette(void **state)
 {
     (void)state;
-    uint8_t rgb[3 * 2] = { 10, 20, 30, 40, 50, 60 }; /* 2 px, band-sequential */
-    uint8_t mask[2] = { 255, 0 };
-    struct raster_tile t = { 0, 3, 1, rgb, mask };
-    /* size 0 would be empty; use a 1x2 tile through size 1 per row: emulate with 1x1. */
-    t.size = 1;
-    uint8_t out[4];
+    /* RGB: 2x2 band-sequential, one masked pixel */
+    uint8_t rgb[12] = { 10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33 };
+    uint8_t mask[4] = { 255, 255, 0, 255 };
+    struct raster_tile t = { 2, 3, 1, rgb, mask };
     struct color_spec s = { COLOR_RGB, NULL, 0, 0, 0 };
-    uint8_t one[3] = { 10, 20, 30 };
-    t.data = one;
+    uint8_t out[16];
     assert_int_equal(colormap_apply(&t, &s, out), CT_OK);
-    const uint8_t want[4] = { 10, 20, 30, 255 };
-    assert_memory_equal(out, want, 4);
+    const uint8_t want[16] = { 10, 20, 30, 255, 11, 21, 31, 255, 0, 0, 0, 0, 13, 23, 33, 255 };
+    assert_memory_equal(out, want, 16);
 
     /* RGB needs three bands */
-    struct raster_tile t1 = { 1, 1, 1, one, mask };
+    struct raster_tile t1 = { 2, 1, 1, rgb, mask };
     assert_int_equal(colormap_apply(&t1, &s, out), CT_EINVAL);
 
-    /* palette: index past the table is transparent */
+    /* palette: an index past the table is transparent, and so is a masked pixel */
     uint8_t pal[2][4] = { { 1, 2, 3, 255 }, { 4, 5, 6, 128 } };
     uint8_t idx[4] = { 0, 1, 2, 1 };
     uint8_t m4[4] = { 255, 255, 255, 0 };
     struct raster_tile tp = { 2, 1, 1, idx, m4 };
     struct color_spec sp = { COLOR_PALETTE, (const uint8_t(*)[4])pal, 2, 0, 0 };
-    uint8_t o4[16];
-    assert_int_equal(colormap_apply(&tp, &sp, o4), CT_OK);
-    assert_memory_equal(o4, pal[0], 4);
-    assert_memory_equal(o4 + 4, pal[1], 4);
+    assert_int_equal(colormap_apply(&tp, &sp, out), CT_OK);
+    assert_memory_equal(out, pal[0], 4);
+    assert_memory_equal(out + 4, pal[1], 4);
     const uint8_t clear[4] = { 0, 0, 0, 0 };
-    assert_memory_equal(o4 + 8, clear, 4);
-    assert_memory_equal(o4 + 12, clear, 4);
-    (void)rgb;
+    assert_memory_equal(out + 8, clear, 4);
+    assert_memory_equal(out + 12, clear, 4);
 }
 
 static void test_apply_rgb_float_rescaled(void **state)

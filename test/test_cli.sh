@@ -1,0 +1,45 @@
+#!/bin/bash
+# The command line: `bootstrap tile` exit statuses, output and messages.
+# Prints TAP-style lines.
+set -u
+BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
+out=test/out/cli
+mkdir -p "$out"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; }
+# expect STATUS WHAT ARGS...: runs bootstrap, checks its exit status
+expect() {
+  local want=$1 what=$2; shift 2
+  "$BOOTSTRAP" "$@" >"$out/stdout" 2>"$out/stderr"
+  local rc=$?
+  if [ "$rc" = "$want" ]; then ok "$what (exit $want)"; else
+    notok "$what (exit $rc, want $want): $(head -c 300 "$out/stderr")"; fi
+}
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+
+rm -f "$out/t.png"
+expect 0 "default layer z0 tile" tile 0/0/0 -o "$out/t.png"
+is_png "$out/t.png" && ok "output is a PNG" || notok "output is a PNG"
+expect 0 "ad-hoc source with colormap and rescale" tile 9/175/99 \
+  --source test/data/rio-tiler/cog.tif --colormap viridis --rescale 0,10000 -o "$out/t.png"
+expect 0 "512 px tile" tile 1/0/0 --tilesize 512 -o "$out/t.png"
+expect 0 "named layer from a config file" tile 2/1/1 --config data/layers.json \
+  --layer bluemarble -o "$out/t.png"
+expect 3 "tile outside the data" tile 5/0/0 --source test/data/rasterio/byte.tif -o "$out/t.png"
+grep -q '"detail"' "$out/stderr" && ok "prints the JSON error" || notok "prints the JSON error"
+expect 1 "z/x/y out of range" tile 1/2/0 -o "$out/t.png"
+expect 1 "garbage z/x/y" tile a/b/c -o "$out/t.png"
+expect 1 "unknown colormap" tile 0/0/0 --colormap nope -o "$out/t.png"
+expect 3 "unknown layer (404)" tile 0/0/0 --layer nope -o "$out/t.png"
+expect 1 "missing source" tile 0/0/0 --source test/data/nope.tif -o "$out/t.png"
+expect 1 "source without CRS" tile 0/0/0 --source test/data/rasterio/float.tif -o "$out/t.png"
+expect 1 "missing config" tile 0/0/0 --config test/data/nope.json -o "$out/t.png"
+grep -q 'nope.json' "$out/stderr" && ok "names the missing config file" || notok "names the missing config file"
+expect 2 "no output file" tile 0/0/0
+expect 2 "--layer and --source together" tile 0/0/0 --layer a --source b -o "$out/t.png"
+expect 2 "unknown option" tile 0/0/0 --bogus 1 -o "$out/t.png"
+expect 2 "no subcommand" 
+expect 0 "--help" --help
+grep -q 'bootstrap tile' "$out/stdout" && ok "--help shows usage" || notok "--help shows usage"
+expect 1 "unwritable output" tile 0/0/0 -o /nonexistent-dir/t.png
