@@ -238,7 +238,7 @@ static double time_read(struct app *app, const struct tile *t, int iter, double 
     for (int i = 0; i < iter; i++) {
         struct raster_tile rt;
         double t0 = now_ms();
-        int err = raster_read(r, &merc, TILE_PX, NULL, &rt, msg, sizeof msg);
+        int err = raster_read(r, &merc, TILE_PX, NULL, 0, &rt, msg, sizeof msg);
         times[i] = now_ms() - t0;
         raster_tile_free(&rt);
         if (err)
@@ -354,7 +354,7 @@ int main(int argc, char **argv)
             char path[256];
             snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.png", t.ds->layer, t.z,
                      (unsigned long long)t.x, (unsigned long long)t.y);
-            struct request req = { "GET", path, NULL, 0, NULL, 0 };
+            struct request req = { "GET", path, NULL, 0, NULL, 0, 0 };
             struct response resp;
 
             double t0 = now_ms();

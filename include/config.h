@@ -15,13 +15,18 @@ struct layer_conf {
 struct config {
     struct layer_conf *layers;
     size_t nlayers;
-    size_t default_layer; /* index into layers */
+    size_t default_layer;     /* index into layers */
+    char *tile_cache_control; /* Cache-Control of tiles; NULL = CONFIG_TILE_CACHE */
+    char *cors_origin;        /* Access-Control-Allow-Origin; NULL = "*" */
 };
+
+#define CONFIG_TILE_CACHE "public, max-age=86400"
 
 /* Parses the JSON text json. Relative local sources are resolved against
  * basedir (may be NULL). Returns 0 and fills *out (free with config_free), or
  * CT_ECONFIG with a message naming the problem. Format:
  *   {"default_layer": "name",
+ *    "cache_control": "public, max-age=86400", "cors_origin": "*",
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
  *                        "rescale": [min, max]}, ...}} */
 int config_parse(const char *json, const char *basedir, struct config *out, char *msg,
@@ -32,6 +37,11 @@ int config_load(const char *path, struct config *out, char *msg, size_t msgcap);
 
 /* A configuration of one layer called name over source (no file involved). */
 int config_single(const char *name, const char *source, struct config *out);
+
+/* Applies the environment's overrides: COGTILER_CACHE_CONTROL (tiles'
+ * Cache-Control) and COGTILER_CORS_ORIGIN. 0, CT_ECONFIG for a value with
+ * control characters or over 256 bytes, or CT_ENOMEM. */
+int config_apply_env(struct config *c);
 
 /* NULL-safe. */
 void config_free(struct config *c);

@@ -17,6 +17,7 @@ enum ct_err {
     CT_ETOOBIG = -11,     /* a size computation overflowed (500) */
     CT_EINTERNAL = -12,   /* a bug or an unexpected library failure (500) */
     CT_ECONFIG = -13,     /* invalid configuration (start-up only) */
+    CT_ETIMEOUT = -14,    /* the deadline passed before the answer was ready (504) */
 };
 
 /* Returns a short static description of err (never NULL). */

@@ -19,17 +19,33 @@ struct request {
     size_t nquery;
     const struct kv *headers; /* names compared case-insensitively */
     size_t nheaders;
+    long long deadline_ms;   /* wall-clock (epoch) ms by which to answer; 0 = none */
 };
 
 struct response {
     int status;
     const char *content_type;   /* static string */
-    const char *cache_control;  /* static string */
+    const char *cache_control;  /* static string, or NULL */
+    const char *cors_origin;    /* Access-Control-Allow-Origin, or NULL */
+    char etag[24];              /* quoted strong ETag, or "" */
     unsigned char *body;
     size_t len;
     int body_owned;             /* body is malloc'd and freed by response_free */
     char detail[256];           /* the full error message, for logs */
 };
+
+#define RESPONSE_MAX_HEADERS 4
+
+/* The headers of resp as name/value pairs in out (room for
+ * RESPONSE_MAX_HEADERS): Content-Type, Cache-Control, ETag and
+ * Access-Control-Allow-Origin, each when set. Returns the count. The one list
+ * every transport sends. */
+size_t response_headers(const struct response *resp, struct kv *out);
+
+/* Fills *resp with the JSON error for err and the same headers as the
+ * handler's own errors, for a transport that rejects a request before the
+ * handler sees it. */
+void handler_error(struct app *app, struct response *resp, int err, const char *detail);
 
 /* Fills *resp for req; never fails (errors become JSON error responses). */
 void handler_handle(struct app *app, const struct request *req, struct response *resp);
@@ -39,5 +55,8 @@ void response_free(struct response *resp);
 
 /* The value of the first query parameter called key, or NULL. */
 const char *request_query(const struct request *req, const char *key);
+
+/* The value of the first header called name (case-insensitive), or NULL. */
+const char *request_header(const struct request *req, const char *name);
 
 #endif

@@ -50,11 +50,12 @@ const struct raster_info *raster_get_info(const struct raster *r);
 int raster_intersects(const struct raster *r, const struct bbox *ll);
 
 /* Reads the EPSG:3857 window merc at size x size pixels (GDAL picks the
- * overview), with resampling "near" (NULL) or another gdalwarp -r name.
- * Returns 0 and fills *out (free with raster_tile_free), or a negative ct_err
- * with a message in msg. */
+ * overview), with resampling "near" (NULL) or another gdalwarp -r name. GDAL
+ * is asked to stop once the wall clock reaches deadline_ms (epoch ms; 0 =
+ * never), which gives CT_ETIMEOUT. Returns 0 and fills *out (free with
+ * raster_tile_free), or a negative ct_err with a message in msg. */
 int raster_read(struct raster *r, const struct bbox *merc, int size, const char *resampling,
-                struct raster_tile *out, char *msg, size_t msgcap);
+                long long deadline_ms, struct raster_tile *out, char *msg, size_t msgcap);
 
 /* NULL-safe; frees the buffers of t, not t itself. */
 void raster_tile_free(struct raster_tile *t);

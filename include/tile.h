@@ -14,6 +14,7 @@ struct tile_style {
     int has_rescale;             /* else: Byte 0..255, or the raster's range */
     double min, max;
     const char *resampling;      /* NULL: nearest */
+    long long deadline_ms;       /* epoch ms at which to give up (CT_ETIMEOUT); 0 = none */
 };
 
 /* Renders tile z/x/y at size px (256 or 512) from r. Returns 0 and *out (free

@@ -30,6 +30,36 @@ static int valid_name(const char *s)
     return 1;
 }
 
+/* A header value must not smuggle in a line break or control character. */
+static int valid_header_value(const char *s)
+{
+    if (strlen(s) > 256)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
+int config_apply_env(struct config *c)
+{
+    static const char *const vars[] = { "COGTILER_CACHE_CONTROL", "COGTILER_CORS_ORIGIN" };
+    char **dest[] = { &c->tile_cache_control, &c->cors_origin };
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = getenv(vars[i]);
+        if (!v)
+            continue;
+        if (!valid_header_value(v))
+            return CT_ECONFIG;
+        char *d = dupstr(v);
+        if (!d)
+            return CT_ENOMEM;
+        free(*dest[i]);
+        *dest[i] = d;
+    }
+    return CT_OK;
+}
+
 /* Local relative paths are taken relative to the config file; URLs, GDAL
  * virtual paths and absolute paths are kept as they are. */
 static char *resolve_source(const char *src, const char *basedir)
@@ -53,6 +83,8 @@ void config_free(struct config *c)
         free(c->layers[i].colormap);
     }
     free(c->layers);
+    free(c->tile_cache_control);
+    free(c->cors_origin);
     memset(c, 0, sizeof *c);
 }
 
@@ -140,6 +172,21 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
             goto out;
     }
     err = CT_ECONFIG;
+    static const char *const strings[] = { "cache_control", "cors_origin" };
+    char **dest[] = { &out->tile_cache_control, &out->cors_origin };
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, strings[i]);
+        if (!v)
+            continue;
+        if (!cJSON_IsString(v) || !valid_header_value(v->valuestring)) {
+            snprintf(msg, msgcap, "\"%s\" must be a string of printable ASCII", strings[i]);
+            goto out;
+        }
+        if (!(*dest[i] = dupstr(v->valuestring))) {
+            err = CT_ENOMEM;
+            goto out;
+        }
+    }
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(root, "default_layer");
     if (def) {
         const struct layer_conf *l =

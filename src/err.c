@@ -17,6 +17,7 @@ const char *ct_strerror(int err)
     case CT_ETOOBIG: return "size too large";
     case CT_EINTERNAL: return "internal error";
     case CT_ECONFIG: return "invalid configuration";
+    case CT_ETIMEOUT: return "timed out";
     }
     return "unknown error";
 }
@@ -38,6 +39,7 @@ int ct_http_status(int err)
     case CT_ETOOBIG:
     case CT_EINTERNAL:
     case CT_ECONFIG: return 500;
+    case CT_ETIMEOUT: return 504;
     }
     return 500;
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "assets.h"
 #include "colormap.h"
@@ -11,7 +13,7 @@
 #include "route.h"
 #include "tile.h"
 
-#define CACHE_TILE "public, max-age=86400"
+#define CACHE_STATIC "public, max-age=86400"
 #define CACHE_ERROR_4XX "public, max-age=60"
 #define CACHE_NONE "no-store"
 #define CACHE_PAGE "public, max-age=300"
@@ -22,6 +24,28 @@ const char *request_query(const struct request *req, const char *key)
         if (req->query[i].key && strcmp(req->query[i].key, key) == 0)
             return req->query[i].value ? req->query[i].value : "";
     return NULL;
+}
+
+const char *request_header(const struct request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (req->headers[i].key && strcasecmp(req->headers[i].key, name) == 0)
+            return req->headers[i].value ? req->headers[i].value : "";
+    return NULL;
+}
+
+size_t response_headers(const struct response *resp, struct kv *out)
+{
+    size_t n = 0;
+    if (resp->content_type)
+        out[n++] = (struct kv){ "Content-Type", resp->content_type };
+    if (resp->cache_control)
+        out[n++] = (struct kv){ "Cache-Control", resp->cache_control };
+    if (resp->etag[0])
+        out[n++] = (struct kv){ "ETag", resp->etag };
+    if (resp->cors_origin)
+        out[n++] = (struct kv){ "Access-Control-Allow-Origin", resp->cors_origin };
+    return n;
 }
 
 void response_free(struct response *resp)
@@ -61,6 +85,41 @@ static void set_error(struct response *resp, int err, const char *detail)
         resp->body = (unsigned char *)oom;
         resp->len = sizeof oom - 1;
     }
+}
+
+/* FNV-1a (64 bit) of the body: a cheap, stable validator for If-None-Match. */
+static void set_etag(struct response *resp)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < resp->len; i++) {
+        h ^= resp->body[i];
+        h *= 1099511628211ULL;
+    }
+    snprintf(resp->etag, sizeof resp->etag, "\"%016llx\"", (unsigned long long)h);
+}
+
+/* True when an If-None-Match value names etag (or is "*"). */
+static int etag_matches(const char *inm, const char *etag)
+{
+    size_t n = strlen(etag);
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (p[0] == 'W' && p[1] == '/') /* weak comparison, RFC 9110 13.1.2 */
+            p += 2;
+        if (*p == '*' || strncmp(p, etag, n) == 0)
+            return 1;
+        while (*p && *p != ',')
+            p++;
+    }
+    return 0;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void set_static(struct response *resp, const struct asset *a, const char *cache)
@@ -123,6 +182,11 @@ static void handle_tile(struct app *app, const struct request *req, const struct
     int err = parse_style(req, l, &st, &size, msg, sizeof msg);
     struct raster *r = NULL;
     struct pngbuf png = { 0 };
+    if (!err && req->deadline_ms && now_ms() >= req->deadline_ms) {
+        snprintf(msg, sizeof msg, "no time left before the deadline");
+        err = CT_ETIMEOUT;
+    }
+    st.deadline_ms = req->deadline_ms;
     if (!err)
         err = app_raster(app, l, &r, msg, sizeof msg);
     if (!err)
@@ -131,9 +195,10 @@ static void handle_tile(struct app *app, const struct request *req, const struct
         set_error(resp, err, msg);
         return;
     }
+    const struct config *c = app_config(app);
     resp->status = 200;
     resp->content_type = "image/png";
-    resp->cache_control = CACHE_TILE;
+    resp->cache_control = c->tile_cache_control ? c->tile_cache_control : CONFIG_TILE_CACHE;
     resp->body = png.data;
     resp->len = png.len;
     resp->body_owned = 1;
@@ -169,9 +234,39 @@ static void handle_index(struct app *app, struct response *resp)
     resp->body_owned = 1;
 }
 
+static void route_request(struct app *app, const struct request *req, struct response *resp);
+
+/* Headers every answer carries. */
+static void finish(struct app *app, struct response *resp)
+{
+    const struct config *c = app_config(app);
+    resp->cors_origin = c->cors_origin ? c->cors_origin : "*";
+}
+
+void handler_error(struct app *app, struct response *resp, int err, const char *detail)
+{
+    memset(resp, 0, sizeof *resp);
+    set_error(resp, err, detail);
+    finish(app, resp);
+}
+
 void handler_handle(struct app *app, const struct request *req, struct response *resp)
 {
     memset(resp, 0, sizeof *resp);
+    route_request(app, req, resp);
+    finish(app, resp);
+    if (resp->status != 200)
+        return;
+    set_etag(resp);
+    const char *inm = request_header(req, "If-None-Match");
+    if (inm && etag_matches(inm, resp->etag)) {
+        response_free(resp);
+        resp->status = 304;
+    }
+}
+
+static void route_request(struct app *app, const struct request *req, struct response *resp)
+{
     if (!req->method || (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {
         set_error(resp, CT_EMETHOD, "only GET and HEAD are supported");
         return;
@@ -203,7 +298,7 @@ void handler_handle(struct app *app, const struct request *req, struct response 
         if (!a || strcmp(name, "index.html") == 0)
             set_error(resp, CT_ENOROUTE, "no such file");
         else
-            set_static(resp, a, CACHE_TILE);
+            set_static(resp, a, CACHE_STATIC);
         return;
     }
     case ROUTE_TILE:

@@ -31,7 +31,12 @@ static struct app *make_app(const char *path, const char *source)
         path = DEFAULT_CONFIG;
     int err = source ? config_single("source", source, &cfg)
                      : config_load(path, &cfg, msg, sizeof msg);
-    if (!err && (err = app_create(&cfg, &app)))
+    if (!err && (err = config_apply_env(&cfg)))
+        snprintf(msg, sizeof msg, "COGTILER_CACHE_CONTROL or COGTILER_CORS_ORIGIN: %s",
+                 err == CT_ECONFIG ? "control characters or over 256 bytes" : "out of memory");
+    if (!err)
+        err = app_create(&cfg, &app);
+    if (err)
         config_free(&cfg);
     if (err)
         fprintf(stderr, "bootstrap: %s\n", msg);
@@ -106,7 +111,7 @@ static int cmd_tile(int argc, char **argv)
         app_destroy(app);
         return 2;
     }
-    struct request req = { "GET", path, query, nq, NULL, 0 };
+    struct request req = { "GET", path, query, nq, NULL, 0, 0 };
     struct response resp;
     handler_handle(app, &req, &resp);
     if (resp.status == 200) {

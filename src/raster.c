@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +243,22 @@ static int add_mem_band(GDALDatasetH mem, GDALDataType type, void *buf)
     return GDALAddBand(mem, type, opts) == CE_None ? CT_OK : CT_EINTERNAL;
 }
 
+/* GDAL progress callback: cancels the read once the deadline has passed. */
+static int CPL_STDCALL past_deadline(double done, const char *text, void *arg)
+{
+    (void)done;
+    (void)text;
+    const long long *deadline = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < *deadline;
+}
+
+static int deadline_passed(long long deadline)
+{
+    return deadline && !past_deadline(0, NULL, &deadline);
+}
+
 /* Buffer pixels [*i0, *i1) whose centres fall inside [0, n) source pixels, for
  * a buffer of size pixels starting at source coordinate p0 with step inc. */
 static void covered_span(double p0, double inc, int n, int size, int *i0, int *i1)
@@ -266,7 +283,7 @@ static int is_nodata(double v, double nodata, GDALDataType dt)
  * picking the overview. Validity: the mask band for alpha and per-dataset
  * masks; for nodata, a pixel is void when every band holds its nodata value
  * (the warper's unified source nodata). */
-static int read_direct(struct raster *r, const struct bbox *merc, int size,
+static int read_direct(struct raster *r, const struct bbox *merc, int size, long long *deadline,
                        struct raster_tile *out, char *msg, size_t msgcap)
 {
     const double *gt = r->gt;
@@ -290,6 +307,10 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size,
     ex.dfYOff = y0 + j0 * sy;
     ex.dfXSize = bw * sx;
     ex.dfYSize = bh * sy;
+    if (*deadline) {
+        ex.pfnProgress = past_deadline;
+        ex.pProgressData = deadline;
+    }
     int xoff = (int)floor(ex.dfXOff), yoff = (int)floor(ex.dfYOff);
     int xend = (int)ceil(ex.dfXOff + ex.dfXSize), yend = (int)ceil(ex.dfYOff + ex.dfYSize);
     xoff = xoff < 0 ? 0 : xoff;
@@ -307,6 +328,10 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size,
     CPLErrorReset();
     if (GDALDatasetRasterIOEx(r->ds, GF_Read, xoff, yoff, xend - xoff, yend - yoff, first, bw,
                               bh, dt, nb, bands, pixsp, linesp, bandsp, &ex) != CE_None) {
+        if (deadline_passed(*deadline)) {
+            snprintf(msg, msgcap, "deadline reached while reading");
+            return CT_ETIMEOUT;
+        }
         set_msg(msg, msgcap, "cannot read the source");
         return CT_ESOURCE;
     }
@@ -355,7 +380,7 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size,
 }
 
 int raster_read(struct raster *r, const struct bbox *merc, int size, const char *resampling,
-                struct raster_tile *out, char *msg, size_t msgcap)
+                long long deadline_ms, struct raster_tile *out, char *msg, size_t msgcap)
 {
     GDALDatasetH mem = NULL;
     GDALWarpAppOptions *wopts = NULL;
@@ -385,7 +410,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size, const char 
         goto out;
     }
     if (r->direct && (!resampling || !strcmp(resampling, "near"))) {
-        err = read_direct(r, merc, size, out, msg, msgcap);
+        err = read_direct(r, merc, size, &deadline_ms, out, msg, msgcap);
         goto out;
     }
 
@@ -420,12 +445,19 @@ int raster_read(struct raster *r, const struct bbox *merc, int size, const char 
         set_msg(msg, msgcap, "bad warp options");
         goto out;
     }
+    if (deadline_ms)
+        GDALWarpAppOptionsSetProgress(wopts, past_deadline, &deadline_ms);
     CPLErrorReset();
     int usage = 0;
     GDALDatasetH src = r->ds;
     GDALDatasetH res = GDALWarp(NULL, mem, 1, &src, wopts, &usage);
     /* Only a failed warp counts: GDAL also reports points it cannot project
      * (beyond Mercator's latitude limit) as errors while the tile is fine. */
+    if (!res && deadline_passed(deadline_ms)) {
+        err = CT_ETIMEOUT;
+        snprintf(msg, msgcap, "deadline reached while reading");
+        goto out;
+    }
     if (!res) {
         err = CT_ESOURCE;
         set_msg(msg, msgcap, "cannot read the source");

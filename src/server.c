@@ -40,10 +40,10 @@ static enum MHD_Result queue(struct MHD_Connection *conn, const struct response 
         MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", resp->content_type);
-    if (resp->cache_control)
-        MHD_add_response_header(r, "Cache-Control", resp->cache_control);
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    struct kv h[RESPONSE_MAX_HEADERS];
+    size_t n = response_headers(resp, h);
+    for (size_t i = 0; i < n; i++)
+        MHD_add_response_header(r, h[i].key, h[i].value);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -71,14 +71,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct pairs query = { 0 }, headers = { 0 };
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &query);
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &headers);
-    struct request req = { method, url, query.kv, query.n, headers.kv, headers.n };
+    struct request req = { method, url, query.kv, query.n, headers.kv, headers.n, 0 };
     struct response resp;
     if (query.overflow || headers.overflow) {
-        /* Built by hand: the handler never saw this request. */
-        static const char body[] = "{\"detail\":\"too many query parameters or headers\"}";
-        resp = (struct response){ .status = 400, .content_type = "application/json",
-                                  .cache_control = "no-store", .body = (unsigned char *)body,
-                                  .len = sizeof body - 1 };
+        handler_error(app, &resp, CT_EINVAL, "too many query parameters or headers");
     } else {
         handler_handle(app, &req, &resp);
     }

@@ -62,7 +62,8 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
     }
     if ((err = choose_colors(r, style, &spec, palette, msg, msgcap)))
         return err;
-    if ((err = raster_read(r, &merc, size, style->resampling, &t, msg, msgcap)))
+    if ((err = raster_read(r, &merc, size, style->resampling, style->deadline_ms, &t, msg,
+                           msgcap)))
         return err;
     /* size <= 4096 (checked by raster_read), so size^2 * 4 fits in size_t. */
     rgba = malloc((size_t)size * (size_t)size * 4);

@@ -81,12 +81,38 @@ static void test_load_file(void **state)
     assert_non_null(strstr(msg, "cannot open"));
 }
 
+static void test_headers_and_env(void **state)
+{
+    (void)state;
+    struct config c;
+    char msg[256] = "";
+    const char *json = "{\"cache_control\":\"public, max-age=600\",\"cors_origin\":"
+                       "\"https://maps.example\",\"layers\":{\"a\":{\"source\":\"x\"}}}";
+    assert_int_equal(config_parse(json, NULL, &c, msg, sizeof msg), CT_OK);
+    assert_string_equal(c.tile_cache_control, "public, max-age=600");
+    assert_string_equal(c.cors_origin, "https://maps.example");
+    setenv("COGTILER_CORS_ORIGIN", "https://other.example", 1);
+    unsetenv("COGTILER_CACHE_CONTROL");
+    assert_int_equal(config_apply_env(&c), CT_OK);
+    assert_string_equal(c.cors_origin, "https://other.example");
+    assert_string_equal(c.tile_cache_control, "public, max-age=600");
+    setenv("COGTILER_CACHE_CONTROL", "max-age=1\r\nX-Evil: 1", 1);
+    assert_int_equal(config_apply_env(&c), CT_ECONFIG);
+    unsetenv("COGTILER_CACHE_CONTROL");
+    unsetenv("COGTILER_CORS_ORIGIN");
+    config_free(&c);
+    const char *bad = "{\"cors_origin\":\"a\\nb\",\"layers\":{\"a\":{\"source\":\"x\"}}}";
+    assert_int_equal(config_parse(bad, NULL, &c, msg, sizeof msg), CT_ECONFIG);
+    assert_non_null(strstr(msg, "cors_origin"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_headers_and_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,7 @@ static int teardown(void **state)
 static void get(const char *method, const char *path, const struct kv *q, size_t nq,
                 struct response *r)
 {
-    struct request req = { method, path, q, nq, NULL, 0 };
+    struct request req = { method, path, q, nq, NULL, 0, 0 };
     handler_handle(app, &req, r);
 }
 
@@ -192,6 +192,74 @@ static void test_bad_sources_then_good(void **state)
     expect_png("/tiles/world/0/0/0.png", NULL, 0, 256);
 }
 
+static void test_etag_and_conditional_get(void **state)
+{
+    (void)state;
+    struct response r, r2;
+    get("GET", "/tiles/world/1/0/0.png", NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(strlen(r.etag) > 2 && r.etag[0] == '"' && r.etag[strlen(r.etag) - 1] == '"');
+    assert_string_equal(r.cors_origin, "*");
+    assert_string_equal(r.cache_control, "public, max-age=86400");
+    /* another tile, another validator */
+    get("GET", "/tiles/world/1/1/0.png", NULL, 0, &r2);
+    assert_string_not_equal(r.etag, r2.etag);
+    response_free(&r2);
+
+    static const char *const matching[] = { NULL, "\"x\", %s", "W/%s", "*" };
+    for (size_t i = 0; i < sizeof matching / sizeof matching[0]; i++) {
+        char inm[128];
+        snprintf(inm, sizeof inm, matching[i] ? matching[i] : "%s", r.etag);
+        struct kv h[] = { { "if-none-match", inm } };
+        struct request req = { "GET", "/tiles/world/1/0/0.png", NULL, 0, h, 1, 0 };
+        struct response c;
+        handler_handle(app, &req, &c);
+        if (c.status != 304)
+            fail_msg("If-None-Match: %s gave %d", inm, c.status);
+        assert_int_equal(c.len, 0);
+        assert_string_equal(c.etag, r.etag);
+        response_free(&c);
+    }
+    struct kv h[] = { { "If-None-Match", "\"0000000000000000\"" } };
+    struct request req = { "GET", "/tiles/world/1/0/0.png", NULL, 0, h, 1, 0 };
+    struct response c;
+    handler_handle(app, &req, &c);
+    assert_int_equal(c.status, 200);
+    assert_int_equal(c.len, r.len);
+    response_free(&c);
+    response_free(&r);
+
+    /* the header list every transport sends */
+    get("GET", "/tiles/world/0/0/0.png", NULL, 0, &r);
+    struct kv hs[RESPONSE_MAX_HEADERS];
+    size_t n = response_headers(&r, hs);
+    assert_int_equal(n, 4);
+    assert_string_equal(hs[0].key, "Content-Type");
+    assert_string_equal(hs[2].key, "ETag");
+    response_free(&r);
+    get("GET", "/tiles/world/9/0/0.png?", NULL, 0, &r); /* error: no ETag */
+    assert_int_equal(response_headers(&r, hs), 3);
+    assert_string_equal(r.cors_origin, "*");
+    response_free(&r);
+}
+
+static void test_deadline(void **state)
+{
+    (void)state;
+    /* already past: 504 before any read */
+    struct request req = { "GET", "/tiles/world/2/1/1.png", NULL, 0, NULL, 0, 1000 };
+    struct response r;
+    handler_handle(app, &req, &r);
+    assert_int_equal(r.status, 504);
+    assert_string_equal(r.cache_control, "no-store");
+    response_free(&r);
+    /* far in the future: served */
+    req.deadline_ms = 4102444800000LL; /* 2100-01-01 */
+    handler_handle(app, &req, &r);
+    assert_int_equal(r.status, 200);
+    response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +267,8 @@ int main(void)
         cmocka_unit_test(test_tiles),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_bad_sources_then_good),
+        cmocka_unit_test(test_etag_and_conditional_get),
+        cmocka_unit_test(test_deadline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

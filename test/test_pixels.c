@@ -237,7 +237,7 @@ static int check_tile(const struct fixture *fx, const struct tile_case *c)
         q[nq++] = (struct kv){ "rescale", rs };
     }
     snprintf(path, sizeof path, "/tiles/%s/%s.png", fx->layer, zxy);
-    struct request req = { "GET", path, q, nq, NULL, 0 };
+    struct request req = { "GET", path, q, nq, NULL, 0, 0 };
     struct response resp;
     handler_handle(app, &req, &resp);
 
