@@ -210,6 +210,7 @@ int config_load(const char *path, struct config *out, char *msg, size_t msgcap)
 {
     char *text = NULL, *dir = NULL;
     int err = CT_ECONFIG;
+    memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(msg, msgcap, "cannot open configuration file %.200s", path);
