@@ -2,7 +2,7 @@
 # `make test` runs every test. See README.md.
 
 CC ?= cc
-PKGS := gdal libpng libcjson libmicrohttpd zlib
+PKGS := gdal libpng libcjson libmicrohttpd libcurl zlib
 LEAFLET_DIR ?= /usr/share/javascript/leaflet
 SANITIZE ?=
 PORT ?= 8080
@@ -24,7 +24,8 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 LDLIBS += $(PKG_LIBS) -lm -lpthread
 
 LIB_SRCS := src/err.c src/tilemath.c src/route.c src/config.c src/colormap.c src/raster.c \
-            src/pngenc.c src/tile.c src/handler.c src/log.c src/app.c src/server.c
+            src/pngenc.c src/tile.c src/handler.c src/log.c src/app.c src/server.c \
+            src/event.c src/runtime.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 ASSETS := index.html=web/index.html leaflet.js=$(LEAFLET_DIR)/leaflet.js \
@@ -35,8 +36,8 @@ all: bootstrap
 
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
 BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libcjson-dev \
-              libmicrohttpd-dev libjs-leaflet
-TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl valgrind
+              libmicrohttpd-dev libcurl4-openssl-dev libjs-leaflet
+TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl valgrind clang libclang-rt-14-dev nodejs
 deps:
 	@tools/deps.sh $(BUILD_DEBS)
 deps-test:
@@ -69,14 +70,27 @@ run: deps bootstrap
 
 # --- tests -------------------------------------------------------------------
 TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels test_overviews \
-         test_handler
+         test_handler test_event
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# The event fuzzer (clang's libFuzzer, with its own ASan) fuzzes the release
+# build's run for FUZZ_SECONDS; a SANITIZE= run only replays the corpus.
+FUZZ_SECONDS ?= 60
+FUZZER := $(if $(SANITIZE),,build/rel/fuzz_event)
+$(B)/fuzz_event_replay: test/fuzz_event.c $(B)/libcogtiler.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
+build/rel/fuzz_event: test/fuzz_event.c src/event.c src/route.c build/rel/libcogtiler.a
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude \
+	  $(PKG_CFLAGS) -o $@ test/fuzz_event.c src/event.c src/route.c build/rel/libcogtiler.a \
+	  $(PKG_LIBS) -lm -lpthread
+
 test: deps-test
-	$(MAKE) bootstrap $(TEST_BINS)
-	test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh
+	$(MAKE) bootstrap $(TEST_BINS) $(B)/fuzz_event_replay $(FUZZER)
+	REPLAY=$(B)/fuzz_event_replay FUZZER=$(FUZZER) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_fuzz.sh
 
 # --- benchmark and valgrind ----------------------------------------------------
 $(B)/bench_tiles: bench/bench_tiles.c $(B)/libcogtiler.a

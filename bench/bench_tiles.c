@@ -21,6 +21,9 @@
 #include "app.h"
 #include "config.h"
 #include "err.h"
+#include "event.h"
+#include "route.h"
+#include "runtime.h"
 #include "handler.h"
 #include "pngenc.h"
 #include "raster.h"
@@ -255,6 +258,110 @@ struct sample {
     size_t handler_bytes;
 };
 
+/* One event of each kind for the tile PATH (printf argument). */
+static const struct {
+    const char *kind, *fmt;
+} EVENTS[] = {
+    { "HTTP API 2.0",
+      "{\"version\":\"2.0\",\"routeKey\":\"$default\",\"rawPath\":\"%s\","
+      "\"rawQueryString\":\"a=1&a=2\",\"headers\":{\"accept\":\"image/png\","
+      "\"host\":\"x.execute-api.us-east-1.amazonaws.com\"},\"requestContext\":{"
+      "\"domainName\":\"x.execute-api.us-east-1.amazonaws.com\",\"http\":{\"method\":"
+      "\"GET\",\"path\":\"%s\"},\"stage\":\"$default\"},\"isBase64Encoded\":false}" },
+    { "REST 1.0",
+      "{\"resource\":\"/{proxy+}\",\"path\":\"%s\",\"httpMethod\":\"GET\","
+      "\"headers\":{\"Accept\":\"image/png\"},\"multiValueHeaders\":{\"Accept\":"
+      "[\"image/png\"]},\"queryStringParameters\":null,\"multiValueQueryStringParameters\":"
+      "null,\"requestContext\":{\"stage\":\"prod\",\"path\":\"/prod%s\"},"
+      "\"body\":null,\"isBase64Encoded\":false}" },
+    { "ALB",
+      "{\"requestContext\":{\"elb\":{\"targetGroupArn\":\"arn:aws:elasticloadbalancing:"
+      "us-east-1:123456789012:targetgroup/t/1\"}},\"httpMethod\":\"GET\",\"path\":\"%s\","
+      "\"queryStringParameters\":{},\"headers\":{\"accept\":\"image/png\"},"
+      "\"body\":\"\",\"isBase64Encoded\":false}" },
+};
+
+/* Lambda per-invocation overhead without the render (event parse, routing,
+ * base64 and the response JSON, on a real 97 KB tile body), and 10,000
+ * invocations through runtime_invoke() with the peak RSS along the way. */
+static int bench_lambda(struct app *app, int iter, double *times)
+{
+    const char *tile = "/tiles/bluemarble/2/1/1.png";
+    struct request treq = { "GET", tile, NULL, 0, NULL, 0, 0 };
+    struct response tile_resp;
+    handler_handle(app, &treq, &tile_resp);
+    if (tile_resp.status != 200) {
+        fprintf(stderr, "bench_tiles: %s answered %d\n", tile, tile_resp.status);
+        response_free(&tile_resp);
+        return 1;
+    }
+    printf("\n### Lambda invocation overhead (no render; %zu-byte PNG body, %d calls)\n\n",
+           tile_resp.len, iter);
+    printf("| event | median us | p95 us | response JSON bytes |\n|---|---:|---:|---:|\n");
+    char event[4096];
+    for (size_t e = 0; e < sizeof EVENTS / sizeof EVENTS[0]; e++) {
+        snprintf(event, sizeof event, EVENTS[e].fmt, tile, tile);
+        size_t out_len = 0;
+        for (int i = 0; i < iter; i++) {
+            double t0 = now_ms();
+            struct event *ev = NULL;
+            char msg[256], *json = NULL;
+            struct route rt;
+            if (event_parse(event, strlen(event), &ev, msg, sizeof msg) || event_error(ev)) {
+                fprintf(stderr, "bench_tiles: %s event rejected: %s\n", EVENTS[e].kind, msg);
+                event_free(ev);
+                response_free(&tile_resp);
+                return 1;
+            }
+            const struct request *r = event_request(ev);
+            route_parse(r->path, strlen(r->path), &rt);
+            event_response(ev, &tile_resp, &json, &out_len);
+            free(json);
+            event_free(ev);
+            times[i] = (now_ms() - t0) * 1000.0;
+        }
+        printf("| %s | %.1f | %.1f | %zu |\n", EVENTS[e].kind, percentile(times, (size_t)iter, 0.5),
+               percentile(times, (size_t)iter, 0.95), out_len);
+    }
+    response_free(&tile_resp);
+
+    /* A cheap tile (the empty z0 tile of rgb3857), so 10,000 fit in seconds. */
+    const int total = 10000;
+    snprintf(event, sizeof event, EVENTS[0].fmt, "/tiles/rgb3857/0/0/0.png",
+             "/tiles/rgb3857/0/0/0.png");
+    printf("\n### 10,000 invocations through runtime_invoke() (rgb3857 0/0/0)\n\n");
+    printf("| after invocation | peak RSS MiB |\n|---:|---:|\n");
+    /* the log line per invocation would dominate; send it away */
+    fflush(stderr);
+    FILE *saved = stderr;
+    FILE *devnull = fopen("/dev/null", "w");
+    if (devnull)
+        stderr = devnull;
+    int rc = 0;
+    double t0 = now_ms();
+    for (int i = 1; i <= total; i++) {
+        char *json = NULL, msg[256];
+        size_t n;
+        if (runtime_invoke(app, event, strlen(event), 0, "bench", &json, &n, msg, sizeof msg)) {
+            rc = 1;
+            break;
+        }
+        free(json);
+        if (i == 100 || i == 1000 || i == total) {
+            stderr = saved;
+            printf("| %d | %.1f |\n", i, peak_rss_mib());
+            stderr = devnull ? devnull : saved;
+        }
+    }
+    double ms = now_ms() - t0;
+    stderr = saved;
+    if (devnull)
+        fclose(devnull);
+    printf("\n%d invocations in %.0f ms (%.3f ms each, render included)\n", total, ms,
+           ms / total);
+    return rc;
+}
+
 static int list_tiles(void)
 {
     for (size_t i = 0; i < NDATASETS; i++)
@@ -450,6 +557,9 @@ int main(int argc, char **argv)
         }
         free(samples[s].rgba);
     }
+
+    if (bench_lambda(app, iter, times))
+        rc = 1;
 
     printf("\nPeak RSS of the process: %.1f MiB\n", peak_rss_mib());
     if (rc == 1)

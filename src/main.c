@@ -7,6 +7,7 @@
 #include "config.h"
 #include "err.h"
 #include "handler.h"
+#include "runtime.h"
 #include "server.h"
 
 #define DEFAULT_CONFIG "data/layers.json"
@@ -16,29 +17,39 @@ static const char usage[] =
     "  bootstrap tile Z/X/Y [--layer NAME | --source PATH] [--config FILE]\n"
     "                 [--colormap NAME] [--rescale MIN,MAX] [--tilesize 256|512] -o OUT.png\n"
     "  bootstrap serve [--host 127.0.0.1] [--port 8080] [--config FILE]\n"
+    "  bootstrap invoke [EVENT.json]      one Lambda event (file or stdin) -> response JSON\n"
+    "  bootstrap                          with AWS_LAMBDA_RUNTIME_API set: the Lambda runtime\n"
     "The configuration is --config, else $COGTILER_CONFIG, else " DEFAULT_CONFIG ".\n";
 
 /* The app over one ad-hoc source, or over the configuration file (--config,
- * $COGTILER_CONFIG, DEFAULT_CONFIG). NULL after printing why. */
-static struct app *make_app(const char *path, const char *source)
+ * $COGTILER_CONFIG, DEFAULT_CONFIG). NULL with the reason in msg. */
+static struct app *make_app_msg(const char *path, const char *source, char *msg, size_t msgcap)
 {
-    char msg[512] = "out of memory";
     struct config cfg;
     struct app *app = NULL;
+    snprintf(msg, msgcap, "out of memory");
     if (!path)
         path = getenv("COGTILER_CONFIG");
     if (!path)
         path = DEFAULT_CONFIG;
     int err = source ? config_single("source", source, &cfg)
-                     : config_load(path, &cfg, msg, sizeof msg);
+                     : config_load(path, &cfg, msg, msgcap);
     if (!err && (err = config_apply_env(&cfg)))
-        snprintf(msg, sizeof msg, "COGTILER_CACHE_CONTROL or COGTILER_CORS_ORIGIN: %s",
+        snprintf(msg, msgcap, "COGTILER_CACHE_CONTROL or COGTILER_CORS_ORIGIN: %s",
                  err == CT_ECONFIG ? "control characters or over 256 bytes" : "out of memory");
     if (!err)
         err = app_create(&cfg, &app);
     if (err)
         config_free(&cfg);
-    if (err)
+    return app;
+}
+
+/* make_app_msg() that prints the reason. */
+static struct app *make_app(const char *path, const char *source)
+{
+    char msg[512];
+    struct app *app = make_app_msg(path, source, msg, sizeof msg);
+    if (!app)
         fprintf(stderr, "bootstrap: %s\n", msg);
     return app;
 }
@@ -169,8 +180,95 @@ static int cmd_serve(int argc, char **argv)
     return err ? 1 : 0;
 }
 
+/* Reads all of f (at most max bytes). NULL when larger or unreadable. */
+static char *read_all(FILE *f, size_t max, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *p = malloc(cap + 1);
+    while (p) {
+        n += fread(p + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        if (cap >= max) {
+            free(p);
+            return NULL;
+        }
+        cap *= 2;
+        char *q = realloc(p, cap + 1);
+        if (!q)
+            free(p);
+        p = q;
+    }
+    if (!p || ferror(f)) {
+        free(p);
+        return NULL;
+    }
+    p[n] = '\0';
+    *len = n;
+    return p;
+}
+
+static int cmd_invoke(int argc, char **argv)
+{
+    if (argc > 3) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    FILE *f = argc == 3 && strcmp(argv[2], "-") ? fopen(argv[2], "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "bootstrap invoke: cannot open %s\n", argv[2]);
+        return 1;
+    }
+    size_t len = 0;
+    char *event = read_all(f, RUNTIME_MAX_PAYLOAD, &len);
+    if (f != stdin)
+        fclose(f);
+    if (!event) {
+        fprintf(stderr, "bootstrap invoke: cannot read the event (over 6 MB?)\n");
+        return 1;
+    }
+    struct app *app = make_app(NULL, NULL);
+    int rc = 1;
+    if (app) {
+        char *json = NULL, msg[512] = "";
+        size_t n = 0;
+        int err = runtime_invoke(app, event, len, 0, "invoke", &json, &n, msg, sizeof msg);
+        if (err) {
+            fprintf(stderr, "bootstrap invoke: %s\n", msg);
+        } else {
+            fwrite(json, 1, n, stdout);
+            fputc('\n', stdout);
+            rc = 0;
+        }
+        free(json);
+        app_destroy(app);
+    }
+    free(event);
+    return rc;
+}
+
+/* The Lambda custom runtime: start-up failures go to /runtime/init/error. */
+static int cmd_lambda(const char *api)
+{
+    char msg[512];
+    struct app *app = make_app_msg(NULL, NULL, msg, sizeof msg);
+    if (!app) {
+        fprintf(stderr, "bootstrap: %s\n", msg);
+        runtime_init_error(api, "Runtime.ConfigError", msg);
+        return 1;
+    }
+    int err = runtime_run(app, api);
+    app_destroy(app);
+    return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (argc == 1 && api && *api)
+        return cmd_lambda(api);
+    if (argc >= 2 && !strcmp(argv[1], "invoke"))
+        return cmd_invoke(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "tile"))
         return cmd_tile(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "serve"))
