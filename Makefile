@@ -37,7 +37,7 @@ all: bootstrap
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
 BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libcjson-dev \
               libmicrohttpd-dev libcurl4-openssl-dev libjs-leaflet
-TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl valgrind clang libclang-rt-14-dev nodejs
+TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev nodejs
 deps:
 	@tools/deps.sh $(BUILD_DEBS)
 deps-test:
@@ -90,7 +90,7 @@ build/rel/fuzz_event: test/fuzz_event.c src/event.c src/route.c build/rel/libcog
 test: deps-test
 	$(MAKE) bootstrap $(TEST_BINS) $(B)/fuzz_event_replay $(FUZZER)
 	REPLAY=$(B)/fuzz_event_replay FUZZER=$(FUZZER) FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_fuzz.sh
+	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh
 
 # --- benchmark and valgrind ----------------------------------------------------
 $(B)/bench_tiles: bench/bench_tiles.c $(B)/libcogtiler.a
