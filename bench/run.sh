@@ -135,7 +135,48 @@ report() {
     done < <("$bench" --list)
     rm -f "$OUT/cold.err"
     [ "$cold_failed" = 0 ] || rc=1
+    lambda_cold || rc=1
     return "$rc"
+}
+
+# Lambda cold start through the Runtime API emulator (test/lambda_emulator.js):
+# from starting `bootstrap` (no arguments, AWS_LAMBDA_RUNTIME_API set) until the
+# response to its first event, a demo tile (HTTP API 2.0), reaches the emulator.
+lambda_cold() {
+    command -v node >/dev/null || { echo "(no node: Lambda cold start skipped)"; return 0; }
+    node test/lambda_emulator.js >"$OUT/emu.out" 2>/dev/null &
+    local emu=$! port="" times="" t0 t1 b ok=0
+    for _ in $(seq 50); do
+        port=$(sed -n 's/^PORT //p' "$OUT/emu.out")
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { kill "$emu"; echo "bench/run.sh: emulator did not start" >&2; return 1; }
+    for _ in $(seq "$COLD_N"); do
+        t0=$(now_ns)
+        AWS_LAMBDA_RUNTIME_API=127.0.0.1:$port COGTILER_CONFIG=data/layers.json \
+            "$BOOTSTRAP" 2>/dev/null &
+        b=$!
+        if curl -s -X POST --data-binary @test/lambda/http_v2.json \
+            "http://127.0.0.1:$port/test/invoke?wait_s=10" | grep -Eq 'statusCode(\\)?":200'; then
+            t1=$(now_ns)
+            times="$times$(((t1 - t0) / 1000))"$'\n'
+            ok=$((ok + 1))
+        fi
+        kill "$b" 2>/dev/null
+        wait "$b" 2>/dev/null
+    done
+    curl -s -X POST "http://127.0.0.1:$port/test/shutdown" >/dev/null
+    wait "$emu" 2>/dev/null
+    local mm
+    mm=$(printf '%s' "$times" | awk 'NF { printf "%.3f\n", $1 / 1000 }' | median_max)
+    echo
+    echo "### Lambda cold start (process start to first demo tile response, via the emulator, $COLD_N runs)"
+    echo
+    echo "| what | median ms | max ms | answered 200 |"
+    echo "|---|---:|---:|---:|"
+    echo "| bootstrap (runtime loop), tile 2/1/1 of bluemarble | ${mm% *} | ${mm#* } | $ok/$COLD_N |"
+    [ "$ok" = "$COLD_N" ]
 }
 
 rc=0
