@@ -11,6 +11,7 @@
  * status (a broken benchmark, not a slow one), 2 for usage/set-up errors. */
 #include <errno.h>
 #include <png.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,43 @@ struct encode_stats {
 };
 
 /* Times pngenc_rgba() on rgba iter times into times[]. */
+static void mem_write(png_structp png, png_bytep data, png_size_t n)
+{
+    size_t *total = png_get_io_ptr(png);
+    *total += n;
+    (void)data;
+}
+
+static void mem_flush(png_structp png)
+{
+    (void)png;
+}
+
+/* The baseline: a plain 8-bit RGBA PNG at zlib level 6 with libpng's default
+ * filters, what rio-tiler/TiTiler write. Returns its bytes and sets *ms. */
+static size_t baseline_rgba6(const uint8_t *rgba, int w, int h, double *ms)
+{
+    size_t total = 0;
+    double t0 = now_ms();
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return 0;
+    }
+    png_set_write_fn(png, &total, mem_write, mem_flush);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGBA,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_compression_level(png, 6);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++)
+        png_write_row(png, (png_const_bytep)(rgba + (size_t)y * (size_t)w * 4));
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    *ms = now_ms() - t0;
+    return total;
+}
+
 static struct encode_stats time_encode(const uint8_t *rgba, int w, int h, int iter,
                                        double *times)
 {
@@ -448,8 +486,9 @@ int main(int argc, char **argv)
 
     printf("\n### Tiles (%d px, %d timed calls each after one first call)\n\n", TILE_PX, iter);
     printf("| layer | kind | z/x/y | status | 1st ms | median ms | p95 ms | read ms | "
-           "encode ms | PNG bytes | cover %% | peak RSS MiB |\n");
-    printf("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           "encode ms | PNG bytes | RGBA-6 bytes (ms) | bytes/RGBA-6 | cover %% | "
+           "peak RSS MiB |\n");
+    printf("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 
     struct sample samples[2] = { { "opaque (bluemarble native)", NULL, 0, 0, 0 },
                                  { "with transparency (tci edge)", NULL, 0, 0, 0 } };
@@ -495,7 +534,8 @@ int main(int argc, char **argv)
                 rc = 1;
             }
 
-            char read_s[32] = "-", enc_s[32] = "-", cover_s[32] = "-";
+            char read_s[32] = "-", enc_s[32] = "-", cover_s[32] = "-", base_s[48] = "-";
+            char ratio_s[16] = "-";
             if (status == 200) {
                 double rd = time_read(app, &t, iter, times);
                 if (rd >= 0)
@@ -506,6 +546,12 @@ int main(int argc, char **argv)
                 if (es.ok)
                     fmt_ms(enc_s, sizeof enc_s, es.median);
                 snprintf(cover_s, sizeof cover_s, "%.1f", coverage(rgba, w, h));
+                double bms = 0;
+                size_t bb = baseline_rgba6(rgba, w, h, &bms);
+                if (bb) {
+                    snprintf(base_s, sizeof base_s, "%zu (%.2f)", bb, bms);
+                    snprintf(ratio_s, sizeof ratio_s, "%.2f", (double)bytes / (double)bb);
+                }
             }
 
             const char *mark = "";
@@ -514,12 +560,13 @@ int main(int argc, char **argv)
                 rc = 1;
             }
             char first_s[32], med_s[32], p95_s[32];
-            printf("| %s | %s | %d/%llu/%llu | %d%s | %s | %s | %s | %s | %s | %zu | %s | "
-                   "%.1f |\n",
+            printf("| %s | %s | %d/%llu/%llu | %d%s | %s | %s | %s | %s | %s | %zu | %s | %s | "
+                   "%s | %.1f |\n",
                    t.ds->layer, KIND_NAMES[k], t.z, (unsigned long long)t.x,
                    (unsigned long long)t.y, status, mark, fmt_ms(first_s, sizeof first_s, first),
                    fmt_ms(med_s, sizeof med_s, med), fmt_ms(p95_s, sizeof p95_s, p95), read_s,
-                   enc_s, status == 200 ? bytes : (size_t)0, cover_s, peak_rss_mib());
+                   enc_s, status == 200 ? bytes : (size_t)0, base_s, ratio_s, cover_s,
+                   peak_rss_mib());
             fflush(stdout);
 
             struct sample *keep = NULL;
