@@ -15,6 +15,8 @@ enum route_kind {
     ROUTE_INDEX,   /* "/" : the map page */
     ROUTE_STATIC,  /* "/static/NAME" : an embedded asset, name in .asset */
     ROUTE_TILE,    /* "/tiles/LAYER/Z/X/Y[@2x].png" */
+    ROUTE_COLORMAPS, /* "/colormaps" : the names */
+    ROUTE_COLORMAP,  /* "/colormaps/NAME" : one table, name in .asset */
 };
 
 #define ROUTE_MAX_LAYER 64
@@ -22,7 +24,7 @@ enum route_kind {
 struct route {
     enum route_kind kind;
     struct strview layer;   /* ROUTE_TILE */
-    struct strview asset;   /* ROUTE_STATIC */
+    struct strview asset;   /* ROUTE_STATIC, ROUTE_COLORMAP */
     int z;
     uint64_t x, y;
     int scale;              /* 1, or 2 for "@2x" */

@@ -204,6 +204,68 @@ static void handle_tile(struct app *app, const struct request *req, const struct
     resp->body_owned = 1;
 }
 
+/* A JSON answer built with cJSON; takes ownership of o. */
+static void set_json(struct response *resp, cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text) {
+        set_error(resp, CT_ENOMEM, NULL);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->cache_control = CACHE_STATIC;
+    resp->body = (unsigned char *)text;
+    resp->len = strlen(text);
+    resp->body_owned = 1;
+}
+
+/* GET /colormaps: {"colormaps": [names]}. */
+static void handle_colormaps(struct response *resp)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *names = o ? cJSON_AddArrayToObject(o, "colormaps") : NULL;
+    for (size_t i = 0; names && i < colormap_count(); i++) {
+        cJSON *n = cJSON_CreateString(colormap_at(i)->name);
+        if (!n || !cJSON_AddItemToArray(names, n)) {
+            cJSON_Delete(n);
+            names = NULL;
+        }
+    }
+    if (!names) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    set_json(resp, o);
+}
+
+/* GET /colormaps/NAME: {"0": [r, g, b, a], ..., "255": [...]}, TiTiler's shape. */
+static void handle_colormap(struct strview name, struct response *resp)
+{
+    const struct colormap *cm = colormap_find(name.p, name.n);
+    if (!cm) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "unknown colormap \"%.*s\"", (int)(name.n < 40 ? name.n : 40),
+                 name.p);
+        set_error(resp, CT_ENOROUTE, msg);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; o && i < 256; i++) {
+        int v[4] = { cm->rgba[i][0], cm->rgba[i][1], cm->rgba[i][2], cm->rgba[i][3] };
+        char key[4];
+        snprintf(key, sizeof key, "%d", i);
+        cJSON *a = cJSON_CreateIntArray(v, 4);
+        if (!a || !cJSON_AddItemToObject(o, key, a)) {
+            cJSON_Delete(a);
+            cJSON_Delete(o);
+            o = NULL;
+        }
+    }
+    set_json(resp, o);
+}
+
 static void handle_index(struct app *app, struct response *resp)
 {
     const struct config *c = app_config(app);
@@ -303,6 +365,12 @@ static void route_request(struct app *app, const struct request *req, struct res
     }
     case ROUTE_TILE:
         handle_tile(app, req, &rt, resp);
+        return;
+    case ROUTE_COLORMAPS:
+        handle_colormaps(resp);
+        return;
+    case ROUTE_COLORMAP:
+        handle_colormap(rt.asset, resp);
         return;
     }
     set_error(resp, CT_ENOROUTE, NULL);

@@ -140,7 +140,17 @@ int route_parse(const char *path, size_t len, struct route *out)
         out->kind = ROUTE_INDEX;
         return CT_OK;
     }
-    static const char tiles[] = "/tiles/", stat[] = "/static/";
+    static const char tiles[] = "/tiles/", stat[] = "/static/", cmaps[] = "/colormaps/";
+    if (len == sizeof cmaps - 2 && memcmp(path, cmaps, len) == 0) {
+        out->kind = ROUTE_COLORMAPS;
+        return CT_OK;
+    }
+    if (len > sizeof cmaps - 1 && memcmp(path, cmaps, sizeof cmaps - 1) == 0) {
+        out->kind = ROUTE_COLORMAP;
+        out->asset.p = path + sizeof cmaps - 1;
+        out->asset.n = len - (sizeof cmaps - 1);
+        return memchr(out->asset.p, '/', out->asset.n) ? CT_ENOROUTE : CT_OK;
+    }
     if (len > sizeof tiles - 1 && memcmp(path, tiles, sizeof tiles - 1) == 0) {
         out->kind = ROUTE_TILE;
         return parse_tile(path + sizeof tiles - 1, end, out);

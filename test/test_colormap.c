@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 
 #include "colormap.h"
 #include "err.h"
@@ -29,6 +30,46 @@ static void test_known_entries(void **state)
     assert_true(colormap_count() >= 2);
     assert_non_null(colormap_at(0));
     assert_null(colormap_at(colormap_count()));
+}
+
+/* Every colormap the issue names, each with its reversal, and known entries
+ * (published matplotlib hex values). */
+static void test_named_set(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "viridis", "plasma", "inferno", "magma", "cividis", "turbo", "terrain", "gray",
+        "greys", "jet", "rainbow", "spectral", "rdylgn", "rdbu", "coolwarm", "blues",
+        "greens", "reds", "ylgn", "hot", "ocean", "gist_earth",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char r[40];
+        snprintf(r, sizeof r, "%s_r", names[i]);
+        const struct colormap *a = colormap_find(names[i], strlen(names[i]));
+        const struct colormap *b = colormap_find(r, strlen(r));
+        if (!a || !b)
+            fail_msg("missing %s or %s", names[i], r);
+        for (int j = 0; j < 256; j++)
+            assert_memory_equal(a->rgba[j], b->rgba[255 - j], 4);
+    }
+    static const struct {
+        const char *name;
+        int index;
+        uint32_t hex;
+    } known[] = {
+        { "plasma", 0, 0x0d0887 }, { "plasma", 255, 0xf0f921 }, { "inferno", 255, 0xfcffa4 },
+        { "magma", 0, 0x000004 },  { "turbo", 0, 0x30123b },    { "cividis", 0, 0x00224e },
+        { "greys", 0, 0xffffff },  { "greys", 255, 0x000000 },  { "hot", 255, 0xffffff },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        const struct colormap *c = colormap_find(known[i].name, strlen(known[i].name));
+        assert_non_null(c);
+        const uint8_t *e = c->rgba[known[i].index];
+        uint32_t got = (uint32_t)e[0] << 16 | (uint32_t)e[1] << 8 | e[2];
+        if (got != known[i].hex)
+            fail_msg("%s[%d] = #%06x, want #%06x", known[i].name, known[i].index, got,
+                     known[i].hex);
+    }
 }
 
 static void test_scale(void **state)
@@ -115,6 +156,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_entries),
+        cmocka_unit_test(test_named_set),
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_apply_ramp_and_mask),
         cmocka_unit_test(test_apply_rgb_and_palette),

@@ -243,6 +243,38 @@ static void test_etag_and_conditional_get(void **state)
     response_free(&r);
 }
 
+static void test_colormap_endpoints(void **state)
+{
+    (void)state;
+    struct response r;
+    get("GET", "/colormaps", NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "application/json");
+    cJSON *j = cJSON_ParseWithLength((const char *)r.body, r.len);
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(j, "colormaps");
+    assert_true(cJSON_GetArraySize(names) >= 44);
+    int found = 0;
+    const cJSON *n;
+    cJSON_ArrayForEach(n, names) found += cJSON_IsString(n) && !strcmp(n->valuestring, "rdylgn_r");
+    assert_int_equal(found, 1);
+    cJSON_Delete(j);
+    response_free(&r);
+
+    get("GET", "/colormaps/viridis", NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    j = cJSON_ParseWithLength((const char *)r.body, r.len);
+    assert_int_equal(cJSON_GetArraySize(j), 256);
+    const cJSON *last = cJSON_GetObjectItemCaseSensitive(j, "255");
+    assert_int_equal(cJSON_GetArraySize(last), 4);
+    assert_int_equal(cJSON_GetArrayItem(last, 0)->valueint, 0xfd); /* #fde725 */
+    assert_int_equal(cJSON_GetArrayItem(last, 1)->valueint, 0xe7);
+    assert_int_equal(cJSON_GetArrayItem(last, 2)->valueint, 0x25);
+    assert_int_equal(cJSON_GetArrayItem(last, 3)->valueint, 255);
+    cJSON_Delete(j);
+    response_free(&r);
+    expect_error("/colormaps/nope", NULL, 0, 404, "unknown colormap");
+}
+
 static void test_deadline(void **state)
 {
     (void)state;
@@ -269,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_bad_sources_then_good),
         cmocka_unit_test(test_etag_and_conditional_get),
         cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_colormap_endpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

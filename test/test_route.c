@@ -51,6 +51,10 @@ static void test_route_table(void **state)
         { "/static/leaflet.js", CT_OK, ROUTE_STATIC, NULL, 0, 0, 0, 0 },
         { "/static/a/b.js", CT_ENOROUTE, ROUTE_STATIC, NULL, 0, 0, 0, 0 },
         { "/index.html", CT_ENOROUTE, ROUTE_STATIC, NULL, 0, 0, 0, 0 },
+        { "/colormaps", CT_OK, ROUTE_COLORMAPS, NULL, 0, 0, 0, 0 },
+        { "/colormaps/viridis", CT_OK, ROUTE_COLORMAP, NULL, 0, 0, 0, 0 },
+        { "/colormaps/a/b", CT_ENOROUTE, ROUTE_COLORMAP, NULL, 0, 0, 0, 0 },
+        { "/colormapsx", CT_ENOROUTE, ROUTE_COLORMAP, NULL, 0, 0, 0, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct route r;
