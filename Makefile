@@ -25,7 +25,7 @@ LDLIBS += $(PKG_LIBS) -lm -lpthread
 
 LIB_SRCS := src/err.c src/tilemath.c src/route.c src/config.c src/colormap.c src/raster.c \
             src/pngenc.c src/tile.c src/handler.c src/log.c src/app.c src/server.c \
-            src/event.c src/runtime.c
+            src/event.c src/runtime.c src/algo.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 ASSETS := index.html=web/index.html leaflet.js=$(LEAFLET_DIR)/leaflet.js \
@@ -70,7 +70,7 @@ run: deps bootstrap
 
 # --- tests -------------------------------------------------------------------
 TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels test_overviews \
-         test_handler test_event
+         test_handler test_event test_algo
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka

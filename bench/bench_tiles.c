@@ -279,7 +279,7 @@ static double time_read(struct app *app, const struct tile *t, int iter, double 
     for (int i = 0; i < iter; i++) {
         struct raster_tile rt;
         double t0 = now_ms();
-        int err = raster_read(r, &merc, TILE_PX, NULL, 0, &rt, msg, sizeof msg);
+        int err = raster_read(r, &merc, TILE_PX, NULL, &rt, msg, sizeof msg);
         times[i] = now_ms() - t0;
         raster_tile_free(&rt);
         if (err)

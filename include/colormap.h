@@ -21,7 +21,7 @@ size_t colormap_count(void);
 const struct colormap *colormap_at(size_t i);
 
 enum color_mode {
-    COLOR_RGB,     /* bands 1-3 as red, green, blue (rescaled unless Byte) */
+    COLOR_RGB,     /* bands 1-3 as red, green, blue (Byte passes through unless rescaled) */
     COLOR_PALETTE, /* band 1 indexes lut directly (a GDAL colour table) */
     COLOR_RAMP,    /* band 1 rescaled from [min, max] to 0..255, then lut */
 };
@@ -30,7 +30,9 @@ struct color_spec {
     enum color_mode mode;
     const uint8_t (*lut)[4]; /* PALETTE, RAMP */
     int lut_n;               /* entries in lut (256 for a ramp) */
-    double min, max;         /* RAMP, and RGB from non-Byte data; min < max */
+    double min, max;         /* RAMP; min < max */
+    int rgb_rescale;         /* RGB: rescale with rgb_min/max (always for non-Byte data) */
+    double rgb_min[3], rgb_max[3];
 };
 
 /* Index 0..255 of value v in [min, max], rounding to nearest and clamping. */

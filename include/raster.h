@@ -49,13 +49,31 @@ const struct raster_info *raster_get_info(const struct raster *r);
 /* True when the lon/lat box ll overlaps the data extent (antimeridian aware). */
 int raster_intersects(const struct raster *r, const struct bbox *ll);
 
+/* What a read takes besides the window. Zero-initialised means: nearest, all
+ * data bands, the source's own nodata and masks, no deadline. */
+struct raster_read_opts {
+    const char *resampling; /* NULL or "near"; or a gdalwarp -r name (bilinear, cubic, ...) */
+    int nbands;             /* 0: every data band; else read bands[0..nbands) */
+    int bands[3];           /* 1-based band numbers, each <= the dataset's band count */
+    int has_nodata;         /* replace the source's nodata and masks by this value */
+    double nodata;
+    long long deadline_ms;  /* epoch ms at which GDAL is asked to stop (CT_ETIMEOUT); 0 = never */
+    int as_double;          /* deliver doubles even for Byte bands */
+};
+
 /* Reads the EPSG:3857 window merc at size x size pixels (GDAL picks the
- * overview), with resampling "near" (NULL) or another gdalwarp -r name. GDAL
- * is asked to stop once the wall clock reaches deadline_ms (epoch ms; 0 =
- * never), which gives CT_ETIMEOUT. Returns 0 and fills *out (free with
- * raster_tile_free), or a negative ct_err with a message in msg. */
-int raster_read(struct raster *r, const struct bbox *merc, int size, const char *resampling,
-                long long deadline_ms, struct raster_tile *out, char *msg, size_t msgcap);
+ * overview). Returns 0 and fills *out (free with raster_tile_free), or a
+ * negative ct_err with a message in msg: CT_EINVAL for a band that does not
+ * exist, CT_ETIMEOUT when the deadline passed, CT_ESOURCE when GDAL fails. */
+int raster_read(struct raster *r, const struct bbox *merc, int size,
+                const struct raster_read_opts *o, struct raster_tile *out, char *msg,
+                size_t msgcap);
+
+/* The number of bands of the dataset, alpha included (for bidx= checks). */
+int raster_band_count(const struct raster *r);
+
+/* True when band (1-based, existing) holds Byte data. */
+int raster_is_byte_band(const struct raster *r, int band);
 
 /* NULL-safe; frees the buffers of t, not t itself. */
 void raster_tile_free(struct raster_tile *t);

@@ -44,6 +44,17 @@ int route_parse_u64(const char *s, size_t n, uint64_t *out);
 /* Parses "MIN,MAX" (two finite decimal numbers, MIN < MAX). 0 or CT_EINVAL. */
 int route_parse_range(const char *s, double *min, double *max);
 
+/* Parses a band list "B" or "B1,B2,B3" (1-based, 1..65535) into bands and *n
+ * (1 or 3). 0 or CT_EINVAL. */
+int route_parse_bidx(const char *s, int bands[3], int *n);
+
+/* Parses a finite decimal number, or "nan" (any case). 0 or CT_EINVAL. */
+int route_parse_number(const char *s, double *out);
+
+/* The gdalwarp name of a TiTiler resampling name (nearest, bilinear, cubic,
+ * average, mode; "near" also accepted), or NULL. */
+const char *route_resampling(const char *name);
+
 /* True when the view equals the NUL-terminated string lit. */
 int strview_eq(struct strview v, const char *lit);
 

@@ -52,10 +52,14 @@ int colormap_apply(const struct raster_tile *t, const struct color_spec *spec, u
         return CT_EINVAL;
     if (spec->mode != COLOR_RGB && (!spec->lut || spec->lut_n < 1 || spec->lut_n > 256))
         return CT_EINVAL;
-    if (!t->is_byte && spec->mode != COLOR_PALETTE && !(spec->min < spec->max))
+    const int rescale = spec->mode == COLOR_RGB && (spec->rgb_rescale || !t->is_byte);
+    if (spec->mode == COLOR_RAMP && !(spec->min < spec->max))
         return CT_EINVAL;
+    for (int b = 0; rescale && b < 3; b++)
+        if (!(spec->rgb_min[b] < spec->rgb_max[b]))
+            return CT_EINVAL;
 
-    if (spec->mode == COLOR_RGB && t->is_byte) {
+    if (spec->mode == COLOR_RGB && !rescale) {
         /* The common case (Byte RGB imagery) without per-pixel dispatch. */
         const uint8_t *r = t->data, *g = r + px, *b = g + px;
         for (size_t i = 0; i < px; i++) {
@@ -78,7 +82,7 @@ int colormap_apply(const struct raster_tile *t, const struct color_spec *spec, u
             for (size_t b = 0; b < 3; b++) {
                 double v = value_at(t, b, i);
                 nan |= isnan(v);
-                o[b] = t->is_byte ? (uint8_t)v : colormap_scale(v, spec->min, spec->max);
+                o[b] = colormap_scale(v, spec->rgb_min[b], spec->rgb_max[b]);
             }
             o[3] = nan ? 0 : 255;
             if (nan)

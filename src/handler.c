@@ -1,6 +1,7 @@
 #include "handler.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,63 @@ static void set_static(struct response *resp, const struct asset *a, const char 
 }
 
 /* Reads the rendering parameters of a tile request (TiTiler's names). */
+/* algorithm=hillshade|terrainrgb|terrarium and TiTiler's algorithm_params JSON
+ * ({"azimuth": 315, "angle_altitude": 45, "z_factor": 1}). */
+static int parse_algorithm(const struct request *req, struct tile_style *st, char *msg,
+                           size_t msgcap)
+{
+    const char *name = request_query(req, "algorithm");
+    const char *params = request_query(req, "algorithm_params");
+    st->algo = ALGO_PARAMS_DEFAULT;
+    if (!name) {
+        if (params) {
+            snprintf(msg, msgcap, "algorithm_params: given without algorithm");
+            return CT_EINVAL;
+        }
+        return CT_OK;
+    }
+    enum algo_kind kind;
+    if (algo_parse(name, &kind)) {
+        snprintf(msg, msgcap, "algorithm: expected hillshade, terrainrgb or terrarium");
+        return CT_EINVAL;
+    }
+    st->algorithm = 1 + (int)kind;
+    /* Nearest resampling repeats rows and columns when it enlarges, which a
+     * gradient shows as stripes: terrain defaults to bilinear. */
+    if (kind == ALGO_HILLSHADE && !st->read.resampling)
+        st->read.resampling = "bilinear";
+    if (!params)
+        return CT_OK;
+    int err = CT_OK;
+    cJSON *j = cJSON_Parse(params);
+    static const char *const keys[] = { "azimuth", "angle_altitude", "z_factor" };
+    double *dest[] = { &st->algo.azimuth, &st->algo.altitude, &st->algo.zfactor };
+    if (!cJSON_IsObject(j)) {
+        err = CT_EINVAL;
+    } else {
+        const cJSON *item;
+        cJSON_ArrayForEach(item, j)
+        {
+            size_t k = 0;
+            while (k < 3 && strcmp(item->string, keys[k]) != 0)
+                k++;
+            if (k == 3 || !cJSON_IsNumber(item) || !isfinite(item->valuedouble)) {
+                err = CT_EINVAL;
+                break;
+            }
+            *dest[k] = item->valuedouble;
+        }
+    }
+    cJSON_Delete(j);
+    if (!err && !(st->algo.altitude >= 0 && st->algo.altitude <= 90 && st->algo.zfactor > 0))
+        err = CT_EINVAL;
+    if (err)
+        snprintf(msg, msgcap,
+                 "algorithm_params: expected a JSON object of azimuth, angle_altitude (0-90) "
+                 "and z_factor (> 0)");
+    return err;
+}
+
 static int parse_style(const struct request *req, const struct layer_conf *l,
                        struct tile_style *st, int *size, char *msg, size_t msgcap)
 {
@@ -143,17 +201,25 @@ static int parse_style(const struct request *req, const struct layer_conf *l,
         snprintf(msg, msgcap, "colormap_name: unknown colormap \"%.40s\"", cm);
         return CT_EINVAL;
     }
-    const char *rs = request_query(req, "rescale");
-    if (rs) {
-        if (route_parse_range(rs, &st->min, &st->max)) {
+    /* rescale may repeat: one range for every band, or one per band. */
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (!req->query[i].key || strcmp(req->query[i].key, "rescale") != 0)
+            continue;
+        if (st->nrescale == 3) {
+            snprintf(msg, msgcap, "rescale: at most 3 ranges");
+            return CT_EINVAL;
+        }
+        const char *v = req->query[i].value ? req->query[i].value : "";
+        if (route_parse_range(v, &st->rmin[st->nrescale], &st->rmax[st->nrescale])) {
             snprintf(msg, msgcap, "rescale: expected MIN,MAX with MIN < MAX");
             return CT_EINVAL;
         }
-        st->has_rescale = 1;
-    } else if (l->has_rescale) {
-        st->has_rescale = 1;
-        st->min = l->rescale_min;
-        st->max = l->rescale_max;
+        st->nrescale++;
+    }
+    if (!st->nrescale && l->has_rescale) {
+        st->nrescale = 1;
+        st->rmin[0] = l->rescale_min;
+        st->rmax[0] = l->rescale_max;
     }
     const char *ts = request_query(req, "tilesize");
     if (ts) {
@@ -164,7 +230,25 @@ static int parse_style(const struct request *req, const struct layer_conf *l,
         }
         *size = (int)v;
     }
-    return CT_OK;
+    const char *bidx = request_query(req, "bidx");
+    if (bidx && route_parse_bidx(bidx, st->read.bands, &st->read.nbands)) {
+        snprintf(msg, msgcap, "bidx: expected one band number or three (e.g. 4,3,2)");
+        return CT_EINVAL;
+    }
+    const char *nd = request_query(req, "nodata");
+    if (nd) {
+        if (route_parse_number(nd, &st->read.nodata)) {
+            snprintf(msg, msgcap, "nodata: expected a number or nan");
+            return CT_EINVAL;
+        }
+        st->read.has_nodata = 1;
+    }
+    const char *rs = request_query(req, "resampling");
+    if (rs && !(st->read.resampling = route_resampling(rs))) {
+        snprintf(msg, msgcap, "resampling: expected nearest, bilinear, cubic, average or mode");
+        return CT_EINVAL;
+    }
+    return parse_algorithm(req, st, msg, msgcap);
 }
 
 static void handle_tile(struct app *app, const struct request *req, const struct route *rt,
@@ -186,7 +270,7 @@ static void handle_tile(struct app *app, const struct request *req, const struct
         snprintf(msg, sizeof msg, "no time left before the deadline");
         err = CT_ETIMEOUT;
     }
-    st.deadline_ms = req->deadline_ms;
+    st.read.deadline_ms = req->deadline_ms;
     if (!err)
         err = app_raster(app, l, &r, msg, sizeof msg);
     if (!err)

@@ -283,11 +283,12 @@ static int is_nodata(double v, double nodata, GDALDataType dt)
  * picking the overview. Validity: the mask band for alpha and per-dataset
  * masks; for nodata, a pixel is void when every band holds its nodata value
  * (the warper's unified source nodata). */
-static int read_direct(struct raster *r, const struct bbox *merc, int size, long long *deadline,
+static int read_direct(struct raster *r, const struct bbox *merc, int size, const int *bands,
+                       int nb, const struct raster_read_opts *o, long long *deadline,
                        struct raster_tile *out, char *msg, size_t msgcap)
 {
     const double *gt = r->gt;
-    const int W = r->info.width, H = r->info.height, nb = r->info.nbands;
+    const int W = r->info.width, H = r->info.height;
     const size_t px = (size_t)size * (size_t)size;
     double x0 = (merc->minx - gt[0]) / gt[1], y0 = (merc->maxy - gt[3]) / gt[5];
     double sx = (merc->maxx - merc->minx) / gt[1] / size;
@@ -318,16 +319,13 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, long
     xend = xend > W ? W : xend;
     yend = yend > H ? H : yend;
 
-    const GDALDataType dt = r->info.is_byte ? GDT_Byte : GDT_Float64;
+    const GDALDataType dt = out->is_byte ? GDT_Byte : GDT_Float64;
     const int bpp = GDALGetDataTypeSizeBytes(dt);
     const GSpacing pixsp = bpp, linesp = (GSpacing)bpp * size, bandsp = (GSpacing)(bpp * px);
     unsigned char *first = (unsigned char *)out->data + ((size_t)j0 * size + (size_t)i0) * bpp;
-    int bands[DIRECT_MAX_BANDS];
-    for (int b = 0; b < nb; b++)
-        bands[b] = b + 1;
     CPLErrorReset();
     if (GDALDatasetRasterIOEx(r->ds, GF_Read, xoff, yoff, xend - xoff, yend - yoff, first, bw,
-                              bh, dt, nb, bands, pixsp, linesp, bandsp, &ex) != CE_None) {
+                              bh, dt, nb, (int *)bands, pixsp, linesp, bandsp, &ex) != CE_None) {
         if (deadline_passed(*deadline)) {
             snprintf(msg, msgcap, "deadline reached while reading");
             return CT_ETIMEOUT;
@@ -338,7 +336,7 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, long
 
     uint8_t *m = out->mask + (size_t)j0 * size + (size_t)i0;
     GDALRasterBandH b1 = GDALGetRasterBand(r->ds, 1);
-    if (r->mask_flags & (GMF_PER_DATASET | GMF_ALPHA)) {
+    if (!o->has_nodata && (r->mask_flags & (GMF_PER_DATASET | GMF_ALPHA))) {
         if (GDALRasterIOEx(GDALGetMaskBand(b1), GF_Read, xoff, yoff, xend - xoff, yend - yoff,
                            m, bw, bh, GDT_Byte, 1, size, &ex) != CE_None) {
             set_msg(msg, msgcap, "cannot read the source mask");
@@ -351,14 +349,14 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, long
     }
     for (int j = 0; j < bh; j++)
         memset(m + (size_t)j * size, 255, (size_t)bw);
-    if (!(r->mask_flags & GMF_NODATA))
+    if (!o->has_nodata && !(r->mask_flags & GMF_NODATA))
         return CT_OK;
     double nd[DIRECT_MAX_BANDS];
     GDALDataType sdt[DIRECT_MAX_BANDS];
     for (int b = 0; b < nb; b++) {
-        GDALRasterBandH hb = GDALGetRasterBand(r->ds, b + 1);
-        int has = 0;
-        nd[b] = GDALGetRasterNoDataValue(hb, &has);
+        GDALRasterBandH hb = GDALGetRasterBand(r->ds, bands[b]);
+        int has = 1;
+        nd[b] = o->has_nodata ? o->nodata : GDALGetRasterNoDataValue(hb, &has);
         sdt[b] = GDALGetRasterDataType(hb);
         if (!has)
             return CT_OK; /* a band without nodata keeps every pixel valid */
@@ -368,8 +366,8 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, long
             size_t k = (size_t)j * size + (size_t)i;
             int all = 1;
             for (int b = 0; b < nb && all; b++) {
-                double v = r->info.is_byte ? ((const uint8_t *)out->data)[b * px + k]
-                                           : ((const double *)out->data)[b * px + k];
+                double v = out->is_byte ? ((const uint8_t *)out->data)[b * px + k]
+                                        : ((const double *)out->data)[b * px + k];
                 all = is_nodata(v, nd[b], sdt[b]);
             }
             if (all)
@@ -379,21 +377,86 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, long
     return CT_OK;
 }
 
-int raster_read(struct raster *r, const struct bbox *merc, int size, const char *resampling,
-                long long deadline_ms, struct raster_tile *out, char *msg, size_t msgcap)
+int raster_band_count(const struct raster *r)
 {
-    GDALDatasetH mem = NULL;
+    return GDALGetRasterCount(r->ds);
+}
+
+int raster_is_byte_band(const struct raster *r, int band)
+{
+    GDALRasterBandH b = GDALGetRasterBand(r->ds, band);
+    return b && GDALGetRasterDataType(b) == GDT_Byte;
+}
+
+/* A virtual dataset over r with only the asked bands and/or another nodata
+ * value (`gdal_translate -of VRT`: no pixel is copied, overviews and masks of
+ * the source stay visible), or NULL with a message. */
+static GDALDatasetH subset_vrt(struct raster *r, const int *bands, int nb,
+                               const struct raster_read_opts *o, char *msg, size_t msgcap)
+{
+    char num[4][32], nodata[64];
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = "-of";
+    argv[argc++] = "VRT";
+    for (int b = 0; b < nb; b++) {
+        snprintf(num[b], sizeof num[b], "%d", bands[b]);
+        argv[argc++] = "-b";
+        argv[argc++] = num[b];
+    }
+    if (o->has_nodata) {
+        snprintf(nodata, sizeof nodata, "%.17g", o->nodata);
+        argv[argc++] = "-a_nodata";
+        argv[argc++] = nodata;
+    }
+    argv[argc] = NULL;
+    GDALTranslateOptions *to = GDALTranslateOptionsNew(argv, NULL);
+    int usage = 0;
+    CPLErrorReset();
+    GDALDatasetH vrt = to ? GDALTranslate("", r->ds, to, &usage) : NULL;
+    GDALTranslateOptionsFree(to);
+    if (!vrt)
+        set_msg(msg, msgcap, "cannot select bands");
+    return vrt;
+}
+
+int raster_read(struct raster *r, const struct bbox *merc, int size,
+                const struct raster_read_opts *o, struct raster_tile *out, char *msg,
+                size_t msgcap)
+{
+    GDALDatasetH mem = NULL, vrt = NULL;
     GDALWarpAppOptions *wopts = NULL;
     int err = CT_OK;
+    static const struct raster_read_opts none = { 0 };
+    if (!o)
+        o = &none;
+    long long deadline_ms = o->deadline_ms;
+    const char *resampling = o->resampling;
     memset(out, 0, sizeof *out);
 
     if (size < 1 || size > 4096) {
         snprintf(msg, msgcap, "tile size out of range");
         return CT_EINVAL;
     }
-    const int nb = r->info.nbands;
+    int bands[DIRECT_MAX_BANDS > 3 ? DIRECT_MAX_BANDS : 3];
+    int nb = o->nbands ? o->nbands : r->info.nbands;
+    int byte = 1;
+    if (nb < 1 || (o->nbands && nb > 3)) {
+        snprintf(msg, msgcap, "bidx: give one band or three");
+        return CT_EINVAL;
+    }
+    for (int b = 0; b < nb && b < (int)(sizeof bands / sizeof bands[0]); b++) {
+        bands[b] = o->nbands ? o->bands[b] : b + 1;
+        if (bands[b] < 1 || bands[b] > GDALGetRasterCount(r->ds)) {
+            snprintf(msg, msgcap, "bidx: band %d does not exist (the source has %d)", bands[b],
+                     GDALGetRasterCount(r->ds));
+            return CT_EINVAL;
+        }
+        byte &= GDALGetRasterDataType(GDALGetRasterBand(r->ds, bands[b])) == GDT_Byte;
+    }
+    byte &= !o->as_double;
     const size_t px = (size_t)size * (size_t)size;
-    const size_t bpp = r->info.is_byte ? 1 : sizeof(double);
+    const size_t bpp = byte ? 1 : sizeof(double);
     /* nb <= INT_MAX and px <= 2^24, so only the product with bpp can overflow. */
     if ((size_t)nb > SIZE_MAX / bpp / px) {
         snprintf(msg, msgcap, "tile buffer too large");
@@ -401,7 +464,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size, const char 
     }
     out->size = size;
     out->nbands = nb;
-    out->is_byte = r->info.is_byte;
+    out->is_byte = byte;
     out->data = calloc((size_t)nb * px, bpp);
     out->mask = calloc(px, 1);
     if (!out->data || !out->mask) {
@@ -409,9 +472,17 @@ int raster_read(struct raster *r, const struct bbox *merc, int size, const char 
         snprintf(msg, msgcap, "out of memory");
         goto out;
     }
-    if (r->direct && (!resampling || !strcmp(resampling, "near"))) {
-        err = read_direct(r, merc, size, &deadline_ms, out, msg, msgcap);
+    if (r->direct && nb <= DIRECT_MAX_BANDS && (!resampling || !strcmp(resampling, "near"))) {
+        err = read_direct(r, merc, size, bands, nb, o, &deadline_ms, out, msg, msgcap);
         goto out;
+    }
+    GDALDatasetH src = r->ds;
+    if (o->nbands || o->has_nodata) {
+        if (!(vrt = subset_vrt(r, bands, nb, o, msg, msgcap))) {
+            err = CT_ESOURCE;
+            goto out;
+        }
+        src = vrt;
     }
 
     GDALDriverH drv = GDALGetDriverByName("MEM");
@@ -421,7 +492,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size, const char 
         set_msg(msg, msgcap, "cannot create the tile buffer");
         goto out;
     }
-    GDALDataType dt = r->info.is_byte ? GDT_Byte : GDT_Float64;
+    GDALDataType dt = byte ? GDT_Byte : GDT_Float64;
     for (int i = 0; i < nb && !err; i++)
         err = add_mem_band(mem, dt, (unsigned char *)out->data + (size_t)i * px * bpp);
     if (!err)
@@ -442,14 +513,13 @@ int raster_read(struct raster *r, const struct bbox *merc, int size, const char 
     wopts = GDALWarpAppOptionsNew(argv, NULL);
     if (!wopts) {
         err = CT_EINVAL;
-        set_msg(msg, msgcap, "bad warp options");
+        set_msg(msg, msgcap, "resampling: unknown method");
         goto out;
     }
     if (deadline_ms)
         GDALWarpAppOptionsSetProgress(wopts, past_deadline, &deadline_ms);
     CPLErrorReset();
     int usage = 0;
-    GDALDatasetH src = r->ds;
     GDALDatasetH res = GDALWarp(NULL, mem, 1, &src, wopts, &usage);
     /* Only a failed warp counts: GDAL also reports points it cannot project
      * (beyond Mercator's latitude limit) as errors while the tile is fine. */
@@ -468,6 +538,8 @@ out:
     GDALWarpAppOptionsFree(wopts);
     if (mem)
         GDALClose(mem);
+    if (vrt)
+        GDALClose(vrt);
     if (err)
         raster_tile_free(out);
     return err;

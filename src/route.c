@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "tilemath.h"
@@ -64,6 +65,49 @@ int route_parse_range(const char *s, double *min, double *max)
     *min = a;
     *max = b;
     return CT_OK;
+}
+
+int route_parse_number(const char *s, double *out)
+{
+    if (strcasecmp(s, "nan") == 0) {
+        *out = NAN;
+        return CT_OK;
+    }
+    return parse_double(s, s + strlen(s), out);
+}
+
+int route_parse_bidx(const char *s, int bands[3], int *n)
+{
+    int k = 0;
+    const char *p = s;
+    for (;;) {
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        uint64_t v;
+        if (k == 3 || route_parse_u64(p, (size_t)(e - p), &v) || v < 1 || v > 65535)
+            return CT_EINVAL;
+        bands[k++] = (int)v;
+        if (!*e)
+            break;
+        p = e + 1;
+    }
+    if (k != 1 && k != 3)
+        return CT_EINVAL;
+    *n = k;
+    return CT_OK;
+}
+
+const char *route_resampling(const char *name)
+{
+    static const char *const names[][2] = {
+        { "nearest", "near" }, { "near", "near" },       { "bilinear", "bilinear" },
+        { "cubic", "cubic" },  { "average", "average" }, { "mode", "mode" },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i][0]) == 0)
+            return names[i][1];
+    return NULL;
 }
 
 static int valid_layer_char(char c)

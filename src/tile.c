@@ -1,5 +1,6 @@
 #include "tile.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,34 +9,59 @@
 #include "tilemath.h"
 
 /* Decides how pixels get colour: passthrough, palette, or rescale + ramp. */
-static int choose_colors(struct raster *r, const struct tile_style *st, struct color_spec *spec,
-                         uint8_t palette[256][4], char *msg, size_t msgcap)
+static int choose_colors(struct raster *r, const struct tile_style *st, int nbands,
+                         struct color_spec *spec, uint8_t palette[256][4], char *msg,
+                         size_t msgcap)
 {
     const struct raster_info *in = raster_get_info(r);
+    const int band1 = st->read.nbands ? st->read.bands[0] : 1;
     memset(spec, 0, sizeof *spec);
-    if (in->nbands >= 3) {
+    if (nbands >= 3) {
         spec->mode = COLOR_RGB;
-    } else if (in->has_palette && !st->cmap) {
+        if (st->nrescale > 1 && st->nrescale != 3) {
+            snprintf(msg, msgcap, "rescale: give one range, or one per band (3)");
+            return CT_EINVAL;
+        }
+        spec->rgb_rescale = st->nrescale > 0;
+        for (int b = 0; b < 3; b++) {
+            int k = st->nrescale > 1 ? b : 0;
+            if (st->nrescale) {
+                spec->rgb_min[b] = st->rmin[k];
+                spec->rgb_max[b] = st->rmax[k];
+            } else if (!in->is_byte) {
+                int band = st->read.nbands ? st->read.bands[b] : b + 1;
+                if (raster_range(r, band, &spec->rgb_min[b], &spec->rgb_max[b])) {
+                    snprintf(msg, msgcap, "no value range: give rescale=min,max");
+                    return CT_ESOURCE;
+                }
+            }
+        }
+        return CT_OK;
+    }
+    if (st->nrescale > 1) {
+        snprintf(msg, msgcap, "rescale: one range for a single band");
+        return CT_EINVAL;
+    }
+    if (in->has_palette && band1 == 1 && !st->cmap) {
         spec->mode = COLOR_PALETTE;
         spec->lut = (const uint8_t(*)[4])palette;
         if (raster_palette(r, palette, &spec->lut_n))
             return CT_EINTERNAL;
         return CT_OK;
-    } else {
-        spec->mode = COLOR_RAMP;
-        const struct colormap *cm = st->cmap ? st->cmap : colormap_find("gray", 4);
-        if (!cm)
-            return CT_EINTERNAL;
-        spec->lut = (const uint8_t(*)[4])cm->rgba;
-        spec->lut_n = 256;
     }
-    if (st->has_rescale) {
-        spec->min = st->min;
-        spec->max = st->max;
-    } else if (in->is_byte) {
+    spec->mode = COLOR_RAMP;
+    const struct colormap *cm = st->cmap ? st->cmap : colormap_find("gray", 4);
+    if (!cm)
+        return CT_EINTERNAL;
+    spec->lut = (const uint8_t(*)[4])cm->rgba;
+    spec->lut_n = 256;
+    if (st->nrescale) {
+        spec->min = st->rmin[0];
+        spec->max = st->rmax[0];
+    } else if (raster_is_byte_band(r, band1)) {
         spec->min = 0;
         spec->max = 255;
-    } else if (raster_range(r, 1, &spec->min, &spec->max)) {
+    } else if (raster_range(r, band1, &spec->min, &spec->max)) {
         snprintf(msg, msgcap, "no value range: give rescale=min,max");
         return CT_ESOURCE;
     }
@@ -60,18 +86,47 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
                  (unsigned long long)y);
         return CT_EOUTSIDE;
     }
-    if ((err = choose_colors(r, style, &spec, palette, msg, msgcap)))
+    /* Resampling kernels need no padding here: GDAL's warper already reads the
+     * source with the kernel's radius around the window, so tiles join without
+     * seams (test_handler's seam test); padding would only move sampling
+     * points. Hillshade needs real neighbours and reads TILE_PAD more. */
+    const int pad = style->algorithm == 1 + ALGO_HILLSHADE ? TILE_PAD : 0;
+    struct raster_read_opts ro = style->read;
+    struct bbox win = merc;
+    const double px = (merc.maxx - merc.minx) / size;
+    if (style->algorithm) {
+        if (ro.nbands > 1) {
+            snprintf(msg, msgcap, "algorithm: needs one band (bidx=N)");
+            return CT_EINVAL;
+        }
+        ro.as_double = 1;
+        win.minx -= pad * px;
+        win.maxx += pad * px;
+        win.miny -= pad * px;
+        win.maxy += pad * px;
+    }
+    if ((err = raster_read(r, &win, size + 2 * pad, &ro, &t, msg, msgcap)))
         return err;
-    if ((err = raster_read(r, &merc, size, style->resampling, style->deadline_ms, &t, msg,
-                           msgcap)))
-        return err;
+    if (!style->algorithm && (err = choose_colors(r, style, t.nbands, &spec, palette, msg,
+                                                  msgcap)))
+        goto out;
     /* size <= 4096 (checked by raster_read), so size^2 * 4 fits in size_t. */
     rgba = malloc((size_t)size * (size_t)size * 4);
     if (!rgba) {
         err = CT_ENOMEM;
         goto out;
     }
-    if ((err = colormap_apply(&t, &spec, rgba))) {
+    if (style->algorithm) {
+        /* Slopes in ground metres: a Web Mercator pixel spans cos(latitude)
+         * times its projected size (taken at the tile's centre). */
+        double lat = (ll.miny + ll.maxy) / 2 * M_PI / 180.0;
+        double ground = px * cos(lat);
+        if ((err = algo_render((enum algo_kind)(style->algorithm - 1), t.data, t.mask, size, pad,
+                               ground, ground, &style->algo, rgba))) {
+            snprintf(msg, msgcap, "algorithm: bad parameters");
+            goto out;
+        }
+    } else if ((err = colormap_apply(&t, &spec, rgba))) {
         snprintf(msg, msgcap, "cannot colour this raster");
         goto out;
     }

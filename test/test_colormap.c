@@ -96,7 +96,8 @@ static void test_apply_ramp_and_mask(void **state)
     uint8_t mask[4] = { 255, 255, 255, 0 };
     struct raster_tile t = { 2, 1, 0, data, mask };
     const struct colormap *v = colormap_find("viridis", 7);
-    struct color_spec s = { COLOR_RAMP, (const uint8_t(*)[4])v->rgba, 256, 0, 1000 };
+    struct color_spec s = { .mode = COLOR_RAMP, .lut = (const uint8_t(*)[4])v->rgba, .lut_n = 256,
+                            .min = 0, .max = 1000 };
     uint8_t out[16];
     assert_int_equal(colormap_apply(&t, &s, out), CT_OK);
     assert_memory_equal(out + 0, v->rgba[0], 4);
@@ -113,7 +114,7 @@ static void test_apply_rgb_and_palette(void **state)
     uint8_t rgb[12] = { 10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33 };
     uint8_t mask[4] = { 255, 255, 0, 255 };
     struct raster_tile t = { 2, 3, 1, rgb, mask };
-    struct color_spec s = { COLOR_RGB, NULL, 0, 0, 0 };
+    struct color_spec s = { .mode = COLOR_RGB };
     uint8_t out[16];
     assert_int_equal(colormap_apply(&t, &s, out), CT_OK);
     const uint8_t want[16] = { 10, 20, 30, 255, 11, 21, 31, 255, 0, 0, 0, 0, 13, 23, 33, 255 };
@@ -128,7 +129,7 @@ static void test_apply_rgb_and_palette(void **state)
     uint8_t idx[4] = { 0, 1, 2, 1 };
     uint8_t m4[4] = { 255, 255, 255, 0 };
     struct raster_tile tp = { 2, 1, 1, idx, m4 };
-    struct color_spec sp = { COLOR_PALETTE, (const uint8_t(*)[4])pal, 2, 0, 0 };
+    struct color_spec sp = { .mode = COLOR_PALETTE, .lut = (const uint8_t(*)[4])pal, .lut_n = 2 };
     assert_int_equal(colormap_apply(&tp, &sp, out), CT_OK);
     assert_memory_equal(out, pal[0], 4);
     assert_memory_equal(out + 4, pal[1], 4);
@@ -143,13 +144,37 @@ static void test_apply_rgb_float_rescaled(void **state)
     double d[3] = { 0, 500, 1000 };
     uint8_t m[1] = { 255 };
     struct raster_tile t = { 1, 3, 0, d, m };
-    struct color_spec s = { COLOR_RGB, NULL, 0, 0, 1000 };
+    struct color_spec s = { .mode = COLOR_RGB, .rgb_min = { 0, 0, 0 },
+                            .rgb_max = { 1000, 1000, 1000 } };
     uint8_t out[4];
     assert_int_equal(colormap_apply(&t, &s, out), CT_OK);
     const uint8_t want[4] = { 0, 128, 255, 255 };
     assert_memory_equal(out, want, 4);
-    s.min = s.max = 1;
+    /* one range per band */
+    s.rgb_max[1] = 500;
+    s.rgb_min[2] = 1000;
+    s.rgb_max[2] = 2000;
+    assert_int_equal(colormap_apply(&t, &s, out), CT_OK);
+    const uint8_t want2[4] = { 0, 255, 0, 255 };
+    assert_memory_equal(out, want2, 4);
+    s.rgb_min[0] = s.rgb_max[0] = 1;
     assert_int_equal(colormap_apply(&t, &s, out), CT_EINVAL);
+
+    /* Byte RGB passes through, unless a rescale is asked for */
+    uint8_t b3[3] = { 10, 20, 30 };
+    struct raster_tile tb = { 1, 3, 1, b3, m };
+    struct color_spec sb = { .mode = COLOR_RGB };
+    assert_int_equal(colormap_apply(&tb, &sb, out), CT_OK);
+    const uint8_t pass[4] = { 10, 20, 30, 255 };
+    assert_memory_equal(out, pass, 4);
+    sb.rgb_rescale = 1;
+    for (int b = 0; b < 3; b++) {
+        sb.rgb_min[b] = 10;
+        sb.rgb_max[b] = 30;
+    }
+    assert_int_equal(colormap_apply(&tb, &sb, out), CT_OK);
+    const uint8_t stretched[4] = { 0, 128, 255, 255 };
+    assert_memory_equal(out, stretched, 4);
 }
 
 int main(void)

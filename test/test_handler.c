@@ -3,12 +3,16 @@
 #include "testutil.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "app.h"
 #include "err.h"
 #include "handler.h"
+#include "tile.h"
+#include "tilemath.h"
+#include <gdal.h>
 
 static struct app *app;
 
@@ -275,6 +279,222 @@ static void test_colormap_endpoints(void **state)
     expect_error("/colormaps/nope", NULL, 0, 404, "unknown colormap");
 }
 
+/* Renders z/x/y at size px with query q and returns decoded RGBA (or fails). */
+static uint8_t *render(const char *layer, int z, int x, int y, struct kv *q, size_t nq, int size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tiles/%s/%d/%d/%d.png", layer, z, x, y);
+    struct response r;
+    get("GET", path, q, nq, &r);
+    if (r.status != 200)
+        fail_msg("%s: %d %s", path, r.status, r.detail);
+    int w = 0, h = 0;
+    uint8_t *px = test_decode_png(r.body, r.len, &w, &h, NULL);
+    assert_non_null(px);
+    assert_int_equal(w, size);
+    response_free(&r);
+    return px;
+}
+
+/* No seams: a 2x2 block of tiles at z+1 against one 512 px tile of the same
+ * area at z (the same pixel grid): the pixels along the block's inner edges
+ * must match as closely as the interior does. */
+static void check_seams(const char *layer, int z, int x, int y, const char *resampling)
+{
+    /* "hillshade" stands for algorithm=hillshade (bilinear by default) */
+    int hs = strcmp(resampling, "hillshade") == 0;
+    struct kv q[2] = { { hs ? "algorithm" : "resampling", resampling }, { "tilesize", "512" } };
+    uint8_t *big = render(layer, z, x, y, q, 2, 512);
+    double edge = 0, inner = 0;
+    long nedge = 0, ninner = 0;
+    for (int ty = 0; ty < 2; ty++)
+        for (int tx = 0; tx < 2; tx++) {
+            uint8_t *t = render(layer, z + 1, 2 * x + tx, 2 * y + ty, q, 1, 256);
+            for (int j = 0; j < 256; j++)
+                for (int i = 0; i < 256; i++) {
+                    int X = tx * 256 + i, Y = ty * 256 + j;
+                    const uint8_t *a = t + 4 * (j * 256 + i), *b = big + 4 * (Y * 512 + X);
+                    double d = 0;
+                    for (int c = 0; c < 4; c++)
+                        d += abs(a[c] - b[c]);
+                    /* within 2 px of the inner seams, away from the outer border */
+                    int near_seam = fabs(X - 255.5) < 2.5 || fabs(Y - 255.5) < 2.5;
+                    if (near_seam) {
+                        edge += d;
+                        nedge++;
+                    } else {
+                        inner += d;
+                        ninner++;
+                    }
+                }
+            free(t);
+        }
+    free(big);
+    edge /= (double)nedge;
+    inner /= (double)ninner;
+    printf("  seams %s %d/%d/%d %s: mean |diff| at inner edges %.4f, interior %.4f\n", layer, z,
+           x, y, resampling, edge, inner);
+    if (edge > inner + 0.05)
+        fail_msg("%s %s: seams (edge %.4f vs interior %.4f)", layer, resampling, edge, inner);
+}
+
+static void test_no_seams(void **state)
+{
+    (void)state;
+    check_seams("world", 1, 1, 0, "bilinear");
+    check_seams("world", 2, 2, 1, "cubic");
+    check_seams("world", 1, 0, 0, "average");
+    check_seams("dem", 16, 34059, 23335, "bilinear");
+    check_seams("dem", 16, 34059, 23335, "hillshade");
+}
+
+static void test_rendering_options(void **state)
+{
+    (void)state;
+    /* bidx: one band as grey, three reordered */
+    struct kv q1[] = { { "bidx", "1" } };
+    uint8_t *grey = render("world", 1, 1, 0, q1, 1, 256);
+    uint8_t *rgb = render("world", 1, 1, 0, NULL, 0, 256);
+    struct kv q3[] = { { "bidx", "3,2,1" } };
+    uint8_t *bgr = render("world", 1, 1, 0, q3, 1, 256);
+    for (int i = 0; i < 256 * 256; i++) {
+        assert_int_equal(grey[4 * i], rgb[4 * i]);          /* band 1 as grey */
+        assert_int_equal(grey[4 * i + 1], rgb[4 * i]);
+        assert_int_equal(bgr[4 * i], rgb[4 * i + 2]);       /* swapped */
+        assert_int_equal(bgr[4 * i + 2], rgb[4 * i]);
+    }
+    free(grey);
+    free(rgb);
+    free(bgr);
+    struct kv bad[][1] = {
+        { { "bidx", "4" } },        { { "bidx", "0" } },         { { "bidx", "1,2" } },
+        { { "bidx", "1,2,3,4" } },  { { "bidx", "a" } },         { { "nodata", "x" } },
+        { { "nodata", "" } },       { { "resampling", "lanczos2" } },
+    };
+    static const char *const needles[] = { "bidx", "bidx", "bidx", "bidx", "bidx",
+                                           "nodata", "nodata", "resampling" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_error("/tiles/world/1/1/0.png", bad[i], 1, 400, needles[i]);
+    struct kv r2[] = { { "rescale", "0,100" }, { "rescale", "0,200" } };
+    expect_error("/tiles/world/1/1/0.png", r2, 2, 400, "rescale");
+    expect_error("/tiles/dem/14/8514/5833.png", r2, 2, 400, "rescale");
+    struct kv r4[] = { { "rescale", "0,1" }, { "rescale", "0,1" }, { "rescale", "0,1" },
+                       { "rescale", "0,1" } };
+    expect_error("/tiles/world/1/1/0.png", r4, 4, 400, "rescale");
+    /* per-band rescale of Byte RGB: stretching band 1 only to 0..127 brightens red */
+    struct kv r3[] = { { "rescale", "0,127" }, { "rescale", "0,255" }, { "rescale", "0,255" } };
+    uint8_t *base = render("world", 1, 1, 0, NULL, 0, 256);
+    uint8_t *red = render("world", 1, 1, 0, r3, 3, 256);
+    for (int i = 0; i < 256 * 256; i++) {
+        int want = base[4 * i] >= 127 ? 255 : (int)floor(base[4 * i] * 255.0 / 127.0 + 0.5);
+        assert_int_equal(red[4 * i], want);
+        assert_int_equal(red[4 * i + 1], base[4 * i + 1]);
+    }
+    free(base);
+    free(red);
+    /* nodata override: everything at or equal to... a value present makes holes */
+    struct kv nd[] = { { "nodata", "nan" } };
+    expect_png("/tiles/dem/14/8514/5833.png", nd, 1, 256);
+}
+
+/* Reads band b of a GeoTIFF written by a GDAL tool, as doubles. */
+static double *read_tif(const char *path, int band, int n)
+{
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    assert_non_null(ds);
+    double *v = malloc(sizeof(double) * (size_t)n * (size_t)n);
+    assert_non_null(v);
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, band), GF_Read, 0, 0, n, n, v, n, n,
+                                  GDT_Float64, 0, 0),
+                     CE_None);
+    GDALClose(ds);
+    return v;
+}
+
+/* Terrain end to end, against GDAL's own tools on the same window: gdalwarp
+ * for the elevations (decoded back from Terrain-RGB / Terrarium), gdaldem
+ * hillshade for the shading. The tile is z16/34060/23335, inside dem.tif. */
+static void test_terrain(void **state)
+{
+    (void)state;
+    const int z = 16, x = 34060, y = 23335;
+    struct bbox b;
+    assert_int_equal(tilemath_bounds(z, x, y, &b), 0);
+    double px = (b.maxx - b.minx) / 256;
+    char cmd[1024];
+    /* Elevations at the tile's pixels, nearest, as cogtiler reads them. */
+    snprintf(cmd, sizeof cmd,
+             "gdalwarp -q -overwrite -t_srs EPSG:3857 -te %.17g %.17g %.17g %.17g -ts 256 256 "
+             "-r near test/data/titiler/dem.tif test/out/terrain_ref.tif 2>/dev/null",
+             b.minx, b.miny, b.maxx, b.maxy);
+    assert_int_equal(system(cmd), 0);
+    double *h = read_tif("test/out/terrain_ref.tif", 1, 256);
+    struct kv qr[] = { { "algorithm", "terrainrgb" } };
+    struct kv qt[] = { { "algorithm", "terrarium" } };
+    uint8_t *rgb = render("dem", z, x, y, qr, 1, 256);
+    uint8_t *ter = render("dem", z, x, y, qt, 1, 256);
+    double worst_rgb = 0, worst_ter = 0;
+    for (int i = 0; i < 256 * 256; i++) {
+        const uint8_t *p = rgb + 4 * i, *q = ter + 4 * i;
+        assert_int_equal(p[3], 255);
+        double hr = -10000 + (p[0] * 65536.0 + p[1] * 256.0 + p[2]) * 0.1;
+        double ht = (q[0] * 256.0 + q[1] + q[2] / 256.0) - 32768;
+        worst_rgb = fmax(worst_rgb, fabs(hr - h[i]));
+        worst_ter = fmax(worst_ter, fabs(ht - h[i]));
+    }
+    printf("  terrainrgb worst |decoded - gdalwarp| %.4f m, terrarium %.4f m\n", worst_rgb,
+           worst_ter);
+    assert_true(worst_rgb <= 0.05 + 1e-9);
+    assert_true(worst_ter <= 1.0 / 256 + 1e-9);
+    free(h);
+    free(rgb);
+    free(ter);
+
+    /* Hillshade: the tile plus TILE_PAD pixels, bilinear (the default for
+     * terrain), shaded by gdaldem with the ground scale cos(latitude). */
+    const int pad = TILE_PAD, n = 256 + 2 * pad;
+    struct bbox ll;
+    assert_int_equal(tilemath_bounds_lonlat(z, x, y, &ll), 0);
+    double s = cos((ll.miny + ll.maxy) / 2 * M_PI / 180);
+    snprintf(cmd, sizeof cmd,
+             "gdalwarp -q -overwrite -t_srs EPSG:3857 -te %.17g %.17g %.17g %.17g -ts %d %d "
+             "-r bilinear test/data/titiler/dem.tif test/out/hs_win.tif 2>/dev/null && "
+             "gdaldem hillshade -q -s %.17g -az 200 -alt 30 -z 2 test/out/hs_win.tif "
+             "test/out/hs_ref.tif",
+             b.minx - pad * px, b.miny - pad * px, b.maxx + pad * px, b.maxy + pad * px, n, n, s);
+    assert_int_equal(system(cmd), 0);
+    double *ref = read_tif("test/out/hs_ref.tif", 1, n);
+    struct kv qh[] = { { "algorithm", "hillshade" },
+                       { "algorithm_params",
+                         "{\"azimuth\":200,\"angle_altitude\":30,\"z_factor\":2}" } };
+    uint8_t *hs = render("dem", z, x, y, qh, 2, 256);
+    int same = 0, close = 0;
+    for (int j = 0; j < 256; j++)
+        for (int i = 0; i < 256; i++) {
+            int got = hs[4 * (j * 256 + i)], want = (int)ref[(j + pad) * n + i + pad];
+            same += got == want;
+            close += abs(got - want) <= 1;
+        }
+    printf("  hillshade vs gdaldem: %.3f%% identical, %.3f%% within 1\n", same * 100.0 / 65536,
+           close * 100.0 / 65536);
+    assert_true(same >= 65536 * 0.99);
+    assert_int_equal(close, 65536);
+    free(ref);
+    free(hs);
+
+    struct kv bad1[] = { { "algorithm", "slope" } };
+    expect_error("/tiles/dem/16/34060/23335.png", bad1, 1, 400, "algorithm");
+    struct kv bad2[] = { { "algorithm", "hillshade" }, { "algorithm_params", "{\"azimuth\":" } };
+    expect_error("/tiles/dem/16/34060/23335.png", bad2, 2, 400, "algorithm_params");
+    struct kv bad3[] = { { "algorithm", "hillshade" },
+                         { "algorithm_params", "{\"angle_altitude\":95}" } };
+    expect_error("/tiles/dem/16/34060/23335.png", bad3, 2, 400, "algorithm_params");
+    struct kv bad4[] = { { "algorithm_params", "{}" } };
+    expect_error("/tiles/dem/16/34060/23335.png", bad4, 1, 400, "algorithm_params");
+    struct kv bad5[] = { { "algorithm", "hillshade" }, { "bidx", "1,1,1" } };
+    expect_error("/tiles/world/1/1/0.png", bad5, 2, 400, "algorithm");
+}
+
 static void test_deadline(void **state)
 {
     (void)state;
@@ -301,6 +521,9 @@ int main(void)
         cmocka_unit_test(test_bad_sources_then_good),
         cmocka_unit_test(test_etag_and_conditional_get),
         cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_no_seams),
+        cmocka_unit_test(test_rendering_options),
+        cmocka_unit_test(test_terrain),
         cmocka_unit_test(test_colormap_endpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,6 +16,7 @@
 
 #include <gdal.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -33,6 +34,8 @@ struct tile_case {
     char kind[16];
     int z;
     unsigned long long x, y;
+    char resampling[16]; /* optional "resampling=NAME" column: -r NAME for gdalwarp */
+    char nodata[32];     /* optional "nodata=V" column: -srcnodata V for gdalwarp */
 };
 
 struct fixture {
@@ -48,9 +51,10 @@ static struct fixture fixtures[MAX_FIXTURES];
 static int nfixtures;
 static struct app *app;
 
-/* Tiles known to be below 100% identical, and why. None today: with GDAL 3.6.2
- * (Debian 12) every listed tile matches gdalwarp pixel for pixel, through the
- * warp path and through the direct read of EPSG:3857 sources alike. */
+/* Tiles known to be below 100%, and why. None today: with GDAL 3.6.2 (Debian
+ * 12) every listed tile matches gdalwarp pixel for pixel (within one level for
+ * interpolating kernels), through the warp path and the direct read of
+ * EPSG:3857 sources alike. */
 static const struct {
     const char *fixture, *zxy, *why;
 } KNOWN_BELOW_100[] = {
@@ -93,10 +97,20 @@ static int load_cases(const char *file)
     char line[512];
     while (fgets(line, sizeof line, f)) {
         struct tile_case c;
+        char opt[2][64] = { "", "" };
+        memset(&c, 0, sizeof c);
         if (line[0] == '#' || line[0] == '\n')
             continue;
-        if (sscanf(line, "%159s %15s %d %llu %llu", c.fixture, c.kind, &c.z, &c.x, &c.y) != 5 ||
-            ncases == MAX_TILES) {
+        int n = sscanf(line, "%159s %15s %d %llu %llu %63s %63s", c.fixture, c.kind, &c.z, &c.x,
+                       &c.y, opt[0], opt[1]);
+        if (n < 5 || ncases == MAX_TILES) {
+            fclose(f);
+            return -1;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (sscanf(opt[i], "resampling=%15s", c.resampling) == 1 ||
+                sscanf(opt[i], "nodata=%31s", c.nodata) == 1 || !opt[i][0])
+                continue;
             fclose(f);
             return -1;
         }
@@ -161,11 +175,16 @@ static GDALDatasetH reference(const struct tile_case *c, const char *out)
 {
     struct bbox b;
     assert_int_equal(tilemath_bounds(c->z, c->x, c->y, &b), 0);
-    char cmd[1024];
+    char cmd[1024], nodata[64] = "";
+    if (c->nodata[0])
+        snprintf(nodata, sizeof nodata, "-srcnodata %s", c->nodata);
     snprintf(cmd, sizeof cmd,
              "gdalwarp -q -overwrite -t_srs EPSG:3857 -te %.17g %.17g %.17g %.17g -ts %d %d "
-             "-r near -dstalpha -of GTiff 'test/data/%s' '%s' 2>/dev/null",
-             b.minx, b.miny, b.maxx, b.maxy, TS, TS, c->fixture, out);
+             "-r %s %s -dstalpha -of GTiff 'test/data/%s' '%s' 2>/dev/null",
+             b.minx, b.miny, b.maxx, b.maxy, TS, TS,
+             c->resampling[0] ? (strcmp(c->resampling, "nearest") ? c->resampling : "near")
+                              : "near",
+             nodata, c->fixture, out);
     if (system(cmd) != 0)
         fail_msg("gdalwarp failed: %s", cmd);
     GDALDatasetH ds = GDALOpen(out, GA_ReadOnly);
@@ -197,7 +216,12 @@ static int check_tile(const struct fixture *fx, const struct tile_case *c)
 {
     char out[256], zxy[64], path[256], rs[96];
     snprintf(zxy, sizeof zxy, "%d/%llu/%llu", c->z, c->x, c->y);
-    snprintf(out, sizeof out, "test/out/pixels/%s_%d_%llu_%llu.tif", fx->layer, c->z, c->x, c->y);
+    snprintf(out, sizeof out, "test/out/pixels/%s_%d_%llu_%llu_%s_%s.tif", fx->layer, c->z, c->x,
+             c->y, c->resampling, c->nodata);
+    if (c->resampling[0] || c->nodata[0])
+        snprintf(zxy + strlen(zxy), sizeof zxy - strlen(zxy), " %s%s%s", c->resampling,
+                 c->resampling[0] && c->nodata[0] ? " nodata=" : c->nodata[0] ? "nodata=" : "",
+                 c->nodata);
     GDALDatasetH ref = reference(c, out);
     const int nb = GDALGetRasterCount(ref), ndata = nb - 1;
     double *alpha = read_band(ref, nb);
@@ -229,14 +253,18 @@ static int check_tile(const struct fixture *fx, const struct tile_case *c)
             hi = lo + 1;
         }
     }
-    struct kv q[2];
+    struct kv q[4];
     size_t nq = 0;
+    if (c->resampling[0])
+        q[nq++] = (struct kv){ "resampling", c->resampling };
+    if (c->nodata[0])
+        q[nq++] = (struct kv){ "nodata", c->nodata };
     if (!rgb && !ct) {
         snprintf(rs, sizeof rs, "%.17g,%.17g", lo, hi);
         q[nq++] = (struct kv){ "colormap_name", "gray" };
         q[nq++] = (struct kv){ "rescale", rs };
     }
-    snprintf(path, sizeof path, "/tiles/%s/%s.png", fx->layer, zxy);
+    snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.png", fx->layer, c->z, c->x, c->y);
     struct request req = { "GET", path, q, nq, NULL, 0, 0 };
     struct response resp;
     handler_handle(app, &req, &resp);
@@ -262,6 +290,10 @@ static int check_tile(const struct fixture *fx, const struct tile_case *c)
     assert_non_null(px);
     assert_int_equal(w, TS);
     assert_int_equal(h, TS);
+    /* Interpolating kernels: GDAL computes each value from the same source
+     * pixels, but the approximate transformer places a padded window's pixel
+     * centres a hair differently, so values may differ by one level. */
+    const int tol = c->resampling[0] && strcmp(c->resampling, "nearest") ? 1 : 0;
     int same = 0, alpha_diff = 0;
     for (int i = 0; i < TS * TS; i++) {
         const uint8_t *o = px + 4 * i;
@@ -289,7 +321,8 @@ static int check_tile(const struct fixture *fx, const struct tile_case *c)
         }
         if (e[3] == 0 && o[3] == 0)
             same++;
-        else if (e[3] == o[3] && !memcmp(e, o, 3))
+        else if (e[3] == o[3] && abs(e[0] - o[0]) <= tol && abs(e[1] - o[1]) <= tol &&
+                 abs(e[2] - o[2]) <= tol)
             same++;
         alpha_diff += (e[3] == 0) != (o[3] == 0);
     }
@@ -300,8 +333,9 @@ static int check_tile(const struct fixture *fx, const struct tile_case *c)
     /* Every tile matches gdalwarp exactly today; a tile that stops doing so
      * fails until it is understood and listed, even above the threshold. */
     pass = pct >= need && (pct == 100.0 || why);
-    printf("  %-56s %-8s %-22s %7.3f%% identical (alpha differs %d px, need %.0f%%) -> %s%s%s\n",
-           c->fixture, c->kind, zxy, pct, alpha_diff, need, pass ? "ok" : "FAIL",
+    printf("  %-56s %-8s %-22s %7.3f%% %s (alpha differs %d px, need %.0f%%) -> %s%s%s\n",
+           c->fixture, c->kind, zxy, pct, tol ? "within 1" : "identical", alpha_diff, need,
+           pass ? "ok" : "FAIL",
            why ? "; known: " : "", why ? why : "");
     if (pct < 100.0 && !why)
         printf("    ^ below 100%% and not listed in KNOWN_BELOW_100: fails\n");
