@@ -25,7 +25,7 @@ LDLIBS += $(PKG_LIBS) -lm -lpthread
 
 LIB_SRCS := src/err.c src/tilemath.c src/route.c src/config.c src/colormap.c src/raster.c \
             src/pngenc.c src/tile.c src/handler.c src/log.c src/app.c src/server.c \
-            src/event.c src/runtime.c src/algo.c
+            src/event.c src/runtime.c src/algo.c src/custom.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 ASSETS := index.html=web/index.html leaflet.js=$(LEAFLET_DIR)/leaflet.js \
@@ -70,26 +70,31 @@ run: deps bootstrap
 
 # --- tests -------------------------------------------------------------------
 TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels test_overviews \
-         test_handler test_event test_algo
+         test_handler test_event test_algo test_custom
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
-# The event fuzzer (clang's libFuzzer, with its own ASan) fuzzes the release
-# build's run for FUZZ_SECONDS; a SANITIZE= run only replays the corpus.
-FUZZ_SECONDS ?= 60
-FUZZER := $(if $(SANITIZE),,build/rel/fuzz_event)
-$(B)/fuzz_event_replay: test/fuzz_event.c $(B)/libcogtiler.a
+# Fuzz targets (clang's libFuzzer, with its own ASan): each fuzzes for
+# FUZZ_SECONDS in the release build's run from its seed folder; a SANITIZE= run
+# only replays the seeds and kept crashers (plain replay programs).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := event custom
+FUZZ_SRC_event := src/event.c src/route.c
+FUZZ_SRC_custom := src/custom.c
+FUZZERS := $(if $(SANITIZE),,$(FUZZ_TARGETS:%=build/rel/fuzz_%))
+REPLAYS := $(FUZZ_TARGETS:%=$(B)/fuzz_%_replay)
+$(B)/fuzz_%_replay: test/fuzz_%.c $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
-build/rel/fuzz_event: test/fuzz_event.c src/event.c src/route.c build/rel/libcogtiler.a
+.SECONDEXPANSION:
+build/rel/fuzz_%: test/fuzz_%.c $$(FUZZ_SRC_$$*) build/rel/libcogtiler.a
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude \
-	  $(PKG_CFLAGS) -o $@ test/fuzz_event.c src/event.c src/route.c build/rel/libcogtiler.a \
-	  $(PKG_LIBS) -lm -lpthread
+	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) build/rel/libcogtiler.a $(PKG_LIBS) -lm -lpthread
 
 test: deps-test
-	$(MAKE) bootstrap $(TEST_BINS) $(B)/fuzz_event_replay $(FUZZER)
-	REPLAY=$(B)/fuzz_event_replay FUZZER=$(FUZZER) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	$(MAKE) bootstrap $(TEST_BINS) $(REPLAYS) $(FUZZERS)
+	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh
 
 # --- benchmark and valgrind ----------------------------------------------------

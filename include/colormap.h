@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "custom.h"
 #include "raster.h"
 
 struct colormap {
@@ -24,6 +25,7 @@ enum color_mode {
     COLOR_RGB,     /* bands 1-3 as red, green, blue (Byte passes through unless rescaled) */
     COLOR_PALETTE, /* band 1 indexes lut directly (a GDAL colour table) */
     COLOR_RAMP,    /* band 1 rescaled from [min, max] to 0..255, then lut */
+    COLOR_CUSTOM,  /* band 1's raw values looked up in a user colormap */
 };
 
 struct color_spec {
@@ -33,6 +35,7 @@ struct color_spec {
     double min, max;         /* RAMP; min < max */
     int rgb_rescale;         /* RGB: rescale with rgb_min/max (always for non-Byte data) */
     double rgb_min[3], rgb_max[3];
+    const struct custom_cmap *custom; /* CUSTOM */
 };
 
 /* Index 0..255 of value v in [min, max], rounding to nearest and clamping. */

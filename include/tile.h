@@ -12,6 +12,7 @@
 
 struct tile_style {
     const struct colormap *cmap;  /* NULL: the raster's palette, else gray */
+    const struct custom_cmap *custom; /* a user colormap (colormap=), raw values */
     int nrescale;                 /* 0 (Byte 0..255, or the raster's range), 1 (every
                                      band), or one range per band */
     double rmin[3], rmax[3];

@@ -50,7 +50,10 @@ int colormap_apply(const struct raster_tile *t, const struct color_spec *spec, u
     const size_t px = (size_t)t->size * (size_t)t->size;
     if (spec->mode == COLOR_RGB && t->nbands < 3)
         return CT_EINVAL;
-    if (spec->mode != COLOR_RGB && (!spec->lut || spec->lut_n < 1 || spec->lut_n > 256))
+    if (spec->mode == COLOR_CUSTOM && !spec->custom)
+        return CT_EINVAL;
+    if ((spec->mode == COLOR_RAMP || spec->mode == COLOR_PALETTE) &&
+        (!spec->lut || spec->lut_n < 1 || spec->lut_n > 256))
         return CT_EINVAL;
     const int rescale = spec->mode == COLOR_RGB && (spec->rgb_rescale || !t->is_byte);
     if (spec->mode == COLOR_RAMP && !(spec->min < spec->max))
@@ -92,6 +95,11 @@ int colormap_apply(const struct raster_tile *t, const struct color_spec *spec, u
         double v = value_at(t, 0, i);
         if (isnan(v))
             continue;
+        if (spec->mode == COLOR_CUSTOM) {
+            if (!custom_lookup(spec->custom, v, o))
+                memset(o, 0, 4);
+            continue;
+        }
         int idx;
         if (spec->mode == COLOR_PALETTE) {
             if (v < 0 || v >= spec->lut_n)

@@ -10,6 +10,7 @@
 
 #include "assets.h"
 #include "colormap.h"
+#include "custom.h"
 #include "err.h"
 #include "route.h"
 #include "tile.h"
@@ -255,6 +256,7 @@ static void handle_tile(struct app *app, const struct request *req, const struct
                         struct response *resp)
 {
     char msg[256] = "";
+    struct custom_cmap custom;
     const struct layer_conf *l = config_find(app_config(app), rt->layer.p, rt->layer.n);
     if (!l) {
         snprintf(msg, sizeof msg, "unknown layer \"%.*s\"", (int)rt->layer.n, rt->layer.p);
@@ -264,6 +266,19 @@ static void handle_tile(struct app *app, const struct request *req, const struct
     struct tile_style st;
     int size = 256 * rt->scale;
     int err = parse_style(req, l, &st, &size, msg, sizeof msg);
+    const char *cj = request_query(req, "colormap");
+    if (!err && cj) {
+        char why[160];
+        if (request_query(req, "colormap_name")) {
+            snprintf(msg, sizeof msg, "colormap: give colormap or colormap_name, not both");
+            err = CT_EINVAL;
+        } else if (custom_parse(cj, strlen(cj), &custom, why, sizeof why)) {
+            snprintf(msg, sizeof msg, "colormap: %s", why);
+            err = CT_EINVAL;
+        } else {
+            st.custom = &custom;
+        }
+    }
     struct raster *r = NULL;
     struct pngbuf png = { 0 };
     if (!err && req->deadline_ms && now_ms() >= req->deadline_ms) {

@@ -42,6 +42,11 @@ static int choose_colors(struct raster *r, const struct tile_style *st, int nban
         snprintf(msg, msgcap, "rescale: one range for a single band");
         return CT_EINVAL;
     }
+    if (st->custom) {
+        spec->mode = COLOR_CUSTOM;
+        spec->custom = st->custom;
+        return CT_OK;
+    }
     if (in->has_palette && band1 == 1 && !st->cmap) {
         spec->mode = COLOR_PALETTE;
         spec->lut = (const uint8_t(*)[4])palette;

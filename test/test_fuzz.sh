@@ -1,38 +1,44 @@
 #!/bin/bash
-# Event parsing and routing under fuzzing. Replays the seed events and every
-# kept crasher (test/fuzz/crashers/) with the plain replay program, then, when
-# a libFuzzer build is given, fuzzes for FUZZ_SECONDS from the seed events and
-# keeps anything it finds under test/fuzz/crashers/ as a regression case.
-# Env: REPLAY (required), FUZZER (optional), FUZZ_SECONDS (default 60).
+# The parsers under fuzzing: event parsing and routing (target "event", seeds
+# test/events/) and user colormaps (target "custom", seeds test/custom-corpus/).
+# For each target, the plain replay program runs the seeds and every kept
+# crasher (test/fuzz/crashers/TARGET/); then, when libFuzzer builds exist,
+# each is fuzzed for FUZZ_SECONDS and anything found is kept as a regression
+# case. Env: FUZZ_BUILD (build dir), FUZZ_WITH_LIBFUZZER (1 to fuzz),
+# FUZZ_SECONDS (default 30).
 set -u
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; }
 out=test/out/fuzz
-mkdir -p "$out" test/fuzz/crashers
+secs=${FUZZ_SECONDS:-30}
 
-if "$REPLAY" test/events test/fuzz/crashers >"$out/replay.log" 2>&1; then
-  ok "replay of $(ls test/events | wc -l) seed events and $(ls test/fuzz/crashers | wc -l) kept crashers"
-else
-  notok "replay of seed events and kept crashers"; tail -n 30 "$out/replay.log"
-fi
-
-secs=${FUZZ_SECONDS:-60}
-if [ -n "${FUZZER:-}" ] && [ "$secs" -gt 0 ]; then
-  rm -rf "$out/corpus" "$out/artifacts"
-  mkdir -p "$out/corpus" "$out/artifacts"
-  cp test/events/*.json "$out/corpus/"
-  "$FUZZER" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-    -dict=test/fuzz/event.dict -artifact_prefix="$out/artifacts/" -print_final_stats=1 \
-    "$out/corpus" >"$out/fuzz.log" 2>&1
-  rc=$?
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log")
-  found=$(ls "$out/artifacts" 2>/dev/null)
-  if [ $rc = 0 ] && [ -z "$found" ]; then
-    ok "fuzzed event parsing and routing for ${secs}s (${runs:-?} inputs), nothing found"
+for pair in event:test/events custom:test/custom-corpus; do
+  t=${pair%%:*} seeds=${pair#*:}
+  kept=test/fuzz/crashers/$t
+  mkdir -p "$out/$t" "$kept"
+  if "$FUZZ_BUILD/fuzz_${t}_replay" "$seeds" "$kept" >"$out/$t/replay.log" 2>&1; then
+    ok "$t: replay of $(ls "$seeds" | wc -l) seeds and $(ls "$kept" | wc -l) kept crashers"
   else
-    for f in $found; do cp "$out/artifacts/$f" "test/fuzz/crashers/$f"; done
-    notok "fuzzer exit $rc; kept: ${found:-none} in test/fuzz/crashers/ (commit them as regression cases)"
-    grep -A15 'ERROR\|SUMMARY' "$out/fuzz.log" | head -n 40
+    notok "$t: replay of seeds and kept crashers"; tail -n 30 "$out/$t/replay.log"
   fi
-fi
+  [ "${FUZZ_WITH_LIBFUZZER:-}" = 1 ] && [ "$secs" -gt 0 ] || continue
+  rm -rf "$out/$t/corpus" "$out/$t/artifacts"
+  mkdir -p "$out/$t/corpus" "$out/$t/artifacts"
+  cp "$seeds"/* "$out/$t/corpus/"
+  dict=()
+  [ -f "test/fuzz/$t.dict" ] && dict=(-dict="test/fuzz/$t.dict")
+  "build/rel/fuzz_$t" -max_total_time="$secs" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+    "${dict[@]}" -artifact_prefix="$out/$t/artifacts/" -print_final_stats=1 \
+    "$out/$t/corpus" >"$out/$t/fuzz.log" 2>&1
+  rc=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t/fuzz.log")
+  found=$(ls "$out/$t/artifacts" 2>/dev/null)
+  if [ $rc = 0 ] && [ -z "$found" ]; then
+    ok "$t: fuzzed for ${secs}s (${runs:-?} inputs), nothing found"
+  else
+    for f in $found; do cp "$out/$t/artifacts/$f" "$kept/$f"; done
+    notok "$t: fuzzer exit $rc; kept: ${found:-none} in $kept/ (commit them as regression cases)"
+    grep -A15 'ERROR\|SUMMARY' "$out/$t/fuzz.log" | head -n 40
+  fi
+done

@@ -44,6 +44,7 @@ static int setup(void **state)
         "\"world\":{\"source\":\"rasterio/world.rgb.tif\"},"
         "\"dem\":{\"source\":\"titiler/dem.tif\",\"colormap\":\"viridis\"},"
         "\"byte\":{\"source\":\"rasterio/byte.tif\"},"
+        "\"cmap\":{\"source\":\"rio-tiler/cog_cmap.tif\"},"
         "\"nogeo\":{\"source\":\"rasterio/float.tif\"},"
         "\"gcps\":{\"source\":\"rio-tiler/cog_gcps.tif\"},"
         "\"europa\":{\"source\":\"rio-tiler/cog_nonearth.tif\"},"
@@ -279,6 +280,20 @@ static void test_colormap_endpoints(void **state)
     expect_error("/colormaps/nope", NULL, 0, 404, "unknown colormap");
 }
 
+/* Reads band b of a GeoTIFF written by a GDAL tool, as doubles. */
+static double *read_tif(const char *path, int band, int n)
+{
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    assert_non_null(ds);
+    double *v = malloc(sizeof(double) * (size_t)n * (size_t)n);
+    assert_non_null(v);
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, band), GF_Read, 0, 0, n, n, v, n, n,
+                                  GDT_Float64, 0, 0),
+                     CE_None);
+    GDALClose(ds);
+    return v;
+}
+
 /* Renders z/x/y at size px with query q and returns decoded RGBA (or fails). */
 static uint8_t *render(const char *layer, int z, int x, int y, struct kv *q, size_t nq, int size)
 {
@@ -392,23 +407,66 @@ static void test_rendering_options(void **state)
     }
     free(base);
     free(red);
-    /* nodata override: everything at or equal to... a value present makes holes */
     struct kv nd[] = { { "nodata", "nan" } };
     expect_png("/tiles/dem/14/8514/5833.png", nd, 1, 256);
 }
 
-/* Reads band b of a GeoTIFF written by a GDAL tool, as doubles. */
-static double *read_tif(const char *path, int band, int n)
+/* colormap= (TiTiler's custom colormaps) on real data: every pixel of the DEM
+ * tile falls in one of two intervals split at 1650 m (the tile spans 1619-1755 m), which the nearest read
+ * of the same window by gdalwarp decides independently. */
+static void test_custom_colormaps(void **state)
 {
-    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
-    assert_non_null(ds);
-    double *v = malloc(sizeof(double) * (size_t)n * (size_t)n);
-    assert_non_null(v);
-    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, band), GF_Read, 0, 0, n, n, v, n, n,
-                                  GDT_Float64, 0, 0),
-                     CE_None);
-    GDALClose(ds);
-    return v;
+    (void)state;
+    const int z = 16, x = 34060, y = 23335;
+    struct bbox b;
+    assert_int_equal(tilemath_bounds(z, x, y, &b), 0);
+    char cmd[768];
+    snprintf(cmd, sizeof cmd,
+             "gdalwarp -q -overwrite -t_srs EPSG:3857 -te %.17g %.17g %.17g %.17g -ts 256 256 "
+             "-r near test/data/titiler/dem.tif test/out/custom_ref.tif 2>/dev/null",
+             b.minx, b.miny, b.maxx, b.maxy);
+    assert_int_equal(system(cmd), 0);
+    double *h = read_tif("test/out/custom_ref.tif", 1, 256);
+    struct kv q[] = { { "colormap", "[[[0,1650],[0,0,255]],[[1650,9000],[255,0,0,200]]]" } };
+    uint8_t *px = render("dem", z, x, y, q, 1, 256);
+    int low = 0, high = 0;
+    for (int i = 0; i < 256 * 256; i++) {
+        const uint8_t *p = px + 4 * i;
+        if (h[i] < 1650) {
+            low++;
+            assert_true(p[0] == 0 && p[1] == 0 && p[2] == 255 && p[3] == 255);
+        } else {
+            high++;
+            assert_true(p[0] == 255 && p[1] == 0 && p[2] == 0 && p[3] == 200);
+        }
+    }
+    printf("  custom intervals: %d px below 1650 m, %d above\n", low, high);
+    assert_true(low > 0 && high > 0); /* the split runs through this tile */
+    free(px);
+    free(h);
+
+    /* discrete on a paletted (categorical) raster: one class coloured, others clear */
+    struct kv qd[] = { { "colormap", "{\"1\": [10, 20, 30]}" } };
+    expect_png("/tiles/cmap/17/36624/49695.png", qd, 1, 256);
+
+    static const char *const bad[] = {
+        "{", "[]", "{\"a\": [1,2,3]}", "{\"1\": [1,2]}", "{\"1\": [1,2,300]}",
+        "[[[5,1],[1,2,3]]]", "[[[0,2],[1,2,3]],[[1,3],[1,2,3]]]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct kv qb[] = { { "colormap", bad[i] } };
+        expect_error("/tiles/dem/16/34060/23335.png", qb, 1, 400, "colormap");
+    }
+    /* 257 entries */
+    char big[8192];
+    size_t n = (size_t)snprintf(big, sizeof big, "{");
+    for (int i = 0; i < 257; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"%d\":[1,2,3]", i ? "," : "", i);
+    snprintf(big + n, sizeof big - n, "}");
+    struct kv qbig[] = { { "colormap", big } };
+    expect_error("/tiles/dem/16/34060/23335.png", qbig, 1, 400, "colormap");
+    struct kv both[] = { { "colormap", "{\"1\": [1,2,3]}" }, { "colormap_name", "viridis" } };
+    expect_error("/tiles/dem/16/34060/23335.png", both, 2, 400, "colormap");
 }
 
 /* Terrain end to end, against GDAL's own tools on the same window: gdalwarp
@@ -524,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_no_seams),
         cmocka_unit_test(test_rendering_options),
         cmocka_unit_test(test_terrain),
+        cmocka_unit_test(test_custom_colormaps),
         cmocka_unit_test(test_colormap_endpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
