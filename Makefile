@@ -78,18 +78,19 @@ $(B)/test_%: test/test_%.c test/testutil.h $(B)/libcogtiler.a
 # Fuzz targets (clang's libFuzzer, with its own ASan): each fuzzes for
 # FUZZ_SECONDS in the release build's run from its seed folder; a SANITIZE= run
 # only replays the seeds and kept crashers (plain replay programs).
-FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := event custom
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := event custom query
 FUZZ_SRC_event := src/event.c src/route.c
 FUZZ_SRC_custom := src/custom.c
+FUZZ_SRC_query := src/route.c src/tilemath.c
 FUZZERS := $(if $(SANITIZE),,$(FUZZ_TARGETS:%=build/rel/fuzz_%))
 REPLAYS := $(FUZZ_TARGETS:%=$(B)/fuzz_%_replay)
-$(B)/fuzz_%_replay: test/fuzz_%.c $(B)/libcogtiler.a
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
+$(B)/fuzz_%_replay: test/fuzz_%.c test/fuzz_replay.h $(B)/libcogtiler.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
 .SECONDEXPANSION:
-build/rel/fuzz_%: test/fuzz_%.c $$(FUZZ_SRC_$$*) build/rel/libcogtiler.a
+build/rel/fuzz_%: test/fuzz_%.c test/fuzz_replay.h $$(FUZZ_SRC_$$*) build/rel/libcogtiler.a
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude \
+	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude -Itest \
 	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) build/rel/libcogtiler.a $(PKG_LIBS) -lm -lpthread
 
 test: deps-test

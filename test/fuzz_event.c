@@ -94,82 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef COGTILER_LIBFUZZER
-#include <dirent.h>
-#include <stdio.h>
-#include <sys/stat.h>
-
-static int replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "fuzz_event: cannot open %s\n", path);
-        return -1;
-    }
-    unsigned char *buf = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 65536;
-            unsigned char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return -1;
-            }
-            buf = p;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-    } while (got);
-    fclose(f);
-    /* an exact-size copy, so ASan sees a read past the end of the input */
-    unsigned char *exact = malloc(n ? n : 1);
-    if (!exact) {
-        free(buf);
-        return -1;
-    }
-    if (n)
-        memcpy(exact, buf, n);
-    free(buf);
-    LLVMFuzzerTestOneInput(exact, n);
-    free(exact);
-    return 0;
-}
+#include "fuzz_replay.h"
 
 int main(int argc, char **argv)
 {
-    int files = 0, failed = 0;
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            fprintf(stderr, "fuzz_event: no such file or directory: %s\n", argv[i]);
-            failed++;
-            continue;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            failed += replay_file(argv[i]) != 0;
-            files++;
-            continue;
-        }
-        DIR *d = opendir(argv[i]);
-        if (!d) {
-            fprintf(stderr, "fuzz_event: cannot read directory %s\n", argv[i]);
-            failed++;
-            continue;
-        }
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            char path[4096];
-            if (e->d_name[0] == '.' ||
-                snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name) >= (int)sizeof path ||
-                stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-                continue;
-            failed += replay_file(path) != 0;
-            files++;
-        }
-        closedir(d);
-    }
-    printf("fuzz_event: replayed %d file(s), %d unreadable\n", files, failed);
-    return failed ? 1 : 0;
+    return fuzz_replay_main("fuzz_event", argc, argv);
 }
 #endif

@@ -1,19 +1,20 @@
 #!/bin/bash
 # The parsers under fuzzing: event parsing and routing (target "event", seeds
-# test/events/) and user colormaps (target "custom", seeds test/custom-corpus/).
+# test/events/), user colormaps (target "custom", seeds test/custom-corpus/) and
+# query values and tile paths (target "query", seeds test/query-corpus/).
 # For each target, the plain replay program runs the seeds and every kept
 # crasher (test/fuzz/crashers/TARGET/); then, when libFuzzer builds exist,
 # each is fuzzed for FUZZ_SECONDS and anything found is kept as a regression
 # case. Env: FUZZ_BUILD (build dir), FUZZ_WITH_LIBFUZZER (1 to fuzz),
-# FUZZ_SECONDS (default 30).
+# FUZZ_SECONDS (default 20).
 set -u
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; }
 out=test/out/fuzz
-secs=${FUZZ_SECONDS:-30}
+secs=${FUZZ_SECONDS:-20}
 
-for pair in event:test/events custom:test/custom-corpus; do
+for pair in event:test/events custom:test/custom-corpus query:test/query-corpus; do
   t=${pair%%:*} seeds=${pair#*:}
   kept=test/fuzz/crashers/$t
   mkdir -p "$out/$t" "$kept"
