@@ -64,7 +64,9 @@ int config_apply_env(struct config *c)
  * virtual paths and absolute paths are kept as they are. */
 static char *resolve_source(const char *src, const char *basedir)
 {
-    if (!basedir || !*basedir || src[0] == '/' || strstr(src, "://"))
+    /* "DRIVER:..." connection names have a ':' before any '/' */
+    const char *colon = strchr(src, ':'), *slash = strchr(src, '/');
+    if (!basedir || !*basedir || src[0] == '/' || (colon && (!slash || colon < slash)))
         return dupstr(src);
     size_t n = strlen(basedir) + 1 + strlen(src) + 1;
     char *p = malloc(n);

@@ -199,7 +199,7 @@ static char *read_all(FILE *f, size_t max, size_t *len)
             free(p);
         p = q;
     }
-    if (!p || ferror(f)) {
+    if (!p || ferror(f) || n > max) {
         free(p);
         return NULL;
     }

@@ -1,6 +1,7 @@
 /* raster.c - GDAL behind a narrow interface: open, describe, warp one tile. */
 #include "raster.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -272,8 +273,8 @@ static int is_nodata(double v, double nodata, GDALDataType dt)
 {
     if (isnan(nodata))
         return isnan(v);
-    if (dt == GDT_Float32)
-        return (float)v == (float)nodata;
+    if (dt == GDT_Float32) /* beyond FLT_MAX the conversion is undefined: no match */
+        return fabs(nodata) <= FLT_MAX && fabs(v) <= FLT_MAX && (float)v == (float)nodata;
     return v == nodata;
 }
 
@@ -339,6 +340,10 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, cons
     if (!o->has_nodata && (r->mask_flags & (GMF_PER_DATASET | GMF_ALPHA))) {
         if (GDALRasterIOEx(GDALGetMaskBand(b1), GF_Read, xoff, yoff, xend - xoff, yend - yoff,
                            m, bw, bh, GDT_Byte, 1, size, &ex) != CE_None) {
+            if (deadline_passed(*deadline)) {
+                snprintf(msg, msgcap, "deadline reached while reading");
+                return CT_ETIMEOUT;
+            }
             set_msg(msg, msgcap, "cannot read the source mask");
             return CT_ESOURCE;
         }
@@ -389,20 +394,26 @@ int raster_is_byte_band(const struct raster *r, int band)
 }
 
 /* A virtual dataset over r with only the asked bands and/or another nodata
- * value (`gdal_translate -of VRT`: no pixel is copied, overviews and masks of
- * the source stay visible), or NULL with a message. */
-static GDALDatasetH subset_vrt(struct raster *r, const int *bands, int nb,
-                               const struct raster_read_opts *o, char *msg, size_t msgcap)
+ * value (`gdal_translate -of VRT`: no pixel is copied, overviews stay visible),
+ * or NULL with a message. A band subset loses the source's alpha band, so it
+ * becomes the VRT's mask again unless nodata replaces the masks. */
+static GDALDatasetH subset_vrt(struct raster *r, const struct raster_read_opts *o, char *msg,
+                               size_t msgcap)
 {
-    char num[4][32], nodata[64];
-    char *argv[16];
+    char num[3][16], mask[16], nodata[64];
+    char *argv[2 + 2 * 3 + 2 + 2 + 1];
     int argc = 0;
     argv[argc++] = "-of";
     argv[argc++] = "VRT";
-    for (int b = 0; b < nb; b++) {
-        snprintf(num[b], sizeof num[b], "%d", bands[b]);
+    for (int b = 0; b < o->nbands && b < 3; b++) { /* nbands 0: every band */
+        snprintf(num[b], sizeof num[b], "%d", o->bands[b]);
         argv[argc++] = "-b";
         argv[argc++] = num[b];
+    }
+    if (o->nbands && r->info.has_alpha && !o->has_nodata) {
+        snprintf(mask, sizeof mask, "%d", GDALGetRasterCount(r->ds));
+        argv[argc++] = "-mask";
+        argv[argc++] = mask;
     }
     if (o->has_nodata) {
         snprintf(nodata, sizeof nodata, "%.17g", o->nodata);
@@ -478,7 +489,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
     }
     GDALDatasetH src = r->ds;
     if (o->nbands || o->has_nodata) {
-        if (!(vrt = subset_vrt(r, bands, nb, o, msg, msgcap))) {
+        if (!(vrt = subset_vrt(r, o, msg, msgcap))) {
             err = CT_ESOURCE;
             goto out;
         }
@@ -566,8 +577,8 @@ int raster_range(struct raster *r, int band, double *min, double *max)
     }
     if (!isfinite(mn) || !isfinite(mx))
         return CT_ESOURCE;
-    if (!(mx > mn))
-        mx = mn + 1.0;
+    if (!(mx > mn)) /* a constant band: any range that contains it */
+        mx = mn + fmax(1.0, fabs(mn) * 1e-9);
     if (band == 1) {
         r->range_known = 1;
         r->range_min = mn;

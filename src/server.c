@@ -14,6 +14,7 @@
 #include "log.h"
 
 #define MAX_PAIRS 64
+#define SERVE_DEADLINE_MS 30000
 
 struct pairs {
     struct kv kv[MAX_PAIRS];
@@ -71,7 +72,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct pairs query = { 0 }, headers = { 0 };
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &query);
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &headers);
-    struct request req = { method, url, query.kv, query.n, headers.kv, headers.n, 0 };
+    /* Requests are served one at a time: none may hold the others for long. */
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    long long deadline =
+        (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 + SERVE_DEADLINE_MS;
+    struct request req = { method, url, query.kv, query.n, headers.kv, headers.n, deadline };
     struct response resp;
     if (query.overflow || headers.overflow) {
         handler_error(app, &resp, CT_EINVAL, "too many query parameters or headers");

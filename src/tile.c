@@ -105,6 +105,10 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
             return CT_EINVAL;
         }
         ro.as_double = 1;
+        if (!ro.nbands) { /* terrain comes from band 1 unless bidx says otherwise */
+            ro.nbands = 1;
+            ro.bands[0] = 1;
+        }
         win.minx -= pad * px;
         win.maxx += pad * px;
         win.miny -= pad * px;
@@ -131,7 +135,9 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
             snprintf(msg, msgcap, "algorithm: bad parameters");
             goto out;
         }
-    } else if ((err = colormap_apply(&t, &spec, rgba))) {
+    } else if (colormap_apply(&t, &spec, rgba)) {
+        /* the request was valid: the source's values or colour table are not */
+        err = CT_EUNSUPPORTED;
         snprintf(msg, msgcap, "cannot colour this raster");
         goto out;
     }

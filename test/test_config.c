@@ -13,19 +13,23 @@ static void test_valid(void **state)
                        "\"a\":{\"source\":\"x.tif\"},"
                        "\"b\":{\"source\":\"/abs/y.tif\",\"colormap\":\"viridis\","
                        "\"rescale\":[-10,20.5]},"
-                       "\"c\":{\"source\":\"https://example.invalid/z.tif\"}}}";
+                       "\"c\":{\"source\":\"https://example.invalid/z.tif\"},"
+                       "\"d\":{\"source\":\"NETCDF:f.nc:var\"},"
+                       "\"e\":{\"source\":\"dir/a:b.tif\"}}}";
     assert_int_equal(config_parse(json, "/base", &c, msg, sizeof msg), CT_OK);
-    assert_int_equal(c.nlayers, 3);
+    assert_int_equal(c.nlayers, 5);
     assert_int_equal(c.default_layer, 1);
     assert_string_equal(c.layers[0].source, "/base/x.tif");
     assert_string_equal(c.layers[1].source, "/abs/y.tif");
     assert_string_equal(c.layers[2].source, "https://example.invalid/z.tif");
+    assert_string_equal(c.layers[3].source, "NETCDF:f.nc:var"); /* GDAL names as given */
+    assert_string_equal(c.layers[4].source, "/base/dir/a:b.tif");
     assert_string_equal(c.layers[1].colormap, "viridis");
     assert_true(c.layers[1].has_rescale && c.layers[1].rescale_min == -10 &&
                 c.layers[1].rescale_max == 20.5);
     assert_false(c.layers[0].has_rescale);
     assert_non_null(config_find(&c, "c", 1));
-    assert_null(config_find(&c, "d", 1));
+    assert_null(config_find(&c, "f", 1));
     config_free(&c);
     config_free(&c); /* idempotent */
 }

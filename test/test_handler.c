@@ -29,6 +29,10 @@ static void make_broken_files(void)
     assert_int_equal(fwrite(buf, 1, n, out), n);
     fclose(in);
     fclose(out);
+    /* five bands in UTM (the warp path), from the UInt16 COG */
+    assert_int_equal(system("gdal_translate -q -b 1 -b 1 -b 1 -b 1 -b 1 "
+                            "test/data/rio-tiler/cog.tif test/out/five.tif"),
+                     0);
     out = fopen("test/out/not-a-raster.tif", "wb");
     assert_non_null(out);
     fputs("this is not a TIFF\n", out);
@@ -45,6 +49,8 @@ static int setup(void **state)
         "\"dem\":{\"source\":\"titiler/dem.tif\",\"colormap\":\"viridis\"},"
         "\"byte\":{\"source\":\"rasterio/byte.tif\"},"
         "\"cmap\":{\"source\":\"rio-tiler/cog_cmap.tif\"},"
+        "\"five\":{\"source\":\"../out/five.tif\"},"
+        "\"rgba\":{\"source\":\"rasterio/RGBA.byte.tif\"},"
         "\"nogeo\":{\"source\":\"rasterio/float.tif\"},"
         "\"gcps\":{\"source\":\"rio-tiler/cog_gcps.tif\"},"
         "\"europa\":{\"source\":\"rio-tiler/cog_nonearth.tif\"},"
@@ -553,6 +559,37 @@ static void test_terrain(void **state)
     expect_error("/tiles/world/1/1/0.png", bad5, 2, 400, "algorithm");
 }
 
+/* Band selection and nodata on sources with many bands or an alpha band. */
+static void test_bands_and_masks(void **state)
+{
+    (void)state;
+    struct kv n0[] = { { "nodata", "0" } };
+    expect_png("/tiles/five/9/175/99.png", n0, 1, 256);
+    struct kv n0b[] = { { "nodata", "0" }, { "resampling", "bilinear" } };
+    expect_png("/tiles/five/9/175/99.png", n0b, 2, 256);
+    struct kv hs[] = { { "algorithm", "hillshade" } };
+    expect_png("/tiles/five/9/175/99.png", hs, 1, 256);
+    struct kv b5[] = { { "bidx", "5" }, { "nodata", "0" } };
+    expect_png("/tiles/five/9/175/99.png", b5, 2, 256);
+    struct kv b6[] = { { "bidx", "6" } };
+    expect_error("/tiles/five/9/175/99.png", b6, 1, 400, "bidx");
+
+    /* an alpha band keeps masking when bands are picked (warp path: UTM) */
+    struct kv sel[] = { { "bidx", "1,2,3" } };
+    uint8_t *all = render("rgba", 8, 71, 110, NULL, 0, 256);
+    uint8_t *picked = render("rgba", 8, 71, 110, sel, 1, 256);
+    int clear_all = 0, clear_picked = 0;
+    for (int i = 0; i < 256 * 256; i++) {
+        clear_all += all[4 * i + 3] == 0;
+        clear_picked += picked[4 * i + 3] == 0;
+    }
+    assert_true(clear_all > 1000);
+    assert_int_equal(clear_picked, clear_all);
+    assert_memory_equal(all, picked, 256 * 256 * 4);
+    free(all);
+    free(picked);
+}
+
 static void test_deadline(void **state)
 {
     (void)state;
@@ -583,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_rendering_options),
         cmocka_unit_test(test_terrain),
         cmocka_unit_test(test_custom_colormaps),
+        cmocka_unit_test(test_bands_and_masks),
         cmocka_unit_test(test_colormap_endpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
