@@ -325,7 +325,7 @@ static const struct {
 static int bench_lambda(struct app *app, int iter, double *times)
 {
     const char *tile = "/tiles/bluemarble/2/1/1.png";
-    struct request treq = { "GET", tile, NULL, 0, NULL, 0, 0 };
+    struct request treq = { "GET", tile, NULL, 0, NULL, 0, 0, NULL };
     struct response tile_resp;
     handler_handle(app, &treq, &tile_resp);
     if (tile_resp.status != 200) {
@@ -500,7 +500,7 @@ int main(int argc, char **argv)
             char path[256];
             snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.png", t.ds->layer, t.z,
                      (unsigned long long)t.x, (unsigned long long)t.y);
-            struct request req = { "GET", path, NULL, 0, NULL, 0, 0 };
+            struct request req = { "GET", path, NULL, 0, NULL, 0, 0, NULL };
             struct response resp;
 
             double t0 = now_ms();

@@ -18,6 +18,7 @@ struct config {
     size_t default_layer;     /* index into layers */
     char *tile_cache_control; /* Cache-Control of tiles; NULL = CONFIG_TILE_CACHE */
     char *cors_origin;        /* Access-Control-Allow-Origin; NULL = "*" */
+    char *public_url;         /* base of absolute URLs (e.g. the CloudFront domain), or NULL */
 };
 
 #define CONFIG_TILE_CACHE "public, max-age=86400"
@@ -27,6 +28,7 @@ struct config {
  * CT_ECONFIG with a message naming the problem. Format:
  *   {"default_layer": "name",
  *    "cache_control": "public, max-age=86400", "cors_origin": "*",
+ *    "public_url": "https://tiles.example.com",
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
  *                        "rescale": [min, max]}, ...}} */
 int config_parse(const char *json, const char *basedir, struct config *out, char *msg,
@@ -39,7 +41,7 @@ int config_load(const char *path, struct config *out, char *msg, size_t msgcap);
 int config_single(const char *name, const char *source, struct config *out);
 
 /* Applies the environment's overrides: COGTILER_CACHE_CONTROL (tiles'
- * Cache-Control) and COGTILER_CORS_ORIGIN. 0, CT_ECONFIG for a value with
+ * Cache-Control), COGTILER_CORS_ORIGIN and COGTILER_PUBLIC_URL. 0, CT_ECONFIG for a value with
  * control characters or over 256 bytes, or CT_ENOMEM. */
 int config_apply_env(struct config *c);
 

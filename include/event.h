@@ -47,7 +47,9 @@ const char *event_error(const struct event *ev);
  * percent-decoded, with an HTTP API's named stage removed from rawPath, and
  * for a REST API the resource path without the stage. Query: percent-decoded
  * pairs, every value of a multi-value parameter. Header names as sent (the
- * handler compares them case-insensitively). deadline_ms is 0. */
+ * handler compares them case-insensitively). base_path: "/" + the API stage
+ * when the client's URL carries it (REST APIs, HTTP APIs on a named stage),
+ * else NULL. deadline_ms is 0. */
 struct request *event_request(struct event *ev);
 
 /* The Lambda response payload for resp in the shape ev expects: statusCode,

@@ -20,6 +20,8 @@ struct request {
     const struct kv *headers; /* names compared case-insensitively */
     size_t nheaders;
     long long deadline_ms;   /* wall-clock (epoch) ms by which to answer; 0 = none */
+    const char *base_path;   /* prefix the client used before path (an API stage,
+                                "/prod"), or NULL; for URLs the answer builds */
 };
 
 struct response {

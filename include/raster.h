@@ -20,6 +20,10 @@ struct raster_info {
     int has_nodata;
     double nodata;
     struct bbox lonlat;  /* data extent in degrees; minx > maxx when it crosses 180 */
+    double merc_res;     /* approximate pixel size in EPSG:3857 metres */
+    char dtype[16];      /* GDAL's name of band 1's type, e.g. "UInt16" */
+    char crs[64];        /* "EPSG:32618", or the CRS's name */
+    int ovr_width[16], ovr_height[16]; /* of the first 16 overviews of band 1 */
 };
 
 /* A tile read: band-sequential values plus a validity mask, both size x size. */
@@ -74,6 +78,12 @@ int raster_band_count(const struct raster *r);
 
 /* True when band (1-based, existing) holds Byte data. */
 int raster_is_byte_band(const struct raster *r, int band);
+
+/* The data band values at lon/lat (degrees): fills values[0..*n) (n <= max,
+ * the data bands) and *valid (0 where nodata/masked). 0, CT_EOUTSIDE when the
+ * point is off the raster, CT_ESOURCE when it cannot be read. */
+int raster_point(struct raster *r, double lon, double lat, double *values, int max, int *n,
+                 int *valid, char *msg, size_t msgcap);
 
 /* NULL-safe; frees the buffers of t, not t itself. */
 void raster_tile_free(struct raster_tile *t);

@@ -17,6 +17,10 @@ enum route_kind {
     ROUTE_TILE,    /* "/tiles/LAYER/Z/X/Y[@2x].png" */
     ROUTE_COLORMAPS, /* "/colormaps" : the names */
     ROUTE_COLORMAP,  /* "/colormaps/NAME" : one table, name in .asset */
+    ROUTE_LAYERS,    /* "/layers" */
+    ROUTE_INFO,      /* "/tiles/LAYER/info" */
+    ROUTE_TILEJSON,  /* "/tiles/LAYER/tilejson.json" */
+    ROUTE_POINT,     /* "/tiles/LAYER/point/LON,LAT" */
 };
 
 #define ROUTE_MAX_LAYER 64
@@ -28,12 +32,14 @@ struct route {
     int z;
     uint64_t x, y;
     int scale;              /* 1, or 2 for "@2x" */
+    double lon, lat;        /* ROUTE_POINT */
 };
 
 /* Parses path[0..len) (already percent-decoded, no query string).
  * Returns 0 and fills *out; CT_ENOROUTE when the path matches no route;
  * CT_EINVAL when it has the shape of a tile path with a malformed layer name,
- * number or extension; CT_ERANGE when z/x/y are numbers outside the matrix.
+ * number or extension, or a point whose LON,LAT is not two numbers within
+ * +-180 / +-90; CT_ERANGE when z/x/y are numbers outside the matrix.
  * On error *out is unspecified. */
 int route_parse(const char *path, size_t len, struct route *out);
 

@@ -43,9 +43,10 @@ static int valid_header_value(const char *s)
 
 int config_apply_env(struct config *c)
 {
-    static const char *const vars[] = { "COGTILER_CACHE_CONTROL", "COGTILER_CORS_ORIGIN" };
-    char **dest[] = { &c->tile_cache_control, &c->cors_origin };
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const vars[] = { "COGTILER_CACHE_CONTROL", "COGTILER_CORS_ORIGIN",
+                                        "COGTILER_PUBLIC_URL" };
+    char **dest[] = { &c->tile_cache_control, &c->cors_origin, &c->public_url };
+    for (size_t i = 0; i < 3; i++) {
         const char *v = getenv(vars[i]);
         if (!v)
             continue;
@@ -87,6 +88,7 @@ void config_free(struct config *c)
     free(c->layers);
     free(c->tile_cache_control);
     free(c->cors_origin);
+    free(c->public_url);
     memset(c, 0, sizeof *c);
 }
 
@@ -174,9 +176,9 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
             goto out;
     }
     err = CT_ECONFIG;
-    static const char *const strings[] = { "cache_control", "cors_origin" };
-    char **dest[] = { &out->tile_cache_control, &out->cors_origin };
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const strings[] = { "cache_control", "cors_origin", "public_url" };
+    char **dest[] = { &out->tile_cache_control, &out->cors_origin, &out->public_url };
+    for (size_t i = 0; i < 3; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, strings[i]);
         if (!v)
             continue;

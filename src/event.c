@@ -20,6 +20,7 @@ struct event {
     struct request req;
     struct kv query[EVENT_MAX_PAIRS];
     struct kv *headers;
+    char base[136];     /* "/" + the API stage, when the client's URL has it */
 };
 
 static void set_msg(char *msg, size_t msgcap, const char *text)
@@ -133,8 +134,20 @@ static const char *parse_path(struct event *ev)
                                         : "path");
     if (!raw || !*raw)
         return "missing path";
-    if (ev->kind == EVENT_HTTP_V2 || ev->kind == EVENT_FUNCTION_URL)
-        raw = strip_stage(raw, member_string(rc, "stage"));
+    const char *stage = member_string(rc, "stage");
+    if (ev->kind == EVENT_HTTP_V2 || ev->kind == EVENT_FUNCTION_URL) {
+        char *stripped = strip_stage(raw, stage);
+        if (stripped != raw && strlen(stage) < sizeof ev->base - 1) {
+            snprintf(ev->base, sizeof ev->base, "/%s", stage);
+            ev->req.base_path = ev->base;
+        }
+        raw = stripped;
+    } else if (ev->kind == EVENT_REST_V1 && stage && *stage && strcmp(stage, "$default") != 0 &&
+               strlen(stage) < sizeof ev->base - 1) {
+        /* a REST API's path has no stage, but its execute-api URL does */
+        snprintf(ev->base, sizeof ev->base, "/%s", stage);
+        ev->req.base_path = ev->base;
+    }
     long n = pct_decode(raw, 0);
     if (n < 0)
         return "bad percent-encoding in path";

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "route.h"
 #include "tile.h"
+#include "tilemath.h"
 
 #define CACHE_STATIC "public, max-age=86400"
 #define CACHE_ERROR_4XX "public, max-age=60"
@@ -365,6 +366,217 @@ static void handle_colormap(struct strview name, struct response *resp)
     set_json(resp, o);
 }
 
+/* Zoom limits from the data's resolution: maxzoom is the first zoom whose
+ * pixels are as fine as the data's; minzoom the zoom at which the whole
+ * raster fits in about one tile. */
+static void zoom_range(const struct raster_info *in, int *minz, int *maxz)
+{
+    double z0 = tilemath_resolution(0, 256);
+    double zmax = in->merc_res > 0 ? ceil(log2(z0 / in->merc_res) - 0.1) : 0;
+    double big = (in->width > in->height ? in->width : in->height) / 256.0;
+    double zmin = in->merc_res > 0 ? floor(log2(z0 / (in->merc_res * fmax(big, 1.0)))) : 0;
+    *maxz = zmax < 0 ? 0 : zmax > TILEMATH_MAXZ ? TILEMATH_MAXZ : (int)zmax;
+    *minz = zmin < 0 ? 0 : zmin > *maxz ? *maxz : (int)zmin;
+}
+
+static void add_bounds(cJSON *o, const struct raster_info *in)
+{
+    double b[4] = { in->lonlat.minx, fmax(in->lonlat.miny, -TILEMATH_MAXLAT), in->lonlat.maxx,
+                    fmin(in->lonlat.maxy, TILEMATH_MAXLAT) };
+    cJSON_AddItemToObject(o, "bounds", cJSON_CreateDoubleArray(b, 4));
+}
+
+/* The layer's open raster, or an error answer. */
+static struct raster *layer_raster(struct app *app, const struct route *rt,
+                                   const struct layer_conf **lout, struct response *resp)
+{
+    char msg[256] = "";
+    const struct layer_conf *l = config_find(app_config(app), rt->layer.p, rt->layer.n);
+    struct raster *r = NULL;
+    int err;
+    if (!l) {
+        snprintf(msg, sizeof msg, "unknown layer \"%.*s\"", (int)rt->layer.n, rt->layer.p);
+        err = CT_ENOLAYER;
+    } else {
+        err = app_raster(app, l, &r, msg, sizeof msg);
+    }
+    if (err) {
+        set_error(resp, err, msg);
+        return NULL;
+    }
+    *lout = l;
+    return r;
+}
+
+/* What every layer description carries: bounds, zooms, defaults. */
+static cJSON *describe_layer(const struct layer_conf *l, const struct raster_info *in)
+{
+    int minz, maxz;
+    zoom_range(in, &minz, &maxz);
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "name", l->name);
+    add_bounds(o, in);
+    cJSON_AddNumberToObject(o, "minzoom", minz);
+    cJSON_AddNumberToObject(o, "maxzoom", maxz);
+    if (l->colormap)
+        cJSON_AddStringToObject(o, "colormap", l->colormap);
+    if (l->has_rescale) {
+        double rs[2] = { l->rescale_min, l->rescale_max };
+        cJSON_AddItemToObject(o, "rescale", cJSON_CreateDoubleArray(rs, 2));
+    }
+    return o;
+}
+
+/* GET /tiles/LAYER/info */
+static void handle_info(struct app *app, const struct route *rt, struct response *resp)
+{
+    const struct layer_conf *l;
+    struct raster *r = layer_raster(app, rt, &l, resp);
+    if (!r)
+        return;
+    const struct raster_info *in = raster_get_info(r);
+    cJSON *o = describe_layer(l, in);
+    if (o) {
+        cJSON_AddNumberToObject(o, "width", in->width);
+        cJSON_AddNumberToObject(o, "height", in->height);
+        cJSON_AddNumberToObject(o, "bands", in->nbands);
+        cJSON_AddBoolToObject(o, "alpha", in->has_alpha);
+        cJSON_AddBoolToObject(o, "colortable", in->has_palette);
+        cJSON_AddStringToObject(o, "dtype", in->dtype);
+        cJSON_AddStringToObject(o, "crs", in->crs);
+        if (!in->has_nodata)
+            cJSON_AddNullToObject(o, "nodata");
+        else if (isnan(in->nodata))
+            cJSON_AddStringToObject(o, "nodata", "nan");
+        else
+            cJSON_AddNumberToObject(o, "nodata", in->nodata);
+        cJSON *ov = cJSON_AddArrayToObject(o, "overviews");
+        for (int i = 0; ov && i < in->noverviews && i < 16; i++) {
+            int wh[2] = { in->ovr_width[i], in->ovr_height[i] };
+            cJSON_AddItemToArray(ov, cJSON_CreateIntArray(wh, 2));
+        }
+    }
+    set_json(resp, o);
+}
+
+/* GET /layers */
+static void handle_layers(struct app *app, struct response *resp)
+{
+    const struct config *c = app_config(app);
+    cJSON *o = cJSON_CreateObject(), *arr = o ? cJSON_AddArrayToObject(o, "layers") : NULL;
+    for (size_t i = 0; arr && i < c->nlayers; i++) {
+        char msg[256];
+        struct raster *r = NULL;
+        cJSON *item;
+        if (app_raster(app, &c->layers[i], &r, msg, sizeof msg) == CT_OK) {
+            item = describe_layer(&c->layers[i], raster_get_info(r));
+        } else { /* listed, with the reason it cannot be served */
+            item = cJSON_CreateObject();
+            cJSON_AddStringToObject(item, "name", c->layers[i].name);
+            cJSON_AddStringToObject(item, "error", "source cannot be opened");
+        }
+        cJSON_AddItemToArray(arr, item);
+    }
+    if (o && c->nlayers)
+        cJSON_AddStringToObject(o, "default", c->layers[c->default_layer].name);
+    set_json(resp, o);
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved kept) to buf. */
+static void url_encode(char *buf, size_t cap, const char *s)
+{
+    size_t n = strlen(buf);
+    for (; *s && n + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~')
+            buf[n++] = (char)c;
+        else
+            n += (size_t)snprintf(buf + n, cap - n, "%%%02X", c);
+    }
+    buf[n] = '\0';
+}
+
+/* GET /tiles/LAYER/tilejson.json: TileJSON 3.0.0 with an absolute tiles URL
+ * (public_url, else X-Forwarded-Proto + Host + API stage), carrying the
+ * request's query parameters into it. */
+static void handle_tilejson(struct app *app, const struct request *req, const struct route *rt,
+                            struct response *resp)
+{
+    const struct layer_conf *l;
+    struct raster *r = layer_raster(app, rt, &l, resp);
+    if (!r)
+        return;
+    const struct config *c = app_config(app);
+    char url[4096] = "";
+    const char *host = request_header(req, "Host");
+    if (c->public_url) {
+        snprintf(url, sizeof url, "%s", c->public_url);
+    } else if (host && *host) {
+        const char *proto = request_header(req, "X-Forwarded-Proto");
+        snprintf(url, sizeof url, "%s://%s%s", proto && !strcmp(proto, "https") ? "https" : "http",
+                 host, req->base_path ? req->base_path : "");
+    }
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/')
+        url[--n] = '\0';
+    snprintf(url + n, sizeof url - n, "/tiles/%s/{z}/{x}/{y}.png", l->name);
+    for (size_t i = 0; i < req->nquery; i++) {
+        strncat(url, i ? "&" : "?", sizeof url - strlen(url) - 1);
+        url_encode(url, sizeof url, req->query[i].key ? req->query[i].key : "");
+        strncat(url, "=", sizeof url - strlen(url) - 1);
+        url_encode(url, sizeof url, req->query[i].value ? req->query[i].value : "");
+    }
+    const struct raster_info *in = raster_get_info(r);
+    cJSON *o = describe_layer(l, in);
+    if (o) {
+        cJSON_AddStringToObject(o, "tilejson", "3.0.0");
+        cJSON *tiles = cJSON_AddArrayToObject(o, "tiles");
+        cJSON_AddItemToArray(tiles, cJSON_CreateString(url));
+        cJSON_AddStringToObject(o, "scheme", "xyz");
+        double lon = (in->lonlat.minx + in->lonlat.maxx) / 2;
+        if (in->lonlat.minx > in->lonlat.maxx)
+            lon = lon > 0 ? lon - 180 : lon + 180;
+        double lat = (fmax(in->lonlat.miny, -TILEMATH_MAXLAT) +
+                      fmin(in->lonlat.maxy, TILEMATH_MAXLAT)) / 2;
+        int minz, maxz;
+        zoom_range(in, &minz, &maxz);
+        double center[3] = { lon, lat, minz };
+        cJSON_AddItemToObject(o, "center", cJSON_CreateDoubleArray(center, 3));
+    }
+    set_json(resp, o);
+    resp->cache_control = CACHE_PAGE;
+}
+
+/* GET /tiles/LAYER/point/LON,LAT: the band values there. */
+static void handle_point(struct app *app, const struct route *rt, struct response *resp)
+{
+    const struct layer_conf *l;
+    struct raster *r = layer_raster(app, rt, &l, resp);
+    if (!r)
+        return;
+    double v[16];
+    int n = 0, valid = 0;
+    char msg[256] = "";
+    int err = raster_point(r, rt->lon, rt->lat, v, 16, &n, &valid, msg, sizeof msg);
+    if (err) {
+        set_error(resp, err, msg);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        double c[2] = { rt->lon, rt->lat };
+        cJSON_AddItemToObject(o, "coordinates", cJSON_CreateDoubleArray(c, 2));
+        cJSON *vals = cJSON_AddArrayToObject(o, "values");
+        for (int b = 0; vals && b < n; b++)
+            cJSON_AddItemToArray(vals, valid && !isnan(v[b]) ? cJSON_CreateNumber(v[b])
+                                                             : cJSON_CreateNull());
+    }
+    set_json(resp, o);
+}
+
 static void handle_index(struct app *app, struct response *resp)
 {
     const struct config *c = app_config(app);
@@ -436,7 +648,9 @@ static void route_request(struct app *app, const struct request *req, struct res
     struct route rt;
     int err = route_parse(path, strlen(path), &rt);
     if (err) {
-        const char *why = err == CT_ENOROUTE ? "no such route"
+        const char *why = err == CT_EINVAL && rt.kind == ROUTE_POINT
+                              ? "point: expected /tiles/{layer}/point/{lon},{lat} in degrees"
+                          : err == CT_ENOROUTE ? "no such route"
                           : err == CT_ERANGE ? "z/x/y out of range: need 0 <= z <= 30 and "
                                                "0 <= x, y < 2^z"
                                              : "malformed tile path: expected "
@@ -470,6 +684,18 @@ static void route_request(struct app *app, const struct request *req, struct res
         return;
     case ROUTE_COLORMAP:
         handle_colormap(rt.asset, resp);
+        return;
+    case ROUTE_LAYERS:
+        handle_layers(app, resp);
+        return;
+    case ROUTE_INFO:
+        handle_info(app, &rt, resp);
+        return;
+    case ROUTE_TILEJSON:
+        handle_tilejson(app, req, &rt, resp);
+        return;
+    case ROUTE_POINT:
+        handle_point(app, &rt, resp);
         return;
     }
     set_error(resp, CT_ENOROUTE, NULL);

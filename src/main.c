@@ -122,7 +122,7 @@ static int cmd_tile(int argc, char **argv)
         app_destroy(app);
         return 2;
     }
-    struct request req = { "GET", path, query, nq, NULL, 0, 0 };
+    struct request req = { "GET", path, query, nq, NULL, 0, 0, NULL };
     struct response resp;
     handler_handle(app, &req, &resp);
     if (resp.status == 200) {

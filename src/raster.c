@@ -29,6 +29,7 @@ struct raster {
     int direct;          /* EPSG:3857, north-up: read windows without warping */
     double gt[6];
     int mask_flags;      /* of band 1 */
+    OGRSpatialReferenceH srs; /* the source's, traditional GIS axis order */
     int range_known;
     double range_min, range_max;
     char *wkt3857;
@@ -185,10 +186,29 @@ int raster_open(const char *source, struct raster **out, char *msg, size_t msgca
     OSRSetAxisMappingStrategy(merc, OAMS_TRADITIONAL_GIS_ORDER);
     memcpy(r->gt, gt, sizeof gt);
     r->mask_flags = GDALGetMaskFlags(b1);
+    snprintf(in->dtype, sizeof in->dtype, "%s",
+             GDALGetDataTypeName(GDALGetRasterDataType(b1)));
+    const char *auth = OSRGetAuthorityName(srs, NULL), *code = OSRGetAuthorityCode(srs, NULL);
+    if (auth && code)
+        snprintf(in->crs, sizeof in->crs, "%s:%s", auth, code);
+    else
+        snprintf(in->crs, sizeof in->crs, "%s", OSRGetName(srs) ? OSRGetName(srs) : "unknown");
+    for (int i = 0; i < in->noverviews && i < 16; i++) {
+        GDALRasterBandH ov = GDALGetOverview(b1, i);
+        in->ovr_width[i] = ov ? GDALGetRasterBandXSize(ov) : 0;
+        in->ovr_height[i] = ov ? GDALGetRasterBandYSize(ov) : 0;
+    }
+    {
+        /* The extent's width in Web Mercator metres over its pixel count:
+         * good enough for zoom limits. */
+        const struct bbox *l = &in->lonlat;
+        double dlon = l->maxx - l->minx + (l->minx > l->maxx ? 360.0 : 0.0);
+        in->merc_res = dlon * (2.0 * TILEMATH_ORIGIN / 360.0) / in->width;
+    }
     r->direct = OSRIsSame(srs, merc) && gt[2] == 0 && gt[4] == 0 && gt[1] > 0 && gt[5] < 0 &&
                 in->nbands <= DIRECT_MAX_BANDS;
     OSRDestroySpatialReference(merc);
-    OSRDestroySpatialReference(srs);
+    r->srs = srs;
     *out = r;
     return CT_OK;
 
@@ -205,6 +225,7 @@ void raster_close(struct raster *r)
         return;
     if (r->ds)
         GDALClose(r->ds);
+    OSRDestroySpatialReference(r->srs);
     CPLFree(r->wkt3857);
     free(r);
 }
@@ -587,6 +608,51 @@ int raster_range(struct raster *r, int band, double *min, double *max)
     *min = mn;
     *max = mx;
     return CT_OK;
+}
+
+int raster_point(struct raster *r, double lon, double lat, double *values, int max, int *n,
+                 int *valid, char *msg, size_t msgcap)
+{
+    int err = CT_ESOURCE;
+    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
+    OGRCoordinateTransformationH ct = NULL;
+    if (!wgs84 || OSRImportFromEPSG(wgs84, 4326) != OGRERR_NONE)
+        goto out;
+    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+    ct = OCTNewCoordinateTransformation(wgs84, r->srs);
+    double x = lon, y = lat, inv[6];
+    if (!ct || !OCTTransform(ct, 1, &x, &y, NULL) || !GDALInvGeoTransform(r->gt, inv)) {
+        err = CT_EOUTSIDE; /* not representable in the source CRS */
+        snprintf(msg, msgcap, "point outside the data");
+        goto out;
+    }
+    double px = inv[0] + x * inv[1] + y * inv[2], py = inv[3] + x * inv[4] + y * inv[5];
+    if (!(px >= 0 && py >= 0 && px < r->info.width && py < r->info.height)) {
+        err = CT_EOUTSIDE;
+        snprintf(msg, msgcap, "point outside the data");
+        goto out;
+    }
+    int ix = (int)px, iy = (int)py, nb = r->info.nbands < max ? r->info.nbands : max;
+    CPLErrorReset();
+    for (int b = 0; b < nb; b++)
+        if (GDALRasterIO(GDALGetRasterBand(r->ds, b + 1), GF_Read, ix, iy, 1, 1, &values[b], 1, 1,
+                         GDT_Float64, 0, 0) != CE_None) {
+            set_msg(msg, msgcap, "cannot read the source");
+            goto out;
+        }
+    uint8_t m = 0;
+    if (GDALRasterIO(GDALGetMaskBand(GDALGetRasterBand(r->ds, 1)), GF_Read, ix, iy, 1, 1, &m, 1,
+                     1, GDT_Byte, 0, 0) != CE_None) {
+        set_msg(msg, msgcap, "cannot read the source mask");
+        goto out;
+    }
+    *n = nb;
+    *valid = m != 0;
+    err = CT_OK;
+out:
+    OCTDestroyCoordinateTransformation(ct);
+    OSRDestroySpatialReference(wgs84);
+    return err;
 }
 
 int raster_palette(const struct raster *r, uint8_t rgba[256][4], int *n)

@@ -128,26 +128,48 @@ static struct strview next_segment(const char **p, const char *end)
     return v;
 }
 
+static int valid_layer(struct strview v)
+{
+    if (v.n == 0 || v.n > ROUTE_MAX_LAYER)
+        return 0;
+    for (size_t i = 0; i < v.n; i++)
+        if (!valid_layer_char(v.p[i]))
+            return 0;
+    return !strview_eq(v, ".") && !strview_eq(v, "..");
+}
+
+/* "LON,LAT" into the route; 0 or CT_EINVAL. */
+static int parse_lonlat(struct strview v, struct route *out)
+{
+    const char *comma = memchr(v.p, ',', v.n);
+    if (!comma || parse_double(v.p, comma, &out->lon) ||
+        parse_double(comma + 1, v.p + v.n, &out->lat))
+        return CT_EINVAL;
+    return fabs(out->lon) <= 180 && fabs(out->lat) <= 90 ? CT_OK : CT_EINVAL;
+}
+
 static int parse_tile(const char *p, const char *end, struct route *out)
 {
     struct strview seg[4];
-    for (int i = 0; i < 4; i++) {
-        if (p >= end)
-            return CT_ENOROUTE;
-        seg[i] = next_segment(&p, end);
-    }
-    /* A trailing '/' or more segments: not a tile path. */
-    if (p != end || (end > seg[3].p && end[-1] == '/'))
+    int nseg = 0;
+    while (p < end && nseg < 4)
+        seg[nseg++] = next_segment(&p, end);
+    /* A trailing '/' or more segments: no such route. */
+    if (nseg < 2 || p != end || end[-1] == '/')
         return CT_ENOROUTE;
-
-    if (seg[0].n == 0 || seg[0].n > ROUTE_MAX_LAYER)
-        return CT_EINVAL;
-    for (size_t i = 0; i < seg[0].n; i++)
-        if (!valid_layer_char(seg[0].p[i]))
-            return CT_EINVAL;
-    if (seg[0].n == 1 && seg[0].p[0] == '.')
-        return CT_EINVAL;
-    if (seg[0].n == 2 && seg[0].p[0] == '.' && seg[0].p[1] == '.')
+    if (nseg == 2 && (strview_eq(seg[1], "info") || strview_eq(seg[1], "tilejson.json"))) {
+        out->kind = strview_eq(seg[1], "info") ? ROUTE_INFO : ROUTE_TILEJSON;
+        out->layer = seg[0];
+        return valid_layer(seg[0]) ? CT_OK : CT_EINVAL;
+    }
+    if (nseg == 3 && strview_eq(seg[1], "point")) {
+        out->kind = ROUTE_POINT;
+        out->layer = seg[0];
+        return valid_layer(seg[0]) ? parse_lonlat(seg[2], out) : CT_EINVAL;
+    }
+    if (nseg != 4)
+        return CT_ENOROUTE;
+    if (!valid_layer(seg[0]))
         return CT_EINVAL;
     out->layer = seg[0];
 
@@ -185,6 +207,10 @@ int route_parse(const char *path, size_t len, struct route *out)
         return CT_OK;
     }
     static const char tiles[] = "/tiles/", stat[] = "/static/", cmaps[] = "/colormaps/";
+    if (len == 7 && memcmp(path, "/layers", 7) == 0) {
+        out->kind = ROUTE_LAYERS;
+        return CT_OK;
+    }
     if (len == sizeof cmaps - 2 && memcmp(path, cmaps, len) == 0) {
         out->kind = ROUTE_COLORMAPS;
         return CT_OK;

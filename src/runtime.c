@@ -54,7 +54,7 @@ int runtime_invoke(struct app *app, const char *event, size_t len, long long dea
     double t0 = mono_ms();
     struct event *ev = NULL;
     struct response resp;
-    struct request empty = { "", "", NULL, 0, NULL, 0, 0 };
+    struct request empty = { "", "", NULL, 0, NULL, 0, 0, NULL };
     const struct request *req = &empty;
     int err = event_parse(event, len, &ev, msg, msgcap);
     if (err)

@@ -77,7 +77,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     clock_gettime(CLOCK_REALTIME, &wall);
     long long deadline =
         (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 + SERVE_DEADLINE_MS;
-    struct request req = { method, url, query.kv, query.n, headers.kv, headers.n, deadline };
+    struct request req = { method, url, query.kv, query.n, headers.kv, headers.n, deadline, NULL };
     struct response resp;
     if (query.overflow || headers.overflow) {
         handler_error(app, &resp, CT_EINVAL, "too many query parameters or headers");

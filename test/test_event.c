@@ -610,10 +610,40 @@ static void test_response_shapes(void **state)
     }
 }
 
+/* The prefix the client's URL had before the route: the API stage. */
+static void test_base_path(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *base;
+    } cases[] = {
+        { "test/events/http-v2-stage.json", "/prod" },
+        { "test/events/rest-v1.json", "/prod" },
+        { "test/events/http-v2-default.json", NULL },
+        { "test/events/function-url.json", NULL },
+        { "test/events/alb.json", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len;
+        char *json = read_file(cases[i].file, &len), msg[256] = "";
+        assert_non_null(json);
+        struct event *ev = NULL;
+        assert_int_equal(event_parse(json, len, &ev, msg, sizeof msg), CT_OK);
+        const char *b = event_request(ev)->base_path;
+        if (cases[i].base)
+            assert_string_equal(b, cases[i].base);
+        else
+            assert_null(b);
+        event_free(ev);
+        free(json);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_samples),
+        cmocka_unit_test(test_base_path),
         cmocka_unit_test(test_bad_samples),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_limits),

@@ -74,7 +74,7 @@ static int teardown(void **state)
 static void get(const char *method, const char *path, const struct kv *q, size_t nq,
                 struct response *r)
 {
-    struct request req = { method, path, q, nq, NULL, 0, 0 };
+    struct request req = { method, path, q, nq, NULL, 0, 0, NULL };
     handler_handle(app, &req, r);
 }
 
@@ -222,7 +222,7 @@ static void test_etag_and_conditional_get(void **state)
         char inm[128];
         snprintf(inm, sizeof inm, matching[i] ? matching[i] : "%s", r.etag);
         struct kv h[] = { { "if-none-match", inm } };
-        struct request req = { "GET", "/tiles/world/1/0/0.png", NULL, 0, h, 1, 0 };
+        struct request req = { "GET", "/tiles/world/1/0/0.png", NULL, 0, h, 1, 0, NULL };
         struct response c;
         handler_handle(app, &req, &c);
         if (c.status != 304)
@@ -232,7 +232,7 @@ static void test_etag_and_conditional_get(void **state)
         response_free(&c);
     }
     struct kv h[] = { { "If-None-Match", "\"0000000000000000\"" } };
-    struct request req = { "GET", "/tiles/world/1/0/0.png", NULL, 0, h, 1, 0 };
+    struct request req = { "GET", "/tiles/world/1/0/0.png", NULL, 0, h, 1, 0, NULL };
     struct response c;
     handler_handle(app, &req, &c);
     assert_int_equal(c.status, 200);
@@ -590,11 +590,98 @@ static void test_bands_and_masks(void **state)
     free(picked);
 }
 
+static cJSON *get_json(const char *path, const struct kv *h, size_t nh, int want)
+{
+    struct request req = { "GET", path, NULL, 0, h, nh, 0, NULL };
+    struct response r;
+    handler_handle(app, &req, &r);
+    if (r.status != want)
+        fail_msg("%s: %d, want %d (%.*s)", path, r.status, want, (int)r.len, r.body);
+    cJSON *j = cJSON_ParseWithLength((const char *)r.body, r.len);
+    assert_non_null(j);
+    response_free(&r);
+    return j;
+}
+
+/* Layer metadata, compared with what GDAL itself reports of the fixtures. */
+static void test_metadata(void **state)
+{
+    (void)state;
+    cJSON *j = get_json("/tiles/dem/info", NULL, 0, 200);
+    assert_int_equal(cJSON_GetObjectItem(j, "width")->valueint, 400);
+    assert_int_equal(cJSON_GetObjectItem(j, "height")->valueint, 400);
+    assert_string_equal(cJSON_GetObjectItem(j, "dtype")->valuestring, "Float32");
+    assert_string_equal(cJSON_GetObjectItem(j, "crs")->valuestring, "EPSG:2056");
+    assert_true(cJSON_GetObjectItem(j, "nodata")->valuedouble == -9999);
+    const cJSON *b = cJSON_GetObjectItem(j, "bounds");
+    /* gdalinfo -json wgs84Extent: lon 7.091..7.104, lat 45.916..45.925 */
+    assert_true(fabs(cJSON_GetArrayItem(b, 0)->valuedouble - 7.091) < 0.002);
+    assert_true(fabs(cJSON_GetArrayItem(b, 3)->valuedouble - 45.925) < 0.002);
+    /* 2.5 m pixels at lat 45.9 are 3.59 Web Mercator metres: z15 tiles have 4.78 m
+     * pixels, z16 2.39 m, so z16 is the first zoom as fine as the data */
+    assert_int_equal(cJSON_GetObjectItem(j, "maxzoom")->valueint, 16);
+    assert_string_equal(cJSON_GetObjectItem(j, "colormap")->valuestring, "viridis");
+    cJSON_Delete(j);
+
+    j = get_json("/tiles/world/info", NULL, 0, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "overviews")), 0);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "nodata")));
+    assert_int_equal(cJSON_GetObjectItem(j, "minzoom")->valueint, 0);
+    cJSON_Delete(j);
+
+    j = get_json("/layers", NULL, 0, 200);
+    const cJSON *layers = cJSON_GetObjectItem(j, "layers"), *it;
+    int found = 0, broken = 0;
+    cJSON_ArrayForEach(it, layers)
+    {
+        found += !strcmp(cJSON_GetObjectItem(it, "name")->valuestring, "dem");
+        broken += cJSON_GetObjectItem(it, "error") != NULL;
+    }
+    assert_int_equal(found, 1);
+    assert_true(broken >= 3); /* nogeo, missing, garbage... are listed with a reason */
+    assert_string_equal(cJSON_GetObjectItem(j, "default")->valuestring, "world");
+    cJSON_Delete(j);
+
+    /* TileJSON: absolute URL from Host, X-Forwarded-Proto; the query carried */
+    struct kv h[] = { { "Host", "tiles.example" }, { "X-Forwarded-Proto", "https" } };
+    struct kv q[] = { { "colormap_name", "magma" }, { "rescale", "0,3000" } };
+    struct request req = { "GET", "/tiles/dem/tilejson.json", q, 2, h, 2, 0, "/prod" };
+    struct response r;
+    handler_handle(app, &req, &r);
+    assert_int_equal(r.status, 200);
+    j = cJSON_ParseWithLength((const char *)r.body, r.len);
+    response_free(&r);
+    assert_string_equal(cJSON_GetObjectItem(j, "tilejson")->valuestring, "3.0.0");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tiles"), 0)->valuestring,
+                        "https://tiles.example/prod/tiles/dem/{z}/{x}/{y}.png"
+                        "?colormap_name=magma&rescale=0%2C3000");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "center")), 3);
+    cJSON_Delete(j);
+    cJSON_Delete(get_json("/tiles/nosuch/tilejson.json", NULL, 0, 404));
+    cJSON_Delete(get_json("/tiles/missing/tilejson.json", NULL, 0, 500));
+
+    /* point: the value GDAL reads at the same place (gdallocationinfo -wgs84) */
+    FILE *p = popen("gdallocationinfo -valonly -wgs84 test/data/titiler/dem.tif 7.0975 45.9205",
+                    "r");
+    assert_non_null(p);
+    double want = NAN;
+    assert_int_equal(fscanf(p, "%lf", &want), 1);
+    pclose(p);
+    j = get_json("/tiles/dem/point/7.0975,45.9205", NULL, 0, 200);
+    const cJSON *vals = cJSON_GetObjectItem(j, "values");
+    assert_int_equal(cJSON_GetArraySize(vals), 1);
+    assert_true(fabs(cJSON_GetArrayItem(vals, 0)->valuedouble - want) < 1e-3);
+    cJSON_Delete(j);
+    cJSON_Delete(get_json("/tiles/dem/point/0,0", NULL, 0, 404));
+    cJSON_Delete(get_json("/tiles/dem/point/0,95", NULL, 0, 400));
+    cJSON_Delete(get_json("/tiles/dem/point/x,1", NULL, 0, 400));
+}
+
 static void test_deadline(void **state)
 {
     (void)state;
     /* already past: 504 before any read */
-    struct request req = { "GET", "/tiles/world/2/1/1.png", NULL, 0, NULL, 0, 1000 };
+    struct request req = { "GET", "/tiles/world/2/1/1.png", NULL, 0, NULL, 0, 1000, NULL };
     struct response r;
     handler_handle(app, &req, &r);
     assert_int_equal(r.status, 504);
@@ -621,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_terrain),
         cmocka_unit_test(test_custom_colormaps),
         cmocka_unit_test(test_bands_and_masks),
+        cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_colormap_endpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

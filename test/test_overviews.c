@@ -59,7 +59,7 @@ static int teardown(void **state)
 /* The grey level at the tile's centre pixel. */
 static int centre_value(const char *path)
 {
-    struct request req = { "GET", path, NULL, 0, NULL, 0, 0 };
+    struct request req = { "GET", path, NULL, 0, NULL, 0, 0, NULL };
     struct response r;
     handler_handle(app, &req, &r);
     if (r.status != 200)

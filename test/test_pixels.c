@@ -265,7 +265,7 @@ static int check_tile(const struct fixture *fx, const struct tile_case *c)
         q[nq++] = (struct kv){ "rescale", rs };
     }
     snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.png", fx->layer, c->z, c->x, c->y);
-    struct request req = { "GET", path, q, nq, NULL, 0, 0 };
+    struct request req = { "GET", path, q, nq, NULL, 0, 0, NULL };
     struct response resp;
     handler_handle(app, &req, &resp);
 

@@ -55,6 +55,19 @@ static void test_route_table(void **state)
         { "/colormaps/viridis", CT_OK, ROUTE_COLORMAP, NULL, 0, 0, 0, 0 },
         { "/colormaps/a/b", CT_ENOROUTE, ROUTE_COLORMAP, NULL, 0, 0, 0, 0 },
         { "/colormapsx", CT_ENOROUTE, ROUTE_COLORMAP, NULL, 0, 0, 0, 0 },
+        { "/layers", CT_OK, ROUTE_LAYERS, NULL, 0, 0, 0, 0 },
+        { "/layers/", CT_ENOROUTE, ROUTE_LAYERS, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/info", CT_OK, ROUTE_INFO, "demo", 0, 0, 0, 0 },
+        { "/tiles/demo/tilejson.json", CT_OK, ROUTE_TILEJSON, "demo", 0, 0, 0, 0 },
+        { "/tiles/demo/point/2.5,-48.75", CT_OK, ROUTE_POINT, "demo", 0, 0, 0, 0 },
+        { "/tiles/demo/point/181,0", CT_EINVAL, ROUTE_POINT, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/point/0,91", CT_EINVAL, ROUTE_POINT, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/point/0", CT_EINVAL, ROUTE_POINT, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/point/a,b", CT_EINVAL, ROUTE_POINT, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/point/nan,0", CT_EINVAL, ROUTE_POINT, NULL, 0, 0, 0, 0 },
+        { "/tiles/../info", CT_EINVAL, ROUTE_INFO, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/other", CT_ENOROUTE, ROUTE_INFO, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/info/", CT_ENOROUTE, ROUTE_INFO, NULL, 0, 0, 0, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct route r;
@@ -64,6 +77,10 @@ static void test_route_table(void **state)
         if (err)
             continue;
         assert_int_equal(r.kind, cases[i].kind);
+        if (r.kind == ROUTE_INFO || r.kind == ROUTE_TILEJSON || r.kind == ROUTE_POINT)
+            assert_true(strview_eq(r.layer, cases[i].layer));
+        if (r.kind == ROUTE_POINT)
+            assert_true(r.lon == 2.5 && r.lat == -48.75);
         if (r.kind == ROUTE_TILE) {
             assert_true(strview_eq(r.layer, cases[i].layer));
             assert_int_equal(r.z, cases[i].z);
