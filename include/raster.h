@@ -90,7 +90,7 @@ void raster_tile_free(struct raster_tile *t);
 
 /* A value range for band (1-based) from stored statistics or, failing that,
  * approximate statistics (overviews or sampled blocks, never a full scan).
- * Cached in r for band 1. 0, CT_EINVAL for a band that is not a data band, or
+ * Cached in r per band. 0, CT_EINVAL for a band that is not a data band, or
  * CT_ESOURCE. */
 int raster_range(struct raster *r, int band, double *min, double *max);
 

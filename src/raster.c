@@ -30,8 +30,9 @@ struct raster {
     double gt[6];
     int mask_flags;      /* of band 1 */
     OGRSpatialReferenceH srs; /* the source's, traditional GIS axis order */
-    int range_known;
-    double range_min, range_max;
+    OGRCoordinateTransformationH from_lonlat; /* EPSG:4326 -> the source's CRS */
+    double (*range)[2];  /* per data band, valid where range_known[band - 1] */
+    unsigned char *range_known;
     char *wkt3857;
 };
 
@@ -61,12 +62,11 @@ static void set_msg(char *msg, size_t cap, const char *prefix)
         snprintf(msg, cap, "%s", prefix);
 }
 
-/* Extent of the dataset in lon/lat, from its (possibly rotated) geotransform. */
-static int compute_lonlat(GDALDatasetH ds, OGRSpatialReferenceH srs, struct bbox *out)
+/* Extent of the dataset in lon/lat, from its (possibly rotated) geotransform
+ * gt, through to_lonlat (the source's CRS -> EPSG:4326). */
+static int compute_lonlat(GDALDatasetH ds, const double gt[6], OGRSpatialReferenceH srs,
+                          OGRCoordinateTransformationH to_lonlat, struct bbox *out)
 {
-    double gt[6];
-    if (GDALGetGeoTransform(ds, gt) != CE_None)
-        return CT_EUNSUPPORTED;
     double w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
     double cx[4] = { 0, w, 0, w }, cy[4] = { 0, 0, h, h };
     double minx = HUGE_VAL, miny = HUGE_VAL, maxx = -HUGE_VAL, maxy = -HUGE_VAL;
@@ -78,21 +78,11 @@ static int compute_lonlat(GDALDatasetH ds, OGRSpatialReferenceH srs, struct bbox
         miny = fmin(miny, y);
         maxy = fmax(maxy, y);
     }
-
-    int err = CT_EUNSUPPORTED;
-    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
-    OGRCoordinateTransformationH ct = NULL;
-    if (!wgs84 || OSRImportFromEPSG(wgs84, 4326) != OGRERR_NONE)
-        goto out;
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
-    ct = OCTNewCoordinateTransformation(srs, wgs84);
-    if (!ct)
-        goto out;
     /* Densified edges; for a geographic target GDAL reports a crossing of the
      * antimeridian as minx > maxx. */
-    if (!OCTTransformBounds(ct, minx, miny, maxx, maxy, &out->minx, &out->miny, &out->maxx,
-                            &out->maxy, 21))
-        goto out;
+    if (!OCTTransformBounds(to_lonlat, minx, miny, maxx, maxy, &out->minx, &out->miny,
+                            &out->maxx, &out->maxy, 21))
+        return CT_EUNSUPPORTED;
     /* A geographic source wider than the world (e.g. -180.12..179.88) covers all longitudes. */
     if (OSRIsGeographic(srs) && maxx - minx >= 359.999) {
         out->minx = -180.0;
@@ -100,18 +90,14 @@ static int compute_lonlat(GDALDatasetH ds, OGRSpatialReferenceH srs, struct bbox
     }
     out->miny = fmax(out->miny, -90.0);
     out->maxy = fmin(out->maxy, 90.0);
-    err = CT_OK;
-out:
-    OCTDestroyCoordinateTransformation(ct);
-    OSRDestroySpatialReference(wgs84);
-    return err;
+    return CT_OK;
 }
 
 int raster_open(const char *source, struct raster **out, char *msg, size_t msgcap)
 {
     struct raster *r = NULL;
-    OGRSpatialReferenceH srs = NULL;
-    OGRSpatialReferenceH merc = NULL;
+    OGRSpatialReferenceH srs = NULL, merc = NULL, wgs84 = NULL;
+    OGRCoordinateTransformationH to_lonlat = NULL;
     int err;
 
     CPLErrorReset();
@@ -121,7 +107,8 @@ int raster_open(const char *source, struct raster **out, char *msg, size_t msgca
         set_msg(msg, msgcap, "out of memory");
         goto error;
     }
-    r->ds = GDALOpenEx(source, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
+    r->ds = GDALOpenEx(source, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
+                       NULL, NULL);
     if (!r->ds) {
         err = CT_ESOURCE;
         set_msg(msg, msgcap, "cannot open source");
@@ -170,9 +157,25 @@ int raster_open(const char *source, struct raster **out, char *msg, size_t msgca
     in->noverviews = GDALGetOverviewCount(b1);
     in->nodata = GDALGetRasterNoDataValue(b1, &in->has_nodata);
 
-    err = compute_lonlat(r->ds, srs, &in->lonlat);
+    /* The lon/lat transformations, built once: the extent now, points later. */
+    wgs84 = OSRNewSpatialReference(NULL);
+    if (wgs84 && OSRImportFromEPSG(wgs84, 4326) == OGRERR_NONE) {
+        OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
+        to_lonlat = OCTNewCoordinateTransformation(srs, wgs84);
+        r->from_lonlat = OCTNewCoordinateTransformation(wgs84, srs);
+    }
+    err = to_lonlat && r->from_lonlat
+              ? compute_lonlat(r->ds, gt, srs, to_lonlat, &in->lonlat)
+              : CT_EUNSUPPORTED;
     if (err) {
         set_msg(msg, msgcap, "cannot transform the source extent to longitude/latitude");
+        goto error;
+    }
+    r->range = calloc((size_t)in->nbands, sizeof *r->range);
+    r->range_known = calloc((size_t)in->nbands, 1);
+    if (!r->range || !r->range_known) {
+        err = CT_ENOMEM;
+        snprintf(msg, msgcap, "out of memory");
         goto error;
     }
 
@@ -208,11 +211,15 @@ int raster_open(const char *source, struct raster **out, char *msg, size_t msgca
     r->direct = OSRIsSame(srs, merc) && gt[2] == 0 && gt[4] == 0 && gt[1] > 0 && gt[5] < 0 &&
                 in->nbands <= DIRECT_MAX_BANDS;
     OSRDestroySpatialReference(merc);
+    OSRDestroySpatialReference(wgs84);
+    OCTDestroyCoordinateTransformation(to_lonlat);
     r->srs = srs;
     *out = r;
     return CT_OK;
 
 error:
+    OCTDestroyCoordinateTransformation(to_lonlat);
+    OSRDestroySpatialReference(wgs84);
     OSRDestroySpatialReference(merc);
     OSRDestroySpatialReference(srs);
     raster_close(r);
@@ -225,8 +232,11 @@ void raster_close(struct raster *r)
         return;
     if (r->ds)
         GDALClose(r->ds);
+    OCTDestroyCoordinateTransformation(r->from_lonlat);
     OSRDestroySpatialReference(r->srs);
     CPLFree(r->wkt3857);
+    free(r->range);
+    free(r->range_known);
     free(r);
 }
 
@@ -579,13 +589,13 @@ out:
 
 int raster_range(struct raster *r, int band, double *min, double *max)
 {
-    if (band == 1 && r->range_known) {
-        *min = r->range_min;
-        *max = r->range_max;
-        return CT_OK;
-    }
     if (band < 1 || band > r->info.nbands)
         return CT_EINVAL;
+    if (r->range_known[band - 1]) {
+        *min = r->range[band - 1][0];
+        *max = r->range[band - 1][1];
+        return CT_OK;
+    }
     GDALRasterBandH b = GDALGetRasterBand(r->ds, band);
     double mn, mx, mean, sd;
     CPLErrorReset();
@@ -600,11 +610,9 @@ int raster_range(struct raster *r, int band, double *min, double *max)
         return CT_ESOURCE;
     if (!(mx > mn)) /* a constant band: any range that contains it */
         mx = mn + fmax(1.0, fabs(mn) * 1e-9);
-    if (band == 1) {
-        r->range_known = 1;
-        r->range_min = mn;
-        r->range_max = mx;
-    }
+    r->range_known[band - 1] = 1;
+    r->range[band - 1][0] = mn;
+    r->range[band - 1][1] = mx;
     *min = mn;
     *max = mx;
     return CT_OK;
@@ -613,24 +621,15 @@ int raster_range(struct raster *r, int band, double *min, double *max)
 int raster_point(struct raster *r, double lon, double lat, double *values, int max, int *n,
                  int *valid, char *msg, size_t msgcap)
 {
-    int err = CT_ESOURCE;
-    OGRSpatialReferenceH wgs84 = OSRNewSpatialReference(NULL);
-    OGRCoordinateTransformationH ct = NULL;
-    if (!wgs84 || OSRImportFromEPSG(wgs84, 4326) != OGRERR_NONE)
-        goto out;
-    OSRSetAxisMappingStrategy(wgs84, OAMS_TRADITIONAL_GIS_ORDER);
-    ct = OCTNewCoordinateTransformation(wgs84, r->srs);
     double x = lon, y = lat, inv[6];
-    if (!ct || !OCTTransform(ct, 1, &x, &y, NULL) || !GDALInvGeoTransform(r->gt, inv)) {
-        err = CT_EOUTSIDE; /* not representable in the source CRS */
-        snprintf(msg, msgcap, "point outside the data");
-        goto out;
+    if (!OCTTransform(r->from_lonlat, 1, &x, &y, NULL) || !GDALInvGeoTransform(r->gt, inv)) {
+        snprintf(msg, msgcap, "point outside the data"); /* not representable in the CRS */
+        return CT_EOUTSIDE;
     }
     double px = inv[0] + x * inv[1] + y * inv[2], py = inv[3] + x * inv[4] + y * inv[5];
     if (!(px >= 0 && py >= 0 && px < r->info.width && py < r->info.height)) {
-        err = CT_EOUTSIDE;
         snprintf(msg, msgcap, "point outside the data");
-        goto out;
+        return CT_EOUTSIDE;
     }
     int ix = (int)px, iy = (int)py, nb = r->info.nbands < max ? r->info.nbands : max;
     CPLErrorReset();
@@ -638,21 +637,17 @@ int raster_point(struct raster *r, double lon, double lat, double *values, int m
         if (GDALRasterIO(GDALGetRasterBand(r->ds, b + 1), GF_Read, ix, iy, 1, 1, &values[b], 1, 1,
                          GDT_Float64, 0, 0) != CE_None) {
             set_msg(msg, msgcap, "cannot read the source");
-            goto out;
+            return CT_ESOURCE;
         }
     uint8_t m = 0;
     if (GDALRasterIO(GDALGetMaskBand(GDALGetRasterBand(r->ds, 1)), GF_Read, ix, iy, 1, 1, &m, 1,
                      1, GDT_Byte, 0, 0) != CE_None) {
         set_msg(msg, msgcap, "cannot read the source mask");
-        goto out;
+        return CT_ESOURCE;
     }
     *n = nb;
     *valid = m != 0;
-    err = CT_OK;
-out:
-    OCTDestroyCoordinateTransformation(ct);
-    OSRDestroySpatialReference(wgs84);
-    return err;
+    return CT_OK;
 }
 
 int raster_palette(const struct raster *r, uint8_t rgba[256][4], int *n)
