@@ -58,6 +58,9 @@ void response_free(struct response *resp);
 /* The value of the first query parameter called key, or NULL. */
 const char *request_query(const struct request *req, const char *key);
 
+/* The wall clock in epoch ms: the clock of request.deadline_ms. */
+long long handler_clock_ms(void);
+
 /* The value of the first header called name (case-insensitive), or NULL. */
 const char *request_header(const struct request *req, const char *name);
 

@@ -118,7 +118,7 @@ static int etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
-static long long now_ms(void)
+long long handler_clock_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -282,7 +282,7 @@ static void handle_tile(struct app *app, const struct request *req, const struct
     }
     struct raster *r = NULL;
     struct pngbuf png = { 0 };
-    if (!err && req->deadline_ms && now_ms() >= req->deadline_ms) {
+    if (!err && req->deadline_ms && handler_clock_ms() >= req->deadline_ms) {
         snprintf(msg, sizeof msg, "no time left before the deadline");
         err = CT_ETIMEOUT;
     }

@@ -73,10 +73,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, &query);
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &headers);
     /* Requests are served one at a time: none may hold the others for long. */
-    struct timespec wall;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    long long deadline =
-        (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 + SERVE_DEADLINE_MS;
+    long long deadline = handler_clock_ms() + SERVE_DEADLINE_MS;
     struct request req = { method, url, query.kv, query.n, headers.kv, headers.n, deadline, NULL };
     struct response resp;
     if (query.overflow || headers.overflow) {
