@@ -72,7 +72,7 @@ run: deps bootstrap
 TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels test_overviews \
          test_handler test_event test_algo test_custom
 TEST_BINS := $(TESTS:%=$(B)/%)
-$(B)/test_%: test/test_%.c test/testutil.h $(B)/libcogtiler.a
+$(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
 # Fuzz targets (clang's libFuzzer, with its own ASan): each fuzzes for

@@ -1,6 +1,7 @@
 /* The core handler end to end, in process: routes, statuses, JSON errors, and
  * that a failure never stops the next request from being served. */
 #include "testutil.h"
+#include "testapp.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -14,7 +15,6 @@
 #include "tilemath.h"
 #include <gdal.h>
 
-static struct app *app;
 
 /* A copy of a real COG cut short, and a file that is not a raster at all. */
 static void make_broken_files(void)
@@ -57,18 +57,7 @@ static int setup(void **state)
         "\"missing\":{\"source\":\"nope/missing.tif\"},"
         "\"truncated\":{\"source\":\"../out/truncated.tif\"},"
         "\"garbage\":{\"source\":\"../out/not-a-raster.tif\"}}}";
-    struct config c;
-    char msg[256];
-    if (config_parse(json, "test/data", &c, msg, sizeof msg) != CT_OK)
-        return -1;
-    return app_create(&c, &app) == CT_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    app_destroy(app);
-    return 0;
+    return test_app_open(json, "test/data");
 }
 
 static void get(const char *method, const char *path, const struct kv *q, size_t nq,
@@ -711,5 +700,5 @@ int main(void)
         cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_colormap_endpoints),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_app_close);
 }

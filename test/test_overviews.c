@@ -4,6 +4,7 @@
  * shows 200 was read from an overview, one that shows 10 from full resolution.
  * Done for both read paths: EPSG:3857 (direct read) and EPSG:4326 (warp). */
 #include "testutil.h"
+#include "testapp.h"
 
 #include <stdio.h>
 #include <sys/stat.h>
@@ -12,7 +13,6 @@
 #include "err.h"
 #include "handler.h"
 
-static struct app *app;
 
 /* Same shape as z6/32/20, 4096 px: native zoom z10, overviews 2..16x. */
 #define EXT_3857 "0 7514065.628545966 626172.1357121654 6887893.4928338025"
@@ -42,18 +42,7 @@ static int setup(void **state)
         return -1;
     const char *json = "{\"layers\":{\"merc\":{\"source\":\"merc.tif\"},"
                        "\"geo\":{\"source\":\"geo.tif\"}}}";
-    struct config c;
-    char msg[256];
-    if (config_parse(json, "test/out/ovr", &c, msg, sizeof msg))
-        return -1;
-    return app_create(&c, &app) == CT_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    app_destroy(app);
-    return 0;
+    return test_app_open(json, "test/out/ovr");
 }
 
 /* The grey level at the tile's centre pixel. */
@@ -116,5 +105,5 @@ int main(void)
         cmocka_unit_test(test_direct_path_reads_overviews),
         cmocka_unit_test(test_warp_path_reads_overviews),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_app_close);
 }

@@ -13,6 +13,7 @@
  * or it fails: a change of behaviour is looked at, not absorbed by the margin.
  * The tiles come from test/data/tiles.txt and test/tiles-extra.txt. */
 #include "testutil.h"
+#include "testapp.h"
 
 #include <gdal.h>
 #include <math.h>
@@ -49,7 +50,6 @@ static struct tile_case cases[MAX_TILES];
 static int ncases;
 static struct fixture fixtures[MAX_FIXTURES];
 static int nfixtures;
-static struct app *app;
 
 /* Tiles known to be below 100%, and why. None today: with GDAL 3.6.2 (Debian
  * 12) every listed tile matches gdalwarp pixel for pixel (within one level for
@@ -152,22 +152,11 @@ static int setup_app(void **state)
         n += (size_t)snprintf(json + n, 65536 - n, "%s\"%s\":{\"source\":\"%s\"}", i ? "," : "",
                               fixtures[i].layer, fixtures[i].path);
     snprintf(json + n, 65536 - n, "}}");
-    struct config c;
-    char msg[256];
-    int err = config_parse(json, "test/data", &c, msg, sizeof msg);
-    free(json);
-    if (err)
-        return -1;
     mkdir("test/out", 0755);
     mkdir("test/out/pixels", 0755);
-    return app_create(&c, &app) == CT_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    app_destroy(app);
-    return 0;
+    int rc = test_app_open(json, "test/data");
+    free(json);
+    return rc;
 }
 
 /* The reference: gdalwarp run as a separate program on the same window. */
@@ -370,5 +359,6 @@ int main(void)
     struct CMUnitTest tests[MAX_FIXTURES];
     for (int i = 0; i < nfixtures; i++)
         tests[i] = (struct CMUnitTest){ fixtures[i].path, test_fixture, NULL, NULL, &fixtures[i] };
-    return _cmocka_run_group_tests("pixels", tests, (size_t)nfixtures, setup_app, teardown);
+    return _cmocka_run_group_tests("pixels", tests, (size_t)nfixtures, setup_app,
+                                   test_app_close);
 }
