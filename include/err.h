@@ -11,7 +11,7 @@ enum ct_err {
     CT_EOUTSIDE = -5,     /* the tile lies outside the data (404) */
     CT_EFORBIDDEN = -6,   /* the source is not allowed (403) */
     CT_EMETHOD = -7,      /* HTTP method other than GET/HEAD (405) */
-    CT_ESOURCE = -8,      /* the source cannot be opened or read (500) */
+    CT_ESOURCE = -8,      /* the source cannot be opened or read: upstream fault (502) */
     CT_EUNSUPPORTED = -9, /* the source is not usable: no CRS, not Earth... (500) */
     CT_ENOMEM = -10,      /* allocation failed (500) */
     CT_ETOOBIG = -11,     /* a size computation overflowed (500) */

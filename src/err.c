@@ -33,7 +33,7 @@ int ct_http_status(int err)
     case CT_ENOLAYER:
     case CT_EOUTSIDE: return 404;
     case CT_EMETHOD: return 405;
-    case CT_ESOURCE:
+    case CT_ESOURCE: return 502;
     case CT_EUNSUPPORTED:
     case CT_ENOMEM:
     case CT_ETOOBIG:
