@@ -3,7 +3,7 @@
 
 CC ?= cc
 PKGS := gdal libpng libcjson libmicrohttpd libcurl zlib
-LEAFLET_DIR ?= /usr/share/javascript/leaflet
+LEAFLET_DIR := web/node_modules/leaflet/dist
 SANITIZE ?=
 PORT ?= 8080
 
@@ -28,19 +28,26 @@ LIB_SRCS := src/err.c src/tilemath.c src/route.c src/config.c src/colormap.c src
             src/event.c src/runtime.c src/algo.c src/custom.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
-ASSETS := index.html=web/index.html leaflet.js=$(LEAFLET_DIR)/leaflet.js \
-          leaflet.css=$(LEAFLET_DIR)/leaflet.css
+WEB := web/index.html web/viewer.js web/viewer.css
+ASSETS := index.html=web/index.html viewer.js=web/viewer.js viewer.css=web/viewer.css \
+          leaflet.js=$(LEAFLET_DIR)/leaflet.js leaflet.css=$(LEAFLET_DIR)/leaflet.css \
+          leaflet-LICENSE.txt=$(LEAFLET_DIR)/../LICENSE
 
 .PHONY: all deps deps-test run test test-unit bench valgrind clean
 all: bootstrap
 
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
 BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libcjson-dev \
-              libmicrohttpd-dev libcurl4-openssl-dev libjs-leaflet
-TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev nodejs
+              libmicrohttpd-dev libcurl4-openssl-dev
+TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev \
+             chromium fonts-dejavu-core
+# Node.js and npm fetch the pinned front-end packages (web/package-lock.json);
+# Debian's nodejs/npm are installed only when no npm is on the PATH (a
+# NodeSource nodejs already has one).
 deps:
 	@tools/deps.sh $(BUILD_DEBS)
-deps-test:
+	@command -v npm >/dev/null || tools/deps.sh nodejs npm
+deps-test: deps
 	@tools/deps.sh $(TEST_DEBS)
 
 # --- build -------------------------------------------------------------------
@@ -50,8 +57,12 @@ $(B)/%.o: $(B)/%.c | $(B)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 $(B)/colormaps.c: tools/colormaps.awk $(COLORMAPS) | $(B)
 	awk -f tools/colormaps.awk $(COLORMAPS) > $@.tmp && mv $@.tmp $@
-$(B)/assets.c: tools/embed.sh web/index.html | $(B)
+$(B)/assets.c: tools/embed.sh $(WEB) $(LEAFLET_DIR)/leaflet.js | $(B)
 	tools/embed.sh $@ $(ASSETS)
+# Leaflet comes from npm at the version pinned in web/package-lock.json.
+$(LEAFLET_DIR)/leaflet.js: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 $(B)/libcogtiler.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 $(B):
@@ -93,10 +104,17 @@ build/rel/fuzz_%: test/fuzz_%.c test/fuzz_replay.h $$(FUZZ_SRC_$$*) build/rel/li
 	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude -Itest \
 	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) build/rel/libcogtiler.a $(PKG_LIBS) -lm -lpthread
 
+# The browser tests' npm packages, at the versions pinned in their lock file.
+BROWSER_NPM := test/browser/node_modules/.installed
+$(BROWSER_NPM): test/browser/package.json test/browser/package-lock.json
+	cd test/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: deps-test
-	$(MAKE) bootstrap $(TEST_BINS) $(REPLAYS) $(FUZZERS)
+	$(MAKE) bootstrap $(TEST_BINS) $(REPLAYS) $(FUZZERS) $(BROWSER_NPM)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh
+	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh \
+	  test/test_browser.sh
 
 # --- benchmark and valgrind ----------------------------------------------------
 $(B)/bench_tiles: bench/bench_tiles.c $(B)/libcogtiler.a

@@ -8,6 +8,7 @@ struct layer_conf {
     char *name;      /* [A-Za-z0-9_.-]{1,64} */
     char *source;    /* as given, or resolved against the config file's folder */
     char *colormap;  /* default colormap name, or NULL */
+    char *attribution; /* shown by map clients (TileJSON "attribution"), or NULL */
     int has_rescale;
     double rescale_min, rescale_max;
 };
@@ -30,7 +31,7 @@ struct config {
  *    "cache_control": "public, max-age=86400", "cors_origin": "*",
  *    "public_url": "https://tiles.example.com",
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
- *                        "rescale": [min, max]}, ...}} */
+ *                        "rescale": [min, max], "attribution": "text"}, ...}} */
 int config_parse(const char *json, const char *basedir, struct config *out, char *msg,
                  size_t msgcap);
 

@@ -21,13 +21,14 @@ enum route_kind {
     ROUTE_INFO,      /* "/tiles/LAYER/info" */
     ROUTE_TILEJSON,  /* "/tiles/LAYER/tilejson.json" */
     ROUTE_POINT,     /* "/tiles/LAYER/point/LON,LAT" */
+    ROUTE_MAP,       /* "/map/LAYER" : the map page opened on LAYER */
 };
 
 #define ROUTE_MAX_LAYER 64
 
 struct route {
     enum route_kind kind;
-    struct strview layer;   /* ROUTE_TILE */
+    struct strview layer;   /* ROUTE_TILE, _INFO, _TILEJSON, _POINT, _MAP */
     struct strview asset;   /* ROUTE_STATIC, ROUTE_COLORMAP */
     int z;
     uint64_t x, y;
@@ -38,7 +39,7 @@ struct route {
 /* Parses path[0..len) (already percent-decoded, no query string).
  * Returns 0 and fills *out; CT_ENOROUTE when the path matches no route;
  * CT_EINVAL when it has the shape of a tile path with a malformed layer name,
- * number or extension, or a point whose LON,LAT is not two numbers within
+ * number or extension, a /map/LAYER with a malformed layer name, or a point whose LON,LAT is not two numbers within
  * +-180 / +-90; CT_ERANGE when z/x/y are numbers outside the matrix.
  * On error *out is unspecified. */
 int route_parse(const char *path, size_t len, struct route *out);

@@ -82,6 +82,7 @@ void config_free(struct config *c)
         return;
     for (size_t i = 0; i < c->nlayers; i++) {
         free(c->layers[i].name);
+        free(c->layers[i].attribution);
         free(c->layers[i].source);
         free(c->layers[i].colormap);
     }
@@ -129,10 +130,17 @@ static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf
         l->rescale_min = a->valuedouble;
         l->rescale_max = b->valuedouble;
     }
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(item, "attribution");
+    if (at && (!cJSON_IsString(at) || strlen(at->valuestring) > 512)) {
+        snprintf(msg, msgcap, "layer \"%s\": \"attribution\" must be a string of at most 512 bytes",
+                 name);
+        return CT_ECONFIG;
+    }
     l->name = dupstr(name);
     l->source = resolve_source(src->valuestring, basedir);
     l->colormap = cm ? dupstr(cm->valuestring) : NULL;
-    if (!l->name || !l->source || (cm && !l->colormap)) {
+    l->attribution = at ? dupstr(at->valuestring) : NULL;
+    if (!l->name || !l->source || (cm && !l->colormap) || (at && !l->attribution)) {
         snprintf(msg, msgcap, "out of memory");
         return CT_ENOMEM;
     }

@@ -70,7 +70,9 @@ static void set_error(struct response *resp, int err, const char *detail)
     resp->content_type = "application/json";
     resp->cache_control = resp->status >= 500 ? CACHE_NONE : CACHE_ERROR_4XX;
     snprintf(resp->detail, sizeof resp->detail, "%s", detail && *detail ? detail : ct_strerror(err));
-    const char *pub = resp->status < 500 ? resp->detail : ct_strerror(err);
+    /* Internal faults stay generic in public (the log has the detail); an
+     * upstream fault says why, with the source's name already scrubbed. */
+    const char *pub = resp->status < 500 || err == CT_ESOURCE ? resp->detail : ct_strerror(err);
 
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
@@ -88,6 +90,31 @@ static void set_error(struct response *resp, int err, const char *detail)
         resp->body = (unsigned char *)oom;
         resp->len = sizeof oom - 1;
     }
+}
+
+/* set_error for a failure of layer l's source: every occurrence of the
+ * source's name in detail (GDAL quotes file names and URLs) becomes "source",
+ * so a client learns why, not where the layer's data lives. */
+static void set_source_error(struct response *resp, int err, const char *detail,
+                             const struct layer_conf *l)
+{
+    char buf[sizeof resp->detail];
+    size_t n = 0, sl = strlen(l->source);
+    const char *p = detail;
+    buf[0] = '\0';
+    while (*p && n + 1 < sizeof buf) {
+        if (sl && strncmp(p, l->source, sl) == 0) {
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "source");
+            p += sl;
+        } else {
+            buf[n++] = *p++;
+            buf[n] = '\0';
+        }
+    }
+    if (n >= sizeof buf)
+        n = sizeof buf - 1;
+    buf[n] = '\0';
+    set_error(resp, err, buf);
 }
 
 /* FNV-1a (64 bit) of the body: a cheap, stable validator for If-None-Match. */
@@ -292,7 +319,7 @@ static void handle_tile(struct app *app, const struct request *req, const struct
     if (!err)
         err = tile_render(r, rt->z, rt->x, rt->y, size, &st, &png, msg, sizeof msg);
     if (err) {
-        set_error(resp, err, msg);
+        set_source_error(resp, err, msg, l);
         return;
     }
     const struct config *c = app_config(app);
@@ -401,7 +428,10 @@ static struct raster *layer_raster(struct app *app, const struct route *rt,
         err = app_raster(app, l, &r, msg, sizeof msg);
     }
     if (err) {
-        set_error(resp, err, msg);
+        if (l)
+            set_source_error(resp, err, msg, l);
+        else
+            set_error(resp, err, msg);
         return NULL;
     }
     *lout = l;
@@ -417,6 +447,8 @@ static cJSON *describe_layer(const struct layer_conf *l, const struct raster_inf
     if (!o)
         return NULL;
     cJSON_AddStringToObject(o, "name", l->name);
+    if (l->attribution)
+        cJSON_AddStringToObject(o, "attribution", l->attribution);
     add_bounds(o, in);
     cJSON_AddNumberToObject(o, "minzoom", minz);
     cJSON_AddNumberToObject(o, "maxzoom", maxz);
@@ -426,6 +458,7 @@ static cJSON *describe_layer(const struct layer_conf *l, const struct raster_inf
         double rs[2] = { l->rescale_min, l->rescale_max };
         cJSON_AddItemToObject(o, "rescale", cJSON_CreateDoubleArray(rs, 2));
     }
+    cJSON_AddNumberToObject(o, "bands", in->nbands);
     return o;
 }
 
@@ -441,7 +474,6 @@ static void handle_info(struct app *app, const struct route *rt, struct response
     if (o) {
         cJSON_AddNumberToObject(o, "width", in->width);
         cJSON_AddNumberToObject(o, "height", in->height);
-        cJSON_AddNumberToObject(o, "bands", in->nbands);
         cJSON_AddBoolToObject(o, "alpha", in->has_alpha);
         cJSON_AddBoolToObject(o, "colortable", in->has_palette);
         cJSON_AddStringToObject(o, "dtype", in->dtype);
@@ -562,7 +594,7 @@ static void handle_point(struct app *app, const struct route *rt, struct respons
     char msg[256] = "";
     int err = raster_point(r, rt->lon, rt->lat, v, 16, &n, &valid, msg, sizeof msg);
     if (err) {
-        set_error(resp, err, msg);
+        set_source_error(resp, err, msg, l);
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -577,28 +609,73 @@ static void handle_point(struct app *app, const struct route *rt, struct respons
     set_json(resp, o);
 }
 
-static void handle_index(struct app *app, struct response *resp)
+/* The page template with every "{{KEY}}" replaced by its value; NULL when out
+ * of memory. Keys not listed are kept as they are. */
+static char *fill_template(const char *tpl, size_t len, const char *const kv[][2], size_t nkv,
+                           size_t *outlen)
+{
+    size_t n = 0; /* two passes: measure, then copy */
+    char *out = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t at = 0;
+        for (size_t i = 0; i < len;) {
+            size_t k = nkv;
+            if (tpl[i] == '{' && i + 1 < len && tpl[i + 1] == '{')
+                for (k = 0; k < nkv; k++) {
+                    size_t kl = strlen(kv[k][0]);
+                    if (len - i >= kl + 4 && memcmp(tpl + i + 2, kv[k][0], kl) == 0 &&
+                        memcmp(tpl + i + 2 + kl, "}}", 2) == 0)
+                        break;
+                }
+            const char *src = k < nkv ? kv[k][1] : tpl + i;
+            size_t sl = k < nkv ? strlen(kv[k][1]) : 1;
+            if (pass)
+                memcpy(out + at, src, sl);
+            at += sl;
+            i += k < nkv ? strlen(kv[k][0]) + 4 : 1;
+        }
+        if (!pass) {
+            n = at;
+            if (!(out = malloc(n + 1)))
+                return NULL;
+        }
+    }
+    out[n] = '\0';
+    *outlen = n;
+    return out;
+}
+
+/* GET / and GET /map/LAYER: the viewer, opened on the default layer or on
+ * LAYER. Its asset links are relative ("./" or "../"), so the page works under
+ * any prefix (API stage, CloudFront path). Layer names are [A-Za-z0-9_.-], safe
+ * in HTML and JavaScript strings. */
+static void handle_page(struct app *app, const struct route *rt, struct response *resp)
 {
     const struct config *c = app_config(app);
     const char *layer = c->layers[c->default_layer].name;
+    if (rt->kind == ROUTE_MAP) {
+        const struct layer_conf *l = config_find(c, rt->layer.p, rt->layer.n);
+        if (!l) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown layer \"%.*s\"", (int)rt->layer.n, rt->layer.p);
+            set_error(resp, CT_ENOLAYER, msg);
+            return;
+        }
+        layer = l->name;
+    }
     const struct asset *page = assets_find("index.html");
-    static const char mark[] = "__DEFAULT_LAYER__";
-    const char *at = page ? strstr(page->data, mark) : NULL;
-    if (!at) {
+    if (!page) {
         set_error(resp, CT_EINTERNAL, "index page missing");
         return;
     }
-    size_t pre = (size_t)(at - page->data), post = page->len - pre - (sizeof mark - 1);
-    size_t n = pre + strlen(layer) + post;
-    char *body = malloc(n + 1);
+    const char *const kv[][2] = { { "ROOT", rt->kind == ROUTE_MAP ? "../" : "./" },
+                                  { "LAYER", layer } };
+    size_t n;
+    char *body = fill_template(page->data, page->len, kv, 2, &n);
     if (!body) {
         set_error(resp, CT_ENOMEM, NULL);
         return;
     }
-    memcpy(body, page->data, pre);
-    memcpy(body + pre, layer, strlen(layer));
-    memcpy(body + pre + strlen(layer), at + sizeof mark - 1, post);
-    body[n] = '\0';
     resp->status = 200;
     resp->content_type = "text/html; charset=utf-8";
     resp->cache_control = CACHE_PAGE;
@@ -650,6 +727,8 @@ static void route_request(struct app *app, const struct request *req, struct res
     if (err) {
         const char *why = err == CT_EINVAL && rt.kind == ROUTE_POINT
                               ? "point: expected /tiles/{layer}/point/{lon},{lat} in degrees"
+                          : err == CT_EINVAL && rt.kind == ROUTE_MAP
+                              ? "map: layer names are 1-64 characters of A-Z a-z 0-9 _ . -"
                           : err == CT_ENOROUTE ? "no such route"
                           : err == CT_ERANGE ? "z/x/y out of range: need 0 <= z <= 30 and "
                                                "0 <= x, y < 2^z"
@@ -660,7 +739,8 @@ static void route_request(struct app *app, const struct request *req, struct res
     }
     switch (rt.kind) {
     case ROUTE_INDEX:
-        handle_index(app, resp);
+    case ROUTE_MAP:
+        handle_page(app, &rt, resp);
         return;
     case ROUTE_STATIC: {
         char name[64];

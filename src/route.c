@@ -206,7 +206,8 @@ int route_parse(const char *path, size_t len, struct route *out)
         out->kind = ROUTE_INDEX;
         return CT_OK;
     }
-    static const char tiles[] = "/tiles/", stat[] = "/static/", cmaps[] = "/colormaps/";
+    static const char tiles[] = "/tiles/", stat[] = "/static/", cmaps[] = "/colormaps/",
+                      map[] = "/map/";
     if (len == 7 && memcmp(path, "/layers", 7) == 0) {
         out->kind = ROUTE_LAYERS;
         return CT_OK;
@@ -224,6 +225,14 @@ int route_parse(const char *path, size_t len, struct route *out)
     if (len > sizeof tiles - 1 && memcmp(path, tiles, sizeof tiles - 1) == 0) {
         out->kind = ROUTE_TILE;
         return parse_tile(path + sizeof tiles - 1, end, out);
+    }
+    if (len > sizeof map - 1 && memcmp(path, map, sizeof map - 1) == 0) {
+        out->kind = ROUTE_MAP;
+        out->layer.p = path + sizeof map - 1;
+        out->layer.n = len - (sizeof map - 1);
+        if (memchr(out->layer.p, '/', out->layer.n))
+            return CT_ENOROUTE;
+        return valid_layer(out->layer) ? CT_OK : CT_EINVAL;
     }
     if (len > sizeof stat - 1 && memcmp(path, stat, sizeof stat - 1) == 0) {
         out->kind = ROUTE_STATIC;

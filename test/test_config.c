@@ -12,7 +12,7 @@ static void test_valid(void **state)
     const char *json = "{\"default_layer\":\"b\",\"layers\":{"
                        "\"a\":{\"source\":\"x.tif\"},"
                        "\"b\":{\"source\":\"/abs/y.tif\",\"colormap\":\"viridis\","
-                       "\"rescale\":[-10,20.5]},"
+                       "\"rescale\":[-10,20.5],\"attribution\":\"\u00a9 Someone\"},"
                        "\"c\":{\"source\":\"https://example.invalid/z.tif\"},"
                        "\"d\":{\"source\":\"NETCDF:f.nc:var\"},"
                        "\"e\":{\"source\":\"dir/a:b.tif\"}}}";
@@ -28,6 +28,8 @@ static void test_valid(void **state)
     assert_true(c.layers[1].has_rescale && c.layers[1].rescale_min == -10 &&
                 c.layers[1].rescale_max == 20.5);
     assert_false(c.layers[0].has_rescale);
+    assert_string_equal(c.layers[1].attribution, "\xc2\xa9 Someone");
+    assert_null(c.layers[0].attribution);
     assert_non_null(config_find(&c, "c", 1));
     assert_null(config_find(&c, "f", 1));
     config_free(&c);
@@ -54,6 +56,7 @@ static void test_invalid(void **state)
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"colormap\":\"nope\"}}}", "unknown colormap" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":[2,1]}}}", "rescale" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":[1]}}}", "rescale" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"attribution\":7}}}", "attribution" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":\"0,1\"}}}", "rescale" },
         { "{\"layers\":{\"a\":{\"source\":\"x\"},\"a\":{\"source\":\"y\"}}}", "twice" },
         { "{\"default_layer\":\"q\",\"layers\":{\"a\":{\"source\":\"x\"}}}", "default_layer" },

@@ -45,7 +45,7 @@ static int setup(void **state)
     make_broken_files();
     const char *json =
         "{\"default_layer\":\"world\",\"layers\":{"
-        "\"world\":{\"source\":\"rasterio/world.rgb.tif\"},"
+        "\"world\":{\"source\":\"rasterio/world.rgb.tif\",\"attribution\":\"rasterio tests\"},"
         "\"dem\":{\"source\":\"titiler/dem.tif\",\"colormap\":\"viridis\"},"
         "\"byte\":{\"source\":\"rasterio/byte.tif\"},"
         "\"cmap\":{\"source\":\"rio-tiler/cog_cmap.tif\"},"
@@ -114,11 +114,30 @@ static void test_pages(void **state)
     get("GET", "/", NULL, 0, &r);
     assert_int_equal(r.status, 200);
     char *html = strndup((const char *)r.body, r.len);
-    assert_non_null(strstr(html, "static/leaflet.js"));
-    assert_non_null(strstr(html, "\"world\""));
-    assert_null(strstr(html, "__DEFAULT_LAYER__"));
+    assert_non_null(strstr(html, "src=\"./static/leaflet.js\""));
+    assert_non_null(strstr(html, "data-layer=\"world\""));
+    assert_null(strstr(html, "{{")); /* every placeholder filled */
     assert_null(strstr(html, "://")); /* nothing loaded from elsewhere */
     free(html);
+    response_free(&r);
+    /* /map/LAYER: the same page on that layer, assets one level up */
+    get("GET", "/map/dem", NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "text/html; charset=utf-8");
+    html = strndup((const char *)r.body, r.len);
+    assert_non_null(strstr(html, "src=\"../static/viewer.js\""));
+    assert_non_null(strstr(html, "data-layer=\"dem\""));
+    assert_non_null(strstr(html, "data-root=\"../\""));
+    assert_null(strstr(html, "{{"));
+    free(html);
+    response_free(&r);
+    expect_error("/map/nosuch", NULL, 0, 404, "unknown layer");
+    expect_error("/map/a%3Cb", NULL, 0, 400, "layer names");
+    expect_error("/map/a<b", NULL, 0, 400, "layer names");
+    expect_error("/map/dem/x", NULL, 0, 404, NULL);
+    get("GET", "/static/viewer.js", NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "application/javascript");
     response_free(&r);
     get("GET", "/static/leaflet.js", NULL, 0, &r);
     assert_int_equal(r.status, 200);
@@ -175,19 +194,23 @@ static void test_bad_sources_then_good(void **state)
     (void)state;
     static const struct {
         const char *layer, *needle;
+        int status;
     } cases[] = {
-        { "nogeo", "no coordinate reference system" }, { "gcps", "geotransform" }, { "europa", "Earth" },
-        { "missing", "cannot open" },  { "garbage", "cannot open" },
+        { "nogeo", "no coordinate reference system", 500 },
+        { "gcps", "geotransform", 500 },
+        { "europa", "Earth", 500 },
+        { "missing", "cannot open", 502 }, /* an upstream fault, not ours */
+        { "garbage", "cannot open", 502 },
     };
     char path[128];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(path, sizeof path, "/tiles/%s/0/0/0.png", cases[i].layer);
-        expect_error(path, NULL, 0, 500, cases[i].needle);
+        expect_error(path, NULL, 0, cases[i].status, cases[i].needle);
         expect_png("/tiles/world/0/0/0.png", NULL, 0, 256); /* the next request works */
     }
     /* truncated: opens (header intact), fails on reading full-resolution blocks;
      * the small overviews come first in a COG and still render */
-    expect_error("/tiles/truncated/10/350/198.png", NULL, 0, 500, NULL);
+    expect_error("/tiles/truncated/10/350/198.png", NULL, 0, 502, NULL);
     expect_png("/tiles/truncated/0/0/0.png", NULL, 0, 256);
     expect_png("/tiles/world/0/0/0.png", NULL, 0, 256);
 }
@@ -647,7 +670,18 @@ static void test_metadata(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "center")), 3);
     cJSON_Delete(j);
     cJSON_Delete(get_json("/tiles/nosuch/tilejson.json", NULL, 0, 404));
-    cJSON_Delete(get_json("/tiles/missing/tilejson.json", NULL, 0, 500));
+    j = get_json("/tiles/world/tilejson.json", NULL, 0, 200);
+    assert_string_equal(cJSON_GetObjectItem(j, "attribution")->valuestring, "rasterio tests");
+    assert_int_equal(cJSON_GetObjectItem(j, "bands")->valueint, 3);
+    cJSON_Delete(j);
+    /* a source that cannot be opened: 502 saying why (GDAL's reason), without
+     * the file's path */
+    j = get_json("/tiles/missing/tilejson.json", NULL, 0, 502);
+    const char *why = cJSON_GetObjectItem(j, "detail")->valuestring;
+    if (!strstr(why, "cannot open source") || !strstr(why, "No such file") ||
+        strstr(why, "test/data"))
+        fail_msg("502 detail: %s", why);
+    cJSON_Delete(j);
 
     /* point: the value GDAL reads at the same place (gdallocationinfo -wgs84) */
     FILE *p = popen("gdallocationinfo -valonly -wgs84 test/data/titiler/dem.tif 7.0975 45.9205",

@@ -90,6 +90,20 @@ invoke_cli "bootstrap invoke FILE (HTTP API event)" "$ev/http_v2.json"
 invoke_cli "bootstrap invoke on stdin (REST API event)" <"$ev/rest_v1.json"
 invoke_cli "bootstrap invoke - (ALB event)" - <"$ev/alb.json"
 
+# The viewer through API Gateway under a named stage: /prod/map/LAYER is the
+# page, its links relative so they stay under /prod.
+derive http_v2_stage page '.rawQueryString = "" | .queryStringParameters = null | with_path("/map/bluemarble")'
+env -u AWS_LAMBDA_RUNTIME_API COGTILER_CONFIG=data/layers.json "$BOOTSTRAP" invoke "$out/page.json" \
+  >"$out/page.out" 2>"$out/page.err"
+page=$(jq -r 'if .isBase64Encoded then (.body | @base64d) else .body end' "$out/page.out" 2>/dev/null)
+if [ "$(jq -r '"\(.statusCode) \(.headers["Content-Type"] // .headers["content-type"])"' "$out/page.out")" = \
+     "200 text/html; charset=utf-8" ] && [[ $page == *'data-root="../"'* ]] &&
+   [[ $page == *'data-layer="bluemarble"'* ]] && [[ $page == *'src="../static/leaflet.js"'* ]]; then
+  ok "viewer page /prod/map/bluemarble through the HTTP API event"
+else
+  notok "viewer page /prod/map/bluemarble through the HTTP API event ($(oneline 300 <"$out/page.out"))"
+fi
+
 # --- emulator and runtime ----------------------------------------------------
 start_emulator() { # TAG: sets emu_pid, api, ctl
   "$NODE" test/lambda_emulator.js --timeout-ms 30000 --idle-s 120 \

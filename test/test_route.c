@@ -56,6 +56,15 @@ static void test_route_table(void **state)
         { "/colormaps/a/b", CT_ENOROUTE, ROUTE_COLORMAP, NULL, 0, 0, 0, 0 },
         { "/colormapsx", CT_ENOROUTE, ROUTE_COLORMAP, NULL, 0, 0, 0, 0 },
         { "/layers", CT_OK, ROUTE_LAYERS, NULL, 0, 0, 0, 0 },
+        { "/map/demo", CT_OK, ROUTE_MAP, "demo", 0, 0, 0, 0 },
+        { "/map/a.b-c_d", CT_OK, ROUTE_MAP, "a.b-c_d", 0, 0, 0, 0 },
+        { "/map/", CT_ENOROUTE, ROUTE_MAP, NULL, 0, 0, 0, 0 },
+        { "/map", CT_ENOROUTE, ROUTE_MAP, NULL, 0, 0, 0, 0 },
+        { "/map/demo/", CT_ENOROUTE, ROUTE_MAP, NULL, 0, 0, 0, 0 },
+        { "/map/demo/x", CT_ENOROUTE, ROUTE_MAP, NULL, 0, 0, 0, 0 },
+        { "/map/..", CT_EINVAL, ROUTE_MAP, NULL, 0, 0, 0, 0 },
+        { "/map/a<b", CT_EINVAL, ROUTE_MAP, NULL, 0, 0, 0, 0 },
+        { "/map/\"x", CT_EINVAL, ROUTE_MAP, NULL, 0, 0, 0, 0 },
         { "/layers/", CT_ENOROUTE, ROUTE_LAYERS, NULL, 0, 0, 0, 0 },
         { "/tiles/demo/info", CT_OK, ROUTE_INFO, "demo", 0, 0, 0, 0 },
         { "/tiles/demo/tilejson.json", CT_OK, ROUTE_TILEJSON, "demo", 0, 0, 0, 0 },
@@ -77,7 +86,8 @@ static void test_route_table(void **state)
         if (err)
             continue;
         assert_int_equal(r.kind, cases[i].kind);
-        if (r.kind == ROUTE_INFO || r.kind == ROUTE_TILEJSON || r.kind == ROUTE_POINT)
+        if (r.kind == ROUTE_INFO || r.kind == ROUTE_TILEJSON || r.kind == ROUTE_POINT ||
+            r.kind == ROUTE_MAP)
             assert_true(strview_eq(r.layer, cases[i].layer));
         if (r.kind == ROUTE_POINT)
             assert_true(r.lon == 2.5 && r.lat == -48.75);

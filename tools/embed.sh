@@ -25,6 +25,7 @@ tmp=$out.tmp
       *.js) type='application/javascript' ;;
       *.css) type='text/css' ;;
       *.png) type='image/png' ;;
+      *.txt) type='text/plain; charset=utf-8' ;;
       *) type='application/octet-stream' ;;
     esac
     echo "    { \"$name\", \"$type\", asset_$i, sizeof asset_$i - 1 },"
