@@ -1,0 +1,388 @@
+// Browser tests: Debian's Chromium driven by playwright-core loads the built-in
+// viewer and Leaflet, OpenLayers and MapLibre pages whose tiles come from a
+// `bootstrap serve` started here on 127.0.0.1 (free port) and stopped at the end.
+// Prints TAP-style lines ("ok N - ...", "not ok N - ...").
+//
+// Expected colours come from GDAL (`gdallocationinfo -wgs84` on the source
+// files), not from cogtiler.
+"use strict";
+const { chromium } = require("playwright-core");
+const { PNG } = require("pngjs");
+const { spawn, execFileSync } = require("child_process");
+const fs = require("fs");
+const http = require("http");
+const os = require("os");
+const path = require("path");
+
+const ROOT = path.resolve(__dirname, "../..");
+const BOOTSTRAP = path.resolve(ROOT, process.env.BOOTSTRAP || "./bootstrap");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const OUT = path.join(ROOT, "test/out/browser");
+const DEMO = path.join(ROOT, "data/bluemarble_topo_bathy_200412_4326_cog.tif");
+const TEMPS = path.join(ROOT, "test/data/mapserver/temperatures.tif");
+const MAGENTA = [255, 0, 255];
+const W = 1024, H = 768;
+
+let n = 0, failures = 0;
+function ok(cond, what, why) {
+  n++;
+  if (cond) console.log(`ok ${n} - ${what}`);
+  else { failures++; console.log(`not ok ${n} - ${what}${why ? ": " + why : ""}`); }
+  return cond;
+}
+
+// The server, on a free port it picks itself (--port 0, "listening on URL").
+function startServer(config) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(BOOTSTRAP, ["serve", "--host", "127.0.0.1", "--port", "0", "--config", config],
+                    { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    const timer = setTimeout(() => reject(new Error("server did not start: " + err)), 10000);
+    p.stdout.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve({ proc: p, url: m[1] }); }
+    });
+    p.stderr.on("data", (d) => { err += d; });
+    p.on("exit", (code) => reject(new Error(`server exited (${code}): ${err}`)));
+  });
+}
+
+// RGB(A) of a source pixel at lon/lat, read by GDAL.
+function gdalValues(file, lon, lat) {
+  const s = execFileSync("gdallocationinfo", ["-valonly", "-wgs84", file, String(lon), String(lat)]);
+  return s.toString().trim().split(/\s+/).map(Number);
+}
+
+// IHDR width and height of a PNG body, or null.
+function pngSize(buf) {
+  const sig = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
+  if (!buf || buf.length < 24 || !buf.subarray(0, 8).equals(sig)) return null;
+  return [buf.readUInt32BE(16), buf.readUInt32BE(20)];
+}
+
+// Watches a page: every tile response, failed request and console error.
+function watch(page) {
+  const w = { tiles: [], failed: [], errors: [], pending: [] };
+  page.on("console", (m) => {
+    if (m.type() === "error") w.errors.push(m.text() + " (" + m.location().url + ")");
+  });
+  page.on("pageerror", (e) => w.errors.push(String(e)));
+  page.on("requestfailed", (r) => {
+    // Leaflet cancels tiles that left the view (net::ERR_ABORTED): not a failure.
+    const why = (r.failure() || {}).errorText || "";
+    if (r.url().includes("/tiles/") && !why.includes("ERR_ABORTED")) w.failed.push(r.url() + " " + (r.failure() || {}).errorText);
+  });
+  page.on("response", (r) => {
+    const u = new URL(r.url());
+    if (!/^\/tiles\/[^/]+\/\d+\/\d+\/\d+(@2x)?\.png$/.test(u.pathname)) return;
+    w.pending.push(r.body().then(
+      (b) => w.tiles.push({ url: r.url(), status: r.status(), type: r.headers()["content-type"],
+                            size: pngSize(b) }),
+      (e) => w.tiles.push({ url: r.url(), status: r.status(), type: "", size: null, err: e })));
+  });
+  return w;
+}
+
+async function settle(w) {
+  await Promise.all(w.pending);
+  w.pending = [];
+}
+
+function checkTiles(w, what, minCount) {
+  const bad = w.tiles.filter((t) => t.status !== 200 || t.type !== "image/png" || !t.size ||
+                                    !((t.size[0] === 256 && t.size[1] === 256) ||
+                                      (t.size[0] === 512 && t.size[1] === 512)));
+  ok(w.tiles.length >= minCount, `${what}: at least ${minCount} tiles requested`,
+     `${w.tiles.length} tiles`);
+  ok(bad.length === 0 && w.failed.length === 0,
+     `${what}: every tile is 200 image/png of 256x256 or 512x512`,
+     JSON.stringify(bad.slice(0, 3).concat(w.failed.slice(0, 3))));
+  ok(w.errors.length === 0, `${what}: no console errors`, w.errors.slice(0, 3).join(" | "));
+}
+
+function pixel(img, x, y) {
+  const i = (img.width * Math.round(y) + Math.round(x)) * 4;
+  return [img.data[i], img.data[i + 1], img.data[i + 2]];
+}
+
+// Mean colour of the (2r+1)^2 pixels around x, y.
+function meanAround(img, x, y, r) {
+  const s = [0, 0, 0];
+  let k = 0;
+  for (let dy = -r; dy <= r; dy++)
+    for (let dx = -r; dx <= r; dx++) {
+      const p = pixel(img, x + dx, y + dy);
+      for (let c = 0; c < 3; c++) s[c] += p[c];
+      k++;
+    }
+  return s.map((v) => v / k);
+}
+
+// Places where the demo is clearly ocean or land, with GDAL's colour there.
+const PLACES = [
+  { name: "South Pacific", lon: -140, lat: -20, kind: "ocean" },
+  { name: "South Atlantic", lon: -30, lat: -30, kind: "ocean" },
+  { name: "Indian Ocean", lon: 80, lat: -10, kind: "ocean" },
+  { name: "Sahara", lon: 25, lat: 23, kind: "land" },
+  { name: "central Australia", lon: 133, lat: -25, kind: "land" },
+];
+
+// Screenshot checks shared by every page: not blank, no background showing
+// through (gaps, missing tiles, seams), the demo's colours where they belong,
+// and no discontinuity along tile boundaries.
+async function checkPicture(page, what, shotName, opts = {}) {
+  const buf = await page.screenshot({ path: path.join(OUT, shotName) });
+  const img = PNG.sync.read(buf);
+  // Not blank: the colours vary.
+  let sum = 0, sum2 = 0;
+  for (let i = 0; i < img.data.length; i += 4) { sum += img.data[i + 2]; sum2 += img.data[i + 2] ** 2; }
+  const npx = img.data.length / 4, sd = Math.sqrt(sum2 / npx - (sum / npx) ** 2);
+  ok(sd > 20, `${what}: the picture is not blank`, `blue channel sd ${sd.toFixed(1)}`);
+  if (opts.background !== false) {
+    let magenta = 0;
+    for (let i = 0; i < img.data.length; i += 4)
+      if (Math.abs(img.data[i] - MAGENTA[0]) < 8 && img.data[i + 1] < 8 &&
+          Math.abs(img.data[i + 2] - MAGENTA[2]) < 8) magenta++;
+    ok(magenta === 0, `${what}: no background shows between or instead of tiles`,
+       `${magenta} magenta pixels`);
+  }
+  for (const p of PLACES) {
+    const [x, y] = await page.evaluate(([lon, lat]) => window.project(lon, lat), [p.lon, p.lat]);
+    if (x < 3 || y < 3 || x > W - 4 || y > H - 4) continue;
+    const got = meanAround(img, x, y, 1);
+    const want = gdalValues(DEMO, p.lon, p.lat);
+    const isOcean = got[2] > got[0] + 10, isLand = got[0] > got[2] + 25;
+    const close = got.every((v, c) => Math.abs(v - want[c]) <= 40);
+    ok((p.kind === "ocean" ? isOcean : isLand) && close,
+       `${what}: ${p.name} is ${p.kind} (${got.map(Math.round)} vs GDAL ${want})`);
+  }
+  if (!opts.boundaries) return;
+  // Tile boundaries at zoom 2: meridians -90, 0, 90 and parallels
+  // +-66.51326 and 0. The step across a boundary must look like the step
+  // between any two neighbouring columns (rows) nearby.
+  const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
+  const diff = (p, q) => Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) + Math.abs(p[2] - q[2]);
+  for (const lon of [-90, 0, 90]) {
+    const [x] = await page.evaluate((l) => window.project(l, 0), lon);
+    const bx = Math.round(x);
+    const across = [], inside = [];
+    for (let y = 10; y < H - 10; y++) {
+      across.push(diff(pixel(img, bx - 1, y), pixel(img, bx, y)));
+      inside.push(diff(pixel(img, bx - 3, y), pixel(img, bx - 2, y)),
+                  diff(pixel(img, bx + 1, y), pixel(img, bx + 2, y)));
+    }
+    ok(mean(across) < 2 * mean(inside) + 3,
+       `${what}: no seam at the tile boundary x=${bx} (lon ${lon})`,
+       `step ${mean(across).toFixed(1)} vs ${mean(inside).toFixed(1)} nearby`);
+  }
+  for (const lat of [66.51326, 0, -66.51326]) {
+    const [, y] = await page.evaluate((l) => window.project(0, l), lat);
+    const by = Math.round(y);
+    if (by < 4 || by > H - 4) continue;
+    const across = [], inside = [];
+    for (let x = 10; x < W - 10; x++) {
+      across.push(diff(pixel(img, x, by - 1), pixel(img, x, by)));
+      inside.push(diff(pixel(img, x, by - 3), pixel(img, x, by - 2)),
+                  diff(pixel(img, x, by + 1), pixel(img, x, by + 2)));
+    }
+    ok(mean(across) < 2 * mean(inside) + 3,
+       `${what}: no seam at the tile boundary y=${by} (lat ${lat})`,
+       `step ${mean(across).toFixed(1)} vs ${mean(inside).toFixed(1)} nearby`);
+  }
+}
+
+// Serves the test pages and the map libraries from node_modules on an origin
+// of their own (a second loopback port), so the tiles are cross-origin
+// requests, as from a web site to a tile CDN.
+function startPageServer() {
+  const libs = {
+    "/lib/leaflet/": path.join(ROOT, "web/node_modules/leaflet/dist/"),
+    "/lib/ol/": path.join(__dirname, "node_modules/ol/"),
+    "/lib/maplibre-gl/": path.join(__dirname, "node_modules/maplibre-gl/dist/"),
+    "/pages/": path.join(__dirname, "pages/"),
+  };
+  const types = { ".html": "text/html", ".js": "application/javascript", ".css": "text/css" };
+  const srv = http.createServer((req, res) => {
+    const u = new URL(req.url, "http://127.0.0.1");
+    let file = null;
+    for (const [prefix, dir] of Object.entries(libs))
+      if (u.pathname.startsWith(prefix)) file = path.join(dir, u.pathname.slice(prefix.length));
+    if (u.pathname === "/lib/ol/ol.js") file = path.join(libs["/lib/ol/"], "dist/ol.js");
+    if (!file || u.pathname.includes("..") || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404, { "content-type": "text/plain" });
+      return res.end("not found");
+    }
+    res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream" });
+    res.end(fs.readFileSync(file));
+  });
+  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () =>
+    resolve({ srv, origin: `http://127.0.0.1:${srv.address().port}` })));
+}
+
+async function waitReady(page, what) {
+  try {
+    await page.waitForFunction(() => window.ready === true, null, { timeout: 30000 });
+    return ok(true, `${what}: map reports its tiles loaded`);
+  } catch (e) {
+    return ok(false, `${what}: map reports its tiles loaded`, e.message.split("\n")[0]);
+  }
+}
+
+async function testClientPage(context, origin, server, name, title) {
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(`${origin}/pages/${name}.html?server=${encodeURIComponent(server)}`);
+  if (await waitReady(page, title)) {
+    await page.waitForTimeout(300); // let the last frame paint
+    await settle(w);
+    checkTiles(w, title, 12);
+    await checkPicture(page, title, `${name}.png`, { boundaries: true });
+  }
+  await page.close();
+}
+
+// Tile URLs requested while fn runs (after the network has been quiet).
+async function tilesDuring(page, w, fn) {
+  await settle(w);
+  const before = w.tiles.length;
+  await fn();
+  await page.waitForLoadState("networkidle");
+  await page.waitForTimeout(200);
+  await settle(w);
+  return w.tiles.slice(before);
+}
+
+async function testViewer(context, server) {
+  const what = "viewer";
+  const page = await context.newPage();
+  const w = watch(page);
+  await page.goto(server + "/");
+  await page.waitForLoadState("networkidle");
+  await page.waitForFunction(() => window.cogtiler && document.querySelector("#layer").options.length > 0);
+  const options = await page.$$eval("#layer option", (os) => os.map((o) => [o.value, o.disabled]));
+  ok(JSON.stringify(options) ===
+     JSON.stringify([["bluemarble", false], ["temperatures", false], ["missing", true]]),
+     `${what}: the layer switcher lists the configured layers, the unreadable one disabled`,
+     JSON.stringify(options));
+  await settle(w);
+  ok(w.tiles.length > 0 && w.tiles.every((t) => t.url.includes("/tiles/bluemarble/")),
+     `${what}: opens on the default layer`, w.tiles.map((t) => t.url).slice(0, 2).join(" "));
+  checkTiles(w, `${what} (bluemarble)`, 4);
+  ok(await page.$eval("#colormap", (e) => e.disabled), `${what}: colormap control is off for RGB`);
+  // Pin the view so the colours can be checked where GDAL says.
+  await page.evaluate(() => window.cogtiler.map.setView([0, 0], 2, { animate: false }));
+  await page.waitForLoadState("networkidle");
+  await page.evaluate(() => { window.project = (lon, lat) => {
+    const p = window.cogtiler.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }; });
+  await page.addStyleTag({ content: "#panel { display: none; }" });
+  await page.waitForTimeout(400);
+  await checkPicture(page, what, "viewer.png", { background: false });
+  await page.addStyleTag({ content: "#panel { display: block; }" });
+
+  // Layer switcher.
+  let got = await tilesDuring(page, w, () => page.selectOption("#layer", "temperatures"));
+  ok(got.length > 0 && got.every((t) => t.url.includes("/tiles/temperatures/") && t.status === 200),
+     `${what}: switching layer requests the new layer's tiles`, got.map((t) => t.url).slice(0, 2).join(" "));
+  ok(new URL(page.url()).pathname === "/map/temperatures", `${what}: the address becomes /map/temperatures`,
+     page.url());
+  ok(got.every((t) => /colormap_name=rdbu_r/.test(t.url) && /rescale=-40%2C40/.test(t.url)),
+     `${what}: the layer's default colormap and rescale are in its tile URLs`, got[0] && got[0].url);
+  // Colormap control.
+  got = await tilesDuring(page, w, () => page.selectOption("#colormap", "viridis"));
+  ok(got.length > 0 && got.every((t) => /colormap_name=viridis/.test(t.url) && t.status === 200),
+     `${what}: choosing a colormap requests tiles with colormap_name=viridis`,
+     got.map((t) => t.url).slice(0, 2).join(" "));
+  // Rescale control.
+  got = await tilesDuring(page, w, async () => {
+    await page.fill("#rmin", "-10");
+    await page.fill("#rmax", "30");
+    await page.click("#apply");
+  });
+  ok(got.length > 0 && got.every((t) => /rescale=-10%2C30/.test(t.url) && t.status === 200),
+     `${what}: applying a rescale requests tiles with rescale=-10,30`,
+     got.map((t) => t.url).slice(0, 2).join(" "));
+  // Value on click: the popup shows GDAL's value at the clicked place.
+  await page.evaluate(() => window.cogtiler.map.setView([0, 0], 2, { animate: false }));
+  const [cx, cy] = await page.evaluate(() => window.project(25, 23));
+  await page.mouse.click(cx, cy);
+  try {
+    await page.waitForSelector(".leaflet-popup-content .values", { timeout: 10000 });
+    const text = await page.$eval(".leaflet-popup-content .values", (e) => e.innerText);
+    const [lonlat, vals] = text.split("\n");
+    const [lon, lat] = lonlat.split(",").map(Number);
+    const want = gdalValues(TEMPS, lon, lat)[0];
+    const shown = Number(vals);
+    ok(Math.abs(shown - want) < 1e-3 && Math.abs(lon - 25) < 1 && Math.abs(lat - 23) < 1,
+       `${what}: clicking shows the value under the point (${text.replace("\n", " -> ")}; GDAL ${want})`);
+  } catch (e) {
+    ok(false, `${what}: clicking shows the value under the point`, e.message.split("\n")[0]);
+  }
+  ok(w.errors.length === 0, `${what}: no console errors`, w.errors.slice(0, 3).join(" | "));
+  await page.screenshot({ path: path.join(OUT, "viewer-temperatures.png") }); // for people
+  await page.close();
+
+  // /map/LAYER opens on that layer.
+  const p2 = await context.newPage();
+  const w2 = watch(p2);
+  await p2.goto(server + "/map/temperatures");
+  await p2.waitForLoadState("networkidle");
+  await settle(w2);
+  ok(await p2.$eval("#layer", (e) => e.value) === "temperatures" && w2.tiles.length > 0 &&
+     w2.tiles.every((t) => t.url.includes("/tiles/temperatures/")),
+     "viewer at /map/temperatures opens on that layer");
+  checkTiles(w2, "viewer at /map/temperatures", 1);
+  await p2.close();
+}
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  const config = path.join(OUT, "layers.json");
+  fs.writeFileSync(config, JSON.stringify({
+    default_layer: "bluemarble",
+    layers: {
+      bluemarble: { source: DEMO, attribution: "NASA Blue Marble" },
+      temperatures: { source: TEMPS, colormap: "rdbu_r", rescale: [-40, 40] },
+      missing: { source: path.join(OUT, "no-such-file.tif") },
+    },
+  }));
+  const server = await startServer(config);
+  ok(true, `server started at ${server.url}`);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "cogtiler-chromium-"));
+  let context, pages;
+  try {
+    // TileJSON of a layer whose source cannot be opened: 502 with the reason.
+    const r = await fetch(server.url + "/tiles/missing/tilejson.json");
+    const body = await r.json();
+    ok(r.status === 502 && /cannot open source/.test(body.detail) && !body.detail.includes(OUT),
+       "TileJSON of an unreadable source answers 502 with the reason, not the path",
+       `${r.status} ${JSON.stringify(body)}`);
+
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: W, height: H },
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    pages = await startPageServer();
+    const origin = pages.origin;
+    await testClientPage(context, origin, server.url, "leaflet", "Leaflet");
+    await testClientPage(context, origin, server.url, "ol", "OpenLayers");
+    await testClientPage(context, origin, server.url, "maplibre", "MapLibre GL");
+    await testViewer(context, server.url);
+  } catch (e) {
+    ok(false, "browser run", e.stack);
+  } finally {
+    if (context) await context.close();
+    if (pages) pages.srv.close();
+    server.proc.kill();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  if (server.proc.exitCode === null)
+    await new Promise((res) => { server.proc.on("exit", res); setTimeout(res, 3000); });
+  console.log(`# ${n - failures} passed, ${failures} failed`);
+  process.exit(failures ? 1 : 0);
+}
+
+main().catch((e) => { console.log(`not ok ${n + 1} - ${e.stack}`); process.exit(1); });
