@@ -17,7 +17,9 @@ enum ct_err {
     CT_ETOOBIG = -11,     /* a size computation overflowed (500) */
     CT_EINTERNAL = -12,   /* a bug or an unexpected library failure (500) */
     CT_ECONFIG = -13,     /* invalid configuration (start-up only) */
-    CT_ETIMEOUT = -14,    /* the deadline passed before the answer was ready (504) */
+    CT_ETIMEOUT = -14,    /* the deadline passed, or the source's server did not answer in time (504) */
+    CT_ENOTFOUND = -15,   /* the source's server has no such object (404) */
+    CT_EDENIED = -16,     /* the source's server refused access (403) */
 };
 
 /* Returns a short static description of err (never NULL). */

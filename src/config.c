@@ -8,6 +8,7 @@
 #include "colormap.h"
 #include "err.h"
 #include "route.h"
+#include "source.h"
 
 static char *dupstr(const char *s)
 {
@@ -41,7 +42,49 @@ static int valid_header_value(const char *s)
     return 1;
 }
 
-int config_apply_env(struct config *c)
+static void free_prefixes(struct config *c)
+{
+    for (size_t i = 0; i < c->nallowed; i++)
+        free(c->allowed_prefixes[i]);
+    free(c->allowed_prefixes);
+    c->allowed_prefixes = NULL;
+    c->nallowed = 0;
+}
+
+/* Appends a checked copy of prefix[0..n) to the allow-list. */
+static int add_prefix(struct config *c, const char *prefix, size_t n, char *msg, size_t msgcap)
+{
+    char *d = malloc(n + 1);
+    char **grown = realloc(c->allowed_prefixes, (c->nallowed + 1) * sizeof *grown);
+    if (!d || !grown) {
+        free(d);
+        if (grown)
+            c->allowed_prefixes = grown;
+        snprintf(msg, msgcap, "out of memory");
+        return CT_ENOMEM;
+    }
+    c->allowed_prefixes = grown;
+    memcpy(d, prefix, n);
+    d[n] = '\0';
+    int err = source_check_prefix(d, msg, msgcap);
+    if (err) {
+        free(d);
+        return err;
+    }
+    c->allowed_prefixes[c->nallowed++] = d;
+    return CT_OK;
+}
+
+/* Seconds in 0..86400*365, from a JSON number or an environment string. */
+static int parse_ttl(double v, int *out)
+{
+    if (!(v >= 0 && v <= 86400.0 * 365) || v != (int)v)
+        return CT_ECONFIG;
+    *out = (int)v;
+    return CT_OK;
+}
+
+int config_apply_env(struct config *c, char *msg, size_t msgcap)
 {
     static const char *const vars[] = { "COGTILER_CACHE_CONTROL", "COGTILER_CORS_ORIGIN",
                                         "COGTILER_PUBLIC_URL" };
@@ -50,21 +93,57 @@ int config_apply_env(struct config *c)
         const char *v = getenv(vars[i]);
         if (!v)
             continue;
-        if (!valid_header_value(v))
+        if (!valid_header_value(v)) {
+            snprintf(msg, msgcap, "%s: control characters or over 256 bytes", vars[i]);
             return CT_ECONFIG;
+        }
         char *d = dupstr(v);
-        if (!d)
+        if (!d) {
+            snprintf(msg, msgcap, "out of memory");
             return CT_ENOMEM;
+        }
         free(*dest[i]);
         *dest[i] = d;
+    }
+    const char *list = getenv("COGTILER_ALLOWED_URL_PREFIXES");
+    if (list) {
+        free_prefixes(c);
+        for (const char *p = list; *p;) {
+            size_t n = strcspn(p, ", ");
+            if (n) {
+                int err = add_prefix(c, p, n, msg, msgcap);
+                if (err) {
+                    size_t used = strlen(msg);
+                    snprintf(msg + used, msgcap - used, " (COGTILER_ALLOWED_URL_PREFIXES)");
+                    return err;
+                }
+            }
+            p += n;
+            p += strspn(p, ", ");
+        }
+    }
+    const char *ttl = getenv("COGTILER_DATASET_TTL");
+    if (ttl) {
+        char *end;
+        double v = strtod(ttl, &end);
+        if (end == ttl || *end || parse_ttl(v, &c->dataset_ttl_s)) {
+            snprintf(msg, msgcap, "COGTILER_DATASET_TTL: expected whole seconds (0 = never)");
+            return CT_ECONFIG;
+        }
     }
     return CT_OK;
 }
 
-/* Local relative paths are taken relative to the config file; URLs, GDAL
- * virtual paths and absolute paths are kept as they are. */
+/* s3:// and http(s):// become GDAL's /vsis3/ and /vsicurl/ names; local
+ * relative paths are taken relative to the config file; GDAL virtual paths,
+ * "DRIVER:..." names and absolute paths are kept as they are. */
 static char *resolve_source(const char *src, const char *basedir)
 {
+    char gdal[4096];
+    if (source_gdal_name(src, gdal, sizeof gdal) != CT_OK)
+        return NULL;
+    if (strcmp(gdal, src) != 0)
+        return dupstr(gdal);
     /* "DRIVER:..." connection names have a ':' before any '/' */
     const char *colon = strchr(src, ':'), *slash = strchr(src, '/');
     if (!basedir || !*basedir || src[0] == '/' || (colon && (!slash || colon < slash)))
@@ -90,6 +169,7 @@ void config_free(struct config *c)
     free(c->tile_cache_control);
     free(c->cors_origin);
     free(c->public_url);
+    free_prefixes(c);
     memset(c, 0, sizeof *c);
 }
 
@@ -136,6 +216,16 @@ static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf
                  name);
         return CT_ECONFIG;
     }
+    static const char *const flags[] = { "requester_pays", "unsigned" };
+    int *fdest[] = { &l->requester_pays, &l->unsigned_s3 };
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(item, flags[i]);
+        if (f && !cJSON_IsBool(f)) {
+            snprintf(msg, msgcap, "layer \"%s\": \"%s\" must be true or false", name, flags[i]);
+            return CT_ECONFIG;
+        }
+        *fdest[i] = cJSON_IsTrue(f);
+    }
     l->name = dupstr(name);
     l->source = resolve_source(src->valuestring, basedir);
     l->colormap = cm ? dupstr(cm->valuestring) : NULL;
@@ -152,6 +242,7 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
 {
     int err = CT_ECONFIG;
     memset(out, 0, sizeof *out);
+    out->dataset_ttl_s = CONFIG_DATASET_TTL;
     cJSON *root = cJSON_Parse(json);
     if (!root) {
         snprintf(msg, msgcap, "configuration is not valid JSON (near \"%.20s\")",
@@ -210,6 +301,27 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
         }
         out->default_layer = (size_t)(l - out->layers);
     }
+    const cJSON *allowed = cJSON_GetObjectItemCaseSensitive(root, "allowed_url_prefixes");
+    if (allowed && !cJSON_IsArray(allowed)) {
+        snprintf(msg, msgcap, "\"allowed_url_prefixes\" must be an array of URL strings");
+        goto out;
+    }
+    const cJSON *pre;
+    cJSON_ArrayForEach(pre, allowed)
+    {
+        if (!cJSON_IsString(pre)) {
+            snprintf(msg, msgcap, "\"allowed_url_prefixes\" must be an array of URL strings");
+            goto out;
+        }
+        if ((err = add_prefix(out, pre->valuestring, strlen(pre->valuestring), msg, msgcap)))
+            goto out;
+    }
+    err = CT_ECONFIG;
+    const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(root, "dataset_ttl");
+    if (ttl && (!cJSON_IsNumber(ttl) || parse_ttl(ttl->valuedouble, &out->dataset_ttl_s))) {
+        snprintf(msg, msgcap, "\"dataset_ttl\" must be whole seconds from 0 (never) to a year");
+        goto out;
+    }
     err = CT_OK;
 out:
     cJSON_Delete(root);
@@ -264,8 +376,9 @@ int config_single(const char *name, const char *source, struct config *out)
     if (!out->layers)
         return CT_ENOMEM;
     out->nlayers = 1;
+    out->dataset_ttl_s = CONFIG_DATASET_TTL;
     out->layers[0].name = dupstr(name);
-    out->layers[0].source = dupstr(source);
+    out->layers[0].source = resolve_source(source, NULL);
     if (!out->layers[0].name || !out->layers[0].source) {
         config_free(out);
         return CT_ENOMEM;

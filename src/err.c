@@ -18,6 +18,8 @@ const char *ct_strerror(int err)
     case CT_EINTERNAL: return "internal error";
     case CT_ECONFIG: return "invalid configuration";
     case CT_ETIMEOUT: return "timed out";
+    case CT_ENOTFOUND: return "source object not found";
+    case CT_EDENIED: return "access to the source denied";
     }
     return "unknown error";
 }
@@ -28,10 +30,12 @@ int ct_http_status(int err)
     case CT_OK: return 200;
     case CT_EINVAL:
     case CT_ERANGE: return 400;
-    case CT_EFORBIDDEN: return 403;
+    case CT_EFORBIDDEN:
+    case CT_EDENIED: return 403;
     case CT_ENOROUTE:
     case CT_ENOLAYER:
-    case CT_EOUTSIDE: return 404;
+    case CT_EOUTSIDE:
+    case CT_ENOTFOUND: return 404;
     case CT_EMETHOD: return 405;
     case CT_ESOURCE: return 502;
     case CT_EUNSUPPORTED:

@@ -19,7 +19,8 @@ static const char usage[] =
     "  bootstrap serve [--host 127.0.0.1] [--port 8080] [--config FILE]\n"
     "  bootstrap invoke [EVENT.json]      one Lambda event (file or stdin) -> response JSON\n"
     "  bootstrap                          with AWS_LAMBDA_RUNTIME_API set: the Lambda runtime\n"
-    "The configuration is --config, else $COGTILER_CONFIG, else " DEFAULT_CONFIG ".\n";
+    "The configuration is --config FILE, else $COGTILER_CONFIG_JSON (inline JSON), else\n"
+    "$COGTILER_CONFIG (a file), else " DEFAULT_CONFIG ".\n";
 
 /* The app over one ad-hoc source, or over the configuration file (--config,
  * $COGTILER_CONFIG, DEFAULT_CONFIG). NULL with the reason in msg. */
@@ -28,15 +29,22 @@ static struct app *make_app_msg(const char *path, const char *source, char *msg,
     struct config cfg;
     struct app *app = NULL;
     snprintf(msg, msgcap, "out of memory");
+    /* Inline JSON (as a Lambda environment variable) when no file is named;
+     * its relative sources are relative to the working directory. */
+    const char *inline_json = path ? NULL : getenv("COGTILER_CONFIG_JSON");
     if (!path)
         path = getenv("COGTILER_CONFIG");
     if (!path)
         path = DEFAULT_CONFIG;
-    int err = source ? config_single("source", source, &cfg)
-                     : config_load(path, &cfg, msg, msgcap);
-    if (!err && (err = config_apply_env(&cfg)))
-        snprintf(msg, msgcap, "COGTILER_CACHE_CONTROL or COGTILER_CORS_ORIGIN: %s",
-                 err == CT_ECONFIG ? "control characters or over 256 bytes" : "out of memory");
+    int err = source        ? config_single("source", source, &cfg)
+              : inline_json ? config_parse(inline_json, NULL, &cfg, msg, msgcap)
+                            : config_load(path, &cfg, msg, msgcap);
+    if (err && inline_json) {
+        size_t used = strlen(msg);
+        snprintf(msg + used, msgcap - used, " (COGTILER_CONFIG_JSON)");
+    }
+    if (!err)
+        err = config_apply_env(&cfg, msg, msgcap);
     if (!err)
         err = app_create(&cfg, &app);
     if (err)

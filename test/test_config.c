@@ -14,16 +14,20 @@ static void test_valid(void **state)
                        "\"b\":{\"source\":\"/abs/y.tif\",\"colormap\":\"viridis\","
                        "\"rescale\":[-10,20.5],\"attribution\":\"\u00a9 Someone\"},"
                        "\"c\":{\"source\":\"https://example.invalid/z.tif\"},"
+                       "\"s3\":{\"source\":\"s3://bucket/k/z.tif\",\"requester_pays\":true,"
+                       "\"unsigned\":false},"
                        "\"d\":{\"source\":\"NETCDF:f.nc:var\"},"
                        "\"e\":{\"source\":\"dir/a:b.tif\"}}}";
     assert_int_equal(config_parse(json, "/base", &c, msg, sizeof msg), CT_OK);
-    assert_int_equal(c.nlayers, 5);
+    assert_int_equal(c.nlayers, 6);
     assert_int_equal(c.default_layer, 1);
     assert_string_equal(c.layers[0].source, "/base/x.tif");
     assert_string_equal(c.layers[1].source, "/abs/y.tif");
-    assert_string_equal(c.layers[2].source, "https://example.invalid/z.tif");
-    assert_string_equal(c.layers[3].source, "NETCDF:f.nc:var"); /* GDAL names as given */
-    assert_string_equal(c.layers[4].source, "/base/dir/a:b.tif");
+    assert_string_equal(c.layers[2].source, "/vsicurl/https://example.invalid/z.tif");
+    assert_string_equal(c.layers[3].source, "/vsis3/bucket/k/z.tif");
+    assert_true(c.layers[3].requester_pays && !c.layers[3].unsigned_s3);
+    assert_string_equal(c.layers[4].source, "NETCDF:f.nc:var"); /* GDAL names as given */
+    assert_string_equal(c.layers[5].source, "/base/dir/a:b.tif");
     assert_string_equal(c.layers[1].colormap, "viridis");
     assert_true(c.layers[1].has_rescale && c.layers[1].rescale_min == -10 &&
                 c.layers[1].rescale_max == 20.5);
@@ -57,6 +61,15 @@ static void test_invalid(void **state)
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":[2,1]}}}", "rescale" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":[1]}}}", "rescale" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"attribution\":7}}}", "attribution" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"unsigned\":1}}}", "unsigned" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\"}},\"allowed_url_prefixes\":\"https://a/\"}",
+          "allowed_url_prefixes" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\"}},\"allowed_url_prefixes\":[\"ftp://a/\"]}",
+          "ftp://a/" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\"}},\"allowed_url_prefixes\":[\"https://a/?q\"]}",
+          "query" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\"}},\"dataset_ttl\":-5}", "dataset_ttl" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\"}},\"dataset_ttl\":1.5}", "dataset_ttl" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":\"0,1\"}}}", "rescale" },
         { "{\"layers\":{\"a\":{\"source\":\"x\"},\"a\":{\"source\":\"y\"}}}", "twice" },
         { "{\"default_layer\":\"q\",\"layers\":{\"a\":{\"source\":\"x\"}}}", "default_layer" },
@@ -100,13 +113,40 @@ static void test_headers_and_env(void **state)
     assert_string_equal(c.cors_origin, "https://maps.example");
     setenv("COGTILER_CORS_ORIGIN", "https://other.example", 1);
     unsetenv("COGTILER_CACHE_CONTROL");
-    assert_int_equal(config_apply_env(&c), CT_OK);
+    assert_int_equal(config_apply_env(&c, msg, sizeof msg), CT_OK);
     assert_string_equal(c.cors_origin, "https://other.example");
     assert_string_equal(c.tile_cache_control, "public, max-age=600");
     setenv("COGTILER_CACHE_CONTROL", "max-age=1\r\nX-Evil: 1", 1);
-    assert_int_equal(config_apply_env(&c), CT_ECONFIG);
+    assert_int_equal(config_apply_env(&c, msg, sizeof msg), CT_ECONFIG);
+    assert_non_null(strstr(msg, "COGTILER_CACHE_CONTROL"));
     unsetenv("COGTILER_CACHE_CONTROL");
     unsetenv("COGTILER_CORS_ORIGIN");
+    /* the allow-list and the dataset lifetime */
+    assert_int_equal(c.nallowed, 0);
+    assert_int_equal(c.dataset_ttl_s, CONFIG_DATASET_TTL);
+    setenv("COGTILER_ALLOWED_URL_PREFIXES", "https://a.example/cogs/, s3://bucket/x/", 1);
+    setenv("COGTILER_DATASET_TTL", "60", 1);
+    assert_int_equal(config_apply_env(&c, msg, sizeof msg), CT_OK);
+    assert_int_equal(c.nallowed, 2);
+    assert_string_equal(c.allowed_prefixes[0], "https://a.example/cogs/");
+    assert_string_equal(c.allowed_prefixes[1], "s3://bucket/x/");
+    assert_int_equal(c.dataset_ttl_s, 60);
+    static const char *const bad_env[][2] = {
+        { "COGTILER_ALLOWED_URL_PREFIXES", "file:///etc/" },
+        { "COGTILER_ALLOWED_URL_PREFIXES", "https://user:pw@a.example/" },
+        { "COGTILER_ALLOWED_URL_PREFIXES", "/vsicurl/https://a.example/" },
+        { "COGTILER_DATASET_TTL", "-1" },
+        { "COGTILER_DATASET_TTL", "5s" },
+    };
+    for (size_t i = 0; i < sizeof bad_env / sizeof bad_env[0]; i++) {
+        setenv(bad_env[i][0], bad_env[i][1], 1);
+        msg[0] = '\0';
+        if (config_apply_env(&c, msg, sizeof msg) != CT_ECONFIG || !strstr(msg, bad_env[i][0]))
+            fail_msg("%s=%s accepted (%s)", bad_env[i][0], bad_env[i][1], msg);
+        unsetenv(bad_env[i][0]);
+    }
+    unsetenv("COGTILER_ALLOWED_URL_PREFIXES");
+    unsetenv("COGTILER_DATASET_TTL");
     config_free(&c);
     const char *bad = "{\"cors_origin\":\"a\\nb\",\"layers\":{\"a\":{\"source\":\"x\"}}}";
     assert_int_equal(config_parse(bad, NULL, &c, msg, sizeof msg), CT_ECONFIG);
