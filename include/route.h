@@ -14,13 +14,13 @@ struct strview {
 enum route_kind {
     ROUTE_INDEX,   /* "/" : the map page */
     ROUTE_STATIC,  /* "/static/NAME" : an embedded asset, name in .asset */
-    ROUTE_TILE,    /* "/tiles/LAYER/Z/X/Y[@2x].png" */
+    ROUTE_TILE,    /* "/tiles/LAYER/Z/X/Y[@2x].png"; "/cog/tiles/Z/X/Y[@2x].png" (adhoc) */
     ROUTE_COLORMAPS, /* "/colormaps" : the names */
     ROUTE_COLORMAP,  /* "/colormaps/NAME" : one table, name in .asset */
     ROUTE_LAYERS,    /* "/layers" */
-    ROUTE_INFO,      /* "/tiles/LAYER/info" */
-    ROUTE_TILEJSON,  /* "/tiles/LAYER/tilejson.json" */
-    ROUTE_POINT,     /* "/tiles/LAYER/point/LON,LAT" */
+    ROUTE_INFO,      /* "/tiles/LAYER/info"; "/cog/info" (adhoc) */
+    ROUTE_TILEJSON,  /* "/tiles/LAYER/tilejson.json"; "/cog/tilejson.json" (adhoc) */
+    ROUTE_POINT,     /* "/tiles/LAYER/point/LON,LAT"; "/cog/point/LON,LAT" (adhoc) */
     ROUTE_MAP,       /* "/map/LAYER" : the map page opened on LAYER */
 };
 
@@ -34,6 +34,7 @@ struct route {
     uint64_t x, y;
     int scale;              /* 1, or 2 for "@2x" */
     double lon, lat;        /* ROUTE_POINT */
+    int adhoc;              /* "/cog/..." : TILE, INFO, TILEJSON or POINT of the url= source */
 };
 
 /* Parses path[0..len) (already percent-decoded, no query string).

@@ -280,17 +280,50 @@ static int parse_style(const struct request *req, const struct layer_conf *l,
     return parse_algorithm(req, st, msg, msgcap);
 }
 
+/* The layer a route names: a configured layer, or for "/cog/" routes the url=
+ * source as a layer called "cog" without defaults (in *adhoc, pointing into
+ * req). NULL after setting the error (404 unknown layer, 400 no url=). */
+static const struct layer_conf *route_layer(struct app *app, const struct request *req,
+                                            const struct route *rt, struct layer_conf *adhoc,
+                                            struct response *resp)
+{
+    char msg[256];
+    if (rt->adhoc) {
+        const char *url = request_query(req, "url");
+        if (!url || !*url) {
+            set_error(resp, CT_EINVAL, "url: required by the /cog/ routes");
+            return NULL;
+        }
+        memset(adhoc, 0, sizeof *adhoc);
+        adhoc->name = (char *)"cog";
+        adhoc->source = (char *)url;
+        return adhoc;
+    }
+    const struct layer_conf *l = config_find(app_config(app), rt->layer.p, rt->layer.n);
+    if (!l) {
+        snprintf(msg, sizeof msg, "unknown layer \"%.*s\"", (int)rt->layer.n, rt->layer.p);
+        set_error(resp, CT_ENOLAYER, msg);
+    }
+    return l;
+}
+
+/* The open dataset of l (route_layer's answer). */
+static int open_layer(struct app *app, const struct route *rt, const struct layer_conf *l,
+                      struct raster **r, char *msg, size_t msgcap)
+{
+    return rt->adhoc ? app_adhoc_raster(app, l->source, r, msg, msgcap)
+                     : app_raster(app, l, r, msg, msgcap);
+}
+
 static void handle_tile(struct app *app, const struct request *req, const struct route *rt,
                         struct response *resp)
 {
     char msg[256] = "";
     struct custom_cmap custom;
-    const struct layer_conf *l = config_find(app_config(app), rt->layer.p, rt->layer.n);
-    if (!l) {
-        snprintf(msg, sizeof msg, "unknown layer \"%.*s\"", (int)rt->layer.n, rt->layer.p);
-        set_error(resp, CT_ENOLAYER, msg);
+    struct layer_conf adhoc;
+    const struct layer_conf *l = route_layer(app, req, rt, &adhoc, resp);
+    if (!l)
         return;
-    }
     struct tile_style st;
     int size = 256 * rt->scale;
     int err = parse_style(req, l, &st, &size, msg, sizeof msg);
@@ -315,7 +348,7 @@ static void handle_tile(struct app *app, const struct request *req, const struct
     }
     st.read.deadline_ms = req->deadline_ms;
     if (!err)
-        err = app_raster(app, l, &r, msg, sizeof msg);
+        err = open_layer(app, rt, l, &r, msg, sizeof msg);
     if (!err)
         err = tile_render(r, rt->z, rt->x, rt->y, size, &st, &png, msg, sizeof msg);
     if (err) {
@@ -414,24 +447,19 @@ static void add_bounds(cJSON *o, const struct raster_info *in)
 }
 
 /* The layer's open raster, or an error answer. */
-static struct raster *layer_raster(struct app *app, const struct route *rt,
+/* route_layer + open_layer, for the metadata routes. NULL after setting the error. */
+static struct raster *layer_raster(struct app *app, const struct request *req,
+                                   const struct route *rt, struct layer_conf *adhoc,
                                    const struct layer_conf **lout, struct response *resp)
 {
     char msg[256] = "";
-    const struct layer_conf *l = config_find(app_config(app), rt->layer.p, rt->layer.n);
     struct raster *r = NULL;
-    int err;
-    if (!l) {
-        snprintf(msg, sizeof msg, "unknown layer \"%.*s\"", (int)rt->layer.n, rt->layer.p);
-        err = CT_ENOLAYER;
-    } else {
-        err = app_raster(app, l, &r, msg, sizeof msg);
-    }
+    const struct layer_conf *l = route_layer(app, req, rt, adhoc, resp);
+    if (!l)
+        return NULL;
+    int err = open_layer(app, rt, l, &r, msg, sizeof msg);
     if (err) {
-        if (l)
-            set_source_error(resp, err, msg, l);
-        else
-            set_error(resp, err, msg);
+        set_source_error(resp, err, msg, l);
         return NULL;
     }
     *lout = l;
@@ -463,10 +491,12 @@ static cJSON *describe_layer(const struct layer_conf *l, const struct raster_inf
 }
 
 /* GET /tiles/LAYER/info */
-static void handle_info(struct app *app, const struct route *rt, struct response *resp)
+static void handle_info(struct app *app, const struct request *req, const struct route *rt,
+                        struct response *resp)
 {
     const struct layer_conf *l;
-    struct raster *r = layer_raster(app, rt, &l, resp);
+    struct layer_conf adhoc;
+    struct raster *r = layer_raster(app, req, rt, &adhoc, &l, resp);
     if (!r)
         return;
     const struct raster_info *in = raster_get_info(r);
@@ -538,11 +568,12 @@ static void handle_tilejson(struct app *app, const struct request *req, const st
                             struct response *resp)
 {
     const struct layer_conf *l;
-    struct raster *r = layer_raster(app, rt, &l, resp);
+    struct layer_conf adhoc;
+    struct raster *r = layer_raster(app, req, rt, &adhoc, &l, resp);
     if (!r)
         return;
     const struct config *c = app_config(app);
-    char url[4096] = "";
+    char url[8192] = "";
     const char *host = request_header(req, "Host");
     if (c->public_url) {
         snprintf(url, sizeof url, "%s", c->public_url);
@@ -554,7 +585,10 @@ static void handle_tilejson(struct app *app, const struct request *req, const st
     size_t n = strlen(url);
     while (n && url[n - 1] == '/')
         url[--n] = '\0';
-    snprintf(url + n, sizeof url - n, "/tiles/%s/{z}/{x}/{y}.png", l->name);
+    if (rt->adhoc)
+        snprintf(url + n, sizeof url - n, "/cog/tiles/{z}/{x}/{y}.png");
+    else
+        snprintf(url + n, sizeof url - n, "/tiles/%s/{z}/{x}/{y}.png", l->name);
     for (size_t i = 0; i < req->nquery; i++) {
         strncat(url, i ? "&" : "?", sizeof url - strlen(url) - 1);
         url_encode(url, sizeof url, req->query[i].key ? req->query[i].key : "");
@@ -583,10 +617,12 @@ static void handle_tilejson(struct app *app, const struct request *req, const st
 }
 
 /* GET /tiles/LAYER/point/LON,LAT: the band values there. */
-static void handle_point(struct app *app, const struct route *rt, struct response *resp)
+static void handle_point(struct app *app, const struct request *req, const struct route *rt,
+                         struct response *resp)
 {
     const struct layer_conf *l;
-    struct raster *r = layer_raster(app, rt, &l, resp);
+    struct layer_conf adhoc;
+    struct raster *r = layer_raster(app, req, rt, &adhoc, &l, resp);
     if (!r)
         return;
     double v[16];
@@ -769,13 +805,13 @@ static void route_request(struct app *app, const struct request *req, struct res
         handle_layers(app, resp);
         return;
     case ROUTE_INFO:
-        handle_info(app, &rt, resp);
+        handle_info(app, req, &rt, resp);
         return;
     case ROUTE_TILEJSON:
         handle_tilejson(app, req, &rt, resp);
         return;
     case ROUTE_POINT:
-        handle_point(app, &rt, resp);
+        handle_point(app, req, &rt, resp);
         return;
     }
     set_error(resp, CT_ENOROUTE, NULL);

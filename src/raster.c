@@ -10,6 +10,9 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_minixml.h>
+#include <cpl_vsi.h>
+#include <cpl_vsi_error.h>
 #include <gdal.h>
 #include <gdal_utils.h>
 #include <ogr_srs_api.h>
@@ -34,6 +37,39 @@ struct raster {
     double (*range)[2];  /* per data band, valid where range_known[band - 1] */
     unsigned char *range_known;
     char *wkt3857;
+    char *source;        /* GDAL's name, to forget its cached bytes at close */
+};
+
+/* Remote reads (/vsicurl/, /vsis3/), set once; each can be overridden from the
+ * environment under the same name. Measured with nginx's access log (make
+ * bench, docs/ARCHITECTURE.md): unconfigured, opening a COG over HTTP costs a
+ * directory listing and ~34 HEAD requests for sidecar files. */
+static const char *const remote_defaults[][2] = {
+    /* No directory listing and no sidecar (.ovr, .msk, .aux.xml) probing on
+     * open: COGs carry overviews and masks inside. */
+    { "GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR" },
+    /* The first GET reads 32 KB: the whole header (IFDs, tile offsets and byte
+     * counts) of typical COGs in one request. */
+    { "GDAL_INGESTED_BYTES_AT_OPEN", "32768" },
+    /* Adjacent blocks of one read in one ranged GET. */
+    { "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES", "YES" },
+    /* GDAL's cache of downloaded ranges (shared by all files) and its block
+     * cache, bounded for a 512 MB Lambda. */
+    { "CPL_VSIL_CURL_CACHE_SIZE", "33554432" },
+    { "GDAL_CACHEMAX", "64" },
+    /* Time limits that leave an answer possible within API Gateway's 29 s:
+     * 2 s to connect, 5 s per request, give up on a stalled transfer after
+     * 3 s; 2 retries (429 and 5xx) after 0.5 s and about 1 s. At worst about
+     * 17 s per read. */
+    { "GDAL_HTTP_CONNECTTIMEOUT", "2" },
+    { "GDAL_HTTP_TIMEOUT", "5" },
+    { "GDAL_HTTP_LOW_SPEED_TIME", "3" },
+    { "GDAL_HTTP_LOW_SPEED_LIMIT", "1" },
+    { "GDAL_HTTP_MAX_RETRY", "2" },
+    { "GDAL_HTTP_RETRY_DELAY", "0.5" },
+    { "GDAL_HTTP_USERAGENT", "cogtiler" },
+    /* A VRT never runs Python. */
+    { "GDAL_VRT_ENABLE_PYTHON", "NO" },
 };
 
 void raster_global_init(void)
@@ -41,8 +77,49 @@ void raster_global_init(void)
     GDALAllRegister();
     /* Never write .aux.xml next to a source (read-only buckets, test fixtures). */
     CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
+    for (size_t i = 0; i < sizeof remote_defaults / sizeof remote_defaults[0]; i++)
+        if (!getenv(remote_defaults[i][0]))
+            CPLSetConfigOption(remote_defaults[i][0], remote_defaults[i][1]);
     /* Errors reach the caller through CPLGetLastErrorMsg(), not stderr. */
     CPLSetErrorHandler(CPLQuietErrorHandler);
+}
+
+/* Before each GDAL call whose failure we report: clears GDAL's last error and
+ * the VSI error that source_fault() reads. */
+static void reset_errors(void)
+{
+    CPLErrorReset();
+    VSIErrorReset();
+}
+
+/* What a failed GDAL call on a source means, from the VSI error and GDAL's
+ * message: the remote server's 404 / 403 / timeout, or any other failure. */
+static int source_fault(void)
+{
+    switch (VSIGetLastErrorNo()) {
+    case VSIE_AWSObjectNotFound:
+    case VSIE_AWSBucketNotFound: return CT_ENOTFOUND;
+    case VSIE_AWSAccessDenied:
+    case VSIE_AWSInvalidCredentials:
+    case VSIE_AWSSignatureDoesNotMatch: return CT_EDENIED;
+    default: break;
+    }
+    const char *m = CPLGetLastErrorMsg();
+    const char *code = m ? strstr(m, "HTTP response code: ") : NULL;
+    if (code) {
+        int status = atoi(code + 20);
+        if (status == 404 || status == 410)
+            return CT_ENOTFOUND;
+        if (status == 401 || status == 403)
+            return CT_EDENIED;
+    }
+    /* S3 errors GDAL 3.6 files under the generic VSIE_AWSError. */
+    if (m && (strcasestr(m, "Access Denied") || strcasestr(m, "Access Key Id") ||
+              strcasestr(m, "security token")))
+        return CT_EDENIED;
+    if (m && (strstr(m, "timed out") || strstr(m, "Timeout was reached")))
+        return CT_ETIMEOUT;
+    return CT_ESOURCE;
 }
 
 void raster_global_cleanup(void)
@@ -93,24 +170,129 @@ static int compute_lonlat(GDALDatasetH ds, const double gt[6], OGRSpatialReferen
     return CT_OK;
 }
 
-int raster_open(const char *source, struct raster **out, char *msg, size_t msgcap)
+/* Files named by a VRT (SourceFilename, SourceDataset), anywhere in its tree,
+ * each passed to check(); a raw band (VRTRawRasterBand reads any file as
+ * pixels) is refused outright. */
+static int check_vrt_node(const CPLXMLNode *n, const char *vrtdir, const struct raster_open_opts *o,
+                          int depth, char *msg, size_t msgcap);
+static int check_file(const char *name, const struct raster_open_opts *o, int depth, char *msg,
+                      size_t msgcap);
+
+static int check_vrt_node(const CPLXMLNode *n, const char *vrtdir, const struct raster_open_opts *o,
+                          int depth, char *msg, size_t msgcap)
+{
+    for (; n; n = n->psNext) {
+        if (n->eType != CXT_Element)
+            continue;
+        const char *sub = CPLGetXMLValue(n, "subClass", "");
+        if (strcmp(n->pszValue, "VRTRasterBand") == 0 && strcmp(sub, "VRTRawRasterBand") == 0) {
+            snprintf(msg, msgcap, "a VRT with raw bands is not accepted");
+            return CT_EFORBIDDEN;
+        }
+        if (strcmp(n->pszValue, "SourceFilename") == 0 ||
+            strcmp(n->pszValue, "SourceDataset") == 0) {
+            const char *name = CPLGetXMLValue(n, NULL, "");
+            int relative = atoi(CPLGetXMLValue(n, "relativeToVRT", "0"));
+            char *full = CPLStrdup(relative ? CPLProjectRelativeFilename(vrtdir, name) : name);
+            int err = check_file(full, o, depth + 1, msg, msgcap);
+            CPLFree(full);
+            if (err)
+                return err;
+            continue;
+        }
+        int err = check_vrt_node(n->psChild, vrtdir, o, depth, msg, msgcap);
+        if (err)
+            return err;
+    }
+    return CT_OK;
+}
+
+/* Asks o->allow about name; when its bytes are VRT XML, checks its sources
+ * too (to a depth of 4). The bytes read here stay in GDAL's cache for the open
+ * that follows. */
+static int check_file(const char *name, const struct raster_open_opts *o, int depth, char *msg,
+                      size_t msgcap)
+{
+    /* HEAD: the bytes GDAL ingests at open (GDAL_INGESTED_BYTES_AT_OPEN), so
+     * that this read and the open share one ranged GET. */
+    enum { HEAD = 32768, MAX_VRT = 1 << 20 };
+    if (depth > 4) {
+        snprintf(msg, msgcap, "VRTs nested more than 4 deep are not accepted");
+        return CT_EFORBIDDEN;
+    }
+    int err = o->allow(o->ctx, name, msg, msgcap);
+    if (err)
+        return err;
+    reset_errors();
+    VSILFILE *f = VSIFOpenL(name, "rb");
+    if (!f) {
+        err = source_fault();
+        set_msg(msg, msgcap, "cannot open source");
+        return err;
+    }
+    char *head = CPLMalloc(HEAD + 1);
+    size_t n = VSIFReadL(head, 1, HEAD, f);
+    head[n] = '\0';
+    const char *p = head + strspn(head, " \t\r\n");
+    int is_vrt = strncmp(p, "<VRTDataset", 11) == 0;
+    CPLFree(head);
+    if (!is_vrt) {
+        VSIFCloseL(f);
+        return CT_OK;
+    }
+    char *xml = CPLMalloc(MAX_VRT + 1);
+    VSIFSeekL(f, 0, SEEK_SET);
+    n = VSIFReadL(xml, 1, MAX_VRT + 1, f);
+    VSIFCloseL(f);
+    if (n > MAX_VRT) {
+        CPLFree(xml);
+        snprintf(msg, msgcap, "a VRT over 1 MB is not accepted");
+        return CT_EFORBIDDEN;
+    }
+    xml[n] = '\0';
+    CPLXMLNode *root = CPLParseXMLString(xml);
+    CPLFree(xml);
+    if (!root) {
+        snprintf(msg, msgcap, "cannot open source: malformed VRT");
+        return CT_ESOURCE;
+    }
+    char *dir = CPLStrdup(CPLGetPath(name));
+    err = check_vrt_node(root, dir, o, depth, msg, msgcap);
+    CPLFree(dir);
+    CPLDestroyXMLNode(root);
+    return err;
+}
+
+int raster_open(const char *source, const struct raster_open_opts *opts, struct raster **out,
+                char *msg, size_t msgcap)
 {
     struct raster *r = NULL;
     OGRSpatialReferenceH srs = NULL, merc = NULL, wgs84 = NULL;
     OGRCoordinateTransformationH to_lonlat = NULL;
     int err;
 
-    CPLErrorReset();
+    reset_errors();
     r = calloc(1, sizeof *r);
     if (!r) {
         err = CT_ENOMEM;
         set_msg(msg, msgcap, "out of memory");
         goto error;
     }
-    r->ds = GDALOpenEx(source, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
-                       NULL, NULL);
+    r->source = CPLStrdup(source);
+    if (opts && strncmp(source, "/vsis3/", 7) == 0) {
+        if (opts->requester_pays)
+            VSISetPathSpecificOption(source, "AWS_REQUEST_PAYER", "requester");
+        if (opts->unsigned_s3)
+            VSISetPathSpecificOption(source, "AWS_NO_SIGN_REQUEST", "YES");
+    }
+    static const char *const untrusted_drivers[] = { "GTiff", "VRT", NULL };
+    if (opts && opts->allow && (err = check_file(source, opts, 0, msg, msgcap)))
+        goto error;
+    reset_errors();
+    r->ds = GDALOpenEx(source, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                       opts && opts->allow ? untrusted_drivers : NULL, NULL, NULL);
     if (!r->ds) {
-        err = CT_ESOURCE;
+        err = source_fault();
         set_msg(msg, msgcap, "cannot open source");
         goto error;
     }
@@ -235,6 +417,10 @@ void raster_close(struct raster *r)
     OCTDestroyCoordinateTransformation(r->from_lonlat);
     OSRDestroySpatialReference(r->srs);
     CPLFree(r->wkt3857);
+    /* Forget downloaded bytes and the file size: a reopen sees a replaced object. */
+    if (r->source && (strncmp(r->source, "/vsicurl/", 9) == 0 || strncmp(r->source, "/vsis3/", 7) == 0))
+        VSICurlPartialClearCache(r->source);
+    CPLFree(r->source);
     free(r->range);
     free(r->range_known);
     free(r);
@@ -355,15 +541,16 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, cons
     const int bpp = GDALGetDataTypeSizeBytes(dt);
     const GSpacing pixsp = bpp, linesp = (GSpacing)bpp * size, bandsp = (GSpacing)(bpp * px);
     unsigned char *first = (unsigned char *)out->data + ((size_t)j0 * size + (size_t)i0) * bpp;
-    CPLErrorReset();
+    reset_errors();
     if (GDALDatasetRasterIOEx(r->ds, GF_Read, xoff, yoff, xend - xoff, yend - yoff, first, bw,
                               bh, dt, nb, (int *)bands, pixsp, linesp, bandsp, &ex) != CE_None) {
         if (deadline_passed(*deadline)) {
             snprintf(msg, msgcap, "deadline reached while reading");
             return CT_ETIMEOUT;
         }
+        int fault = source_fault();
         set_msg(msg, msgcap, "cannot read the source");
-        return CT_ESOURCE;
+        return fault;
     }
 
     uint8_t *m = out->mask + (size_t)j0 * size + (size_t)i0;
@@ -375,8 +562,9 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, cons
                 snprintf(msg, msgcap, "deadline reached while reading");
                 return CT_ETIMEOUT;
             }
+            int fault = source_fault();
             set_msg(msg, msgcap, "cannot read the source mask");
-            return CT_ESOURCE;
+            return fault;
         }
         for (int j = 0; j < bh; j++)
             for (int i = 0; i < bw; i++)
@@ -454,7 +642,7 @@ static GDALDatasetH subset_vrt(struct raster *r, const struct raster_read_opts *
     argv[argc] = NULL;
     GDALTranslateOptions *to = GDALTranslateOptionsNew(argv, NULL);
     int usage = 0;
-    CPLErrorReset();
+    reset_errors();
     GDALDatasetH vrt = to ? GDALTranslate("", r->ds, to, &usage) : NULL;
     GDALTranslateOptionsFree(to);
     if (!vrt)
@@ -560,7 +748,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
     }
     if (deadline_ms)
         GDALWarpAppOptionsSetProgress(wopts, past_deadline, &deadline_ms);
-    CPLErrorReset();
+    reset_errors();
     int usage = 0;
     GDALDatasetH res = GDALWarp(NULL, mem, 1, &src, wopts, &usage);
     /* Only a failed warp counts: GDAL also reports points it cannot project
@@ -571,7 +759,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
         goto out;
     }
     if (!res) {
-        err = CT_ESOURCE;
+        err = source_fault();
         set_msg(msg, msgcap, "cannot read the source");
         goto out;
     }
@@ -598,10 +786,10 @@ int raster_range(struct raster *r, int band, double *min, double *max)
     }
     GDALRasterBandH b = GDALGetRasterBand(r->ds, band);
     double mn, mx, mean, sd;
-    CPLErrorReset();
+    reset_errors();
     /* Stored statistics first (bForce = FALSE reads only metadata). */
     if (GDALGetRasterStatistics(b, TRUE, FALSE, &mn, &mx, &mean, &sd) != CE_None) {
-        CPLErrorReset();
+        reset_errors();
         /* bApproxOK: GDAL uses an overview, or samples blocks when there is none. */
         if (GDALComputeRasterStatistics(b, TRUE, &mn, &mx, &mean, &sd, NULL, NULL) != CE_None)
             return CT_ESOURCE;
@@ -632,18 +820,20 @@ int raster_point(struct raster *r, double lon, double lat, double *values, int m
         return CT_EOUTSIDE;
     }
     int ix = (int)px, iy = (int)py, nb = r->info.nbands < max ? r->info.nbands : max;
-    CPLErrorReset();
+    reset_errors();
     for (int b = 0; b < nb; b++)
         if (GDALRasterIO(GDALGetRasterBand(r->ds, b + 1), GF_Read, ix, iy, 1, 1, &values[b], 1, 1,
                          GDT_Float64, 0, 0) != CE_None) {
+            int fault = source_fault();
             set_msg(msg, msgcap, "cannot read the source");
-            return CT_ESOURCE;
+            return fault;
         }
     uint8_t m = 0;
     if (GDALRasterIO(GDALGetMaskBand(GDALGetRasterBand(r->ds, 1)), GF_Read, ix, iy, 1, 1, &m, 1,
                      1, GDT_Byte, 0, 0) != CE_None) {
+        int fault = source_fault();
         set_msg(msg, msgcap, "cannot read the source mask");
-        return CT_ESOURCE;
+        return fault;
     }
     *n = nb;
     *valid = m != 0;

@@ -226,6 +226,18 @@ int route_parse(const char *path, size_t len, struct route *out)
         out->kind = ROUTE_TILE;
         return parse_tile(path + sizeof tiles - 1, end, out);
     }
+    /* "/cog/...": the same routes for the url= source, TiTiler's shape. The
+     * segment before the route's own ("tiles" or "cog") stands in for a layer. */
+    static const char cog[] = "/cog/", cogtiles[] = "/cog/tiles/";
+    if (len > sizeof cog - 1 && memcmp(path, cog, sizeof cog - 1) == 0) {
+        int tiles_form = len > sizeof cogtiles - 1 && memcmp(path, cogtiles, sizeof cogtiles - 1) == 0;
+        out->kind = ROUTE_TILE;
+        int err = parse_tile(path + (tiles_form ? sizeof cog - 1 : 1), end, out);
+        if ((out->kind == ROUTE_TILE) != tiles_form)
+            return CT_ENOROUTE;
+        out->adhoc = 1;
+        return err;
+    }
     if (len > sizeof map - 1 && memcmp(path, map, sizeof map - 1) == 0) {
         out->kind = ROUTE_MAP;
         out->layer.p = path + sizeof map - 1;
