@@ -81,7 +81,7 @@ run: deps bootstrap
 
 # --- tests -------------------------------------------------------------------
 TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels test_overviews \
-         test_handler test_event test_algo test_custom
+         test_handler test_event test_algo test_custom test_source
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
@@ -110,11 +110,17 @@ $(BROWSER_NPM): test/browser/package.json test/browser/package-lock.json
 	cd test/browser && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# s3rver for the remote-read tests, likewise pinned.
+S3_NPM := test/s3/node_modules/.installed
+$(S3_NPM): test/s3/package.json test/s3/package-lock.json
+	cd test/s3 && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: deps-test
-	$(MAKE) bootstrap $(TEST_BINS) $(REPLAYS) $(FUZZERS) $(BROWSER_NPM)
+	$(MAKE) bootstrap $(TEST_BINS) $(REPLAYS) $(FUZZERS) $(BROWSER_NPM) $(S3_NPM)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh \
-	  test/test_browser.sh
+	  test/test_remote.sh test/test_browser.sh
 
 # --- benchmark and valgrind ----------------------------------------------------
 $(B)/bench_tiles: bench/bench_tiles.c $(B)/libcogtiler.a

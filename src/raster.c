@@ -117,7 +117,8 @@ static int source_fault(void)
     if (m && (strcasestr(m, "Access Denied") || strcasestr(m, "Access Key Id") ||
               strcasestr(m, "security token")))
         return CT_EDENIED;
-    if (m && (strstr(m, "timed out") || strstr(m, "Timeout was reached")))
+    if (m && (strstr(m, "timed out") || strstr(m, "Timeout was reached") ||
+              strstr(m, "Operation too slow")))
         return CT_ETIMEOUT;
     return CT_ESOURCE;
 }

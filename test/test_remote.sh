@@ -1,0 +1,328 @@
+#!/bin/bash
+# Remote sources through real servers started here on 127.0.0.1: nginx (Debian)
+# serves the fixtures with Range support for /vsicurl/, s3rver (npm, pinned in
+# test/s3/) holds them in a bucket for /vsis3/. A `bootstrap serve` reads them
+# as configured layers and as allow-listed url= sources. Checks: tiles from HTTP
+# and S3 are byte-identical to the same tiles from the local files (the PNG
+# encoder is deterministic, so equal bytes are equal pixels), remote VRT
+# mosaics render like the local one, faults get their status and the next
+# request works, and the allow-list table answers 403 without any request
+# reaching a server (their request logs). TAP-style output.
+set -u
+BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
+out=test/out/remote
+rm -rf "$out"
+mkdir -p "$out/www/allowed" "$out/www/secret" "$out/www/mosaic" "$out/tiles"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else notok "$1${3:+ ($3)}"; fi; }
+
+. test/lib/nginx.sh
+. test/lib/s3rver.sh
+srv_pid=
+cleanup() {
+  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+  nginx_stop
+  s3_stop
+}
+trap cleanup EXIT
+
+for tool in curl jq gdal_translate gdalbuildvrt node "$NGINX_BIN"; do
+  command -v "$tool" >/dev/null || { notok "$tool is installed (make deps-test)"; exit 1; }
+done
+[ -d test/s3/node_modules/s3rver ] || { notok "test/s3/node_modules (make test runs npm ci there)"; exit 1; }
+
+# --- the files served -----------------------------------------------------------
+FIXTURES="rio-tiler/cog.tif titiler/TCI.tif rasterio/cogeo.tif rio-tiler/cog_cmap.tif
+          titiler/cog_with_nan.tif rio-tiler/nocog.tif"
+www=$out/www
+for f in $FIXTURES; do
+  mkdir -p "$www/$(dirname "$f")"
+  cp "test/data/$f" "$www/$f"
+done
+cp test/data/rio-tiler/cog.tif "$www/allowed/cog.tif"
+cp test/data/titiler/dem.tif "$www/secret/dem.tif"
+# A mosaic: TCI.tif cut in two COGs side by side, and a VRT of them (relative names).
+gdal_translate -q -of COG -srcwin 0 0 549 1098 test/data/titiler/TCI.tif "$www/mosaic/left.tif"
+gdal_translate -q -of COG -srcwin 549 0 549 1098 test/data/titiler/TCI.tif "$www/mosaic/right.tif"
+(cd "$www/mosaic" && gdalbuildvrt -q mosaic.vrt left.tif right.tif)
+cp "$www"/mosaic/* "$www/allowed/"
+# A truncated COG (its header intact), and the same scene inverted (to replace one).
+head -c 700000 test/data/titiler/TCI.tif >"$www/truncated.tif"
+gdal_translate -q -of COG -scale 0 255 255 0 test/data/titiler/TCI.tif "$out/inverted.tif"
+cp test/data/titiler/TCI.tif "$www/swap.tif"
+
+nginx_start "$out/nginx" "$www" '
+        location /e503/ { return 503; }
+        location /e403/ { return 403; }
+        location /slow/ { alias '"$PWD/$www"'/; limit_rate 1; }
+        location = /allowed/redirect-out.tif { return 302 /secret/dem.tif; }
+        location = /allowed/redirect-in.tif { return 302 /allowed/cog.tif; }
+' || { notok "nginx started"; exit 1; }
+ok "nginx serves the fixtures at $NGINX_URL"
+http=$NGINX_URL
+
+# VRTs in the allowed folder that point outside it, and one disguised as a .tif.
+vrt_to() { # SOURCE-ELEMENT... -> a one-band VRT over TCI's grid reading those sources
+  printf '<VRTDataset rasterXSize="20" rasterYSize="20"><SRS>EPSG:4326</SRS>'
+  printf '<GeoTransform>0, 1, 0, 0, 0, -1</GeoTransform>'
+  printf '<VRTRasterBand dataType="Byte" band="1"><SimpleSource>%s<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>\n' "$1"
+}
+vrt_to "<SourceFilename relativeToVRT=\"0\">$PWD/test/data/titiler/dem.tif</SourceFilename>" >"$www/allowed/local-file.vrt"
+vrt_to "<SourceFilename relativeToVRT=\"0\">/vsicurl/$http/secret/dem.tif</SourceFilename>" >"$www/allowed/outside-url.vrt"
+vrt_to '<SourceFilename relativeToVRT="1">../secret/dem.tif</SourceFilename>' >"$www/allowed/dotdot.vrt"
+vrt_to "<SourceFilename relativeToVRT=\"0\">/vsicurl/$http/allowed/outside-url.vrt</SourceFilename>" >"$www/allowed/nested.vrt"
+cp "$www/allowed/outside-url.vrt" "$www/allowed/disguised.tif"
+cat >"$www/allowed/raw.vrt" <<'EOF'
+<VRTDataset rasterXSize="20" rasterYSize="20"><SRS>EPSG:4326</SRS><GeoTransform>0, 1, 0, 0, 0, -1</GeoTransform>
+<VRTRasterBand dataType="Byte" band="1" subClass="VRTRawRasterBand"><SourceFilename relativeToVRT="0">/etc/hostname</SourceFilename><ImageOffset>0</ImageOffset><PixelOffset>1</PixelOffset><LineOffset>20</LineOffset></VRTRasterBand></VRTDataset>
+EOF
+
+s3_start "$out/s3" cogs || { notok "s3rver started"; exit 1; }
+for f in $FIXTURES mosaic/left.tif mosaic/right.tif mosaic/mosaic.vrt allowed/cog.tif \
+         allowed/outside-url.vrt; do
+  s3_put "$www/$f" "cogs/$f" || { notok "upload $f to s3rver"; exit 1; }
+done
+ok "s3rver holds the fixtures in bucket cogs (port $S3_PORT)"
+
+# --- the server ------------------------------------------------------------------
+{
+  echo '{"default_layer": "local_0", "dataset_ttl": 1,'
+  echo " \"allowed_url_prefixes\": [\"$http/allowed/\", \"s3://cogs/allowed/\"],"
+  echo ' "layers": {'
+  i=0
+  for f in $FIXTURES; do
+    echo "  \"local_$i\": {\"source\": \"$PWD/test/data/$f\"},"
+    echo "  \"http_$i\": {\"source\": \"$http/$f\"},"
+    echo "  \"s3_$i\": {\"source\": \"s3://cogs/$f\"},"
+    i=$((i + 1))
+  done
+  echo "  \"local_mosaic\": {\"source\": \"$PWD/$www/mosaic/mosaic.vrt\"},"
+  echo "  \"http_mosaic\": {\"source\": \"$http/mosaic/mosaic.vrt\"},"
+  echo "  \"s3_mosaic\": {\"source\": \"s3://cogs/mosaic/mosaic.vrt\"},"
+  echo "  \"local_tci\": {\"source\": \"$PWD/test/data/titiler/TCI.tif\"},"
+  echo "  \"local_inverted\": {\"source\": \"$PWD/$out/inverted.tif\"},"
+  echo "  \"http_swap\": {\"source\": \"$http/swap.tif\"},"
+  echo "  \"http_missing\": {\"source\": \"$http/no-such.tif\"},"
+  echo "  \"s3_missing\": {\"source\": \"s3://cogs/no-such.tif\"},"
+  echo "  \"s3_nobucket\": {\"source\": \"s3://no-such-bucket/x.tif\"},"
+  echo "  \"http_403\": {\"source\": \"$http/e403/x.tif\"},"
+  echo "  \"http_503\": {\"source\": \"$http/e503/x.tif\"},"
+  echo "  \"http_slow\": {\"source\": \"$http/slow/rio-tiler/cog.tif\"},"
+  echo "  \"http_truncated\": {\"source\": \"$http/truncated.tif\"},"
+  echo "  \"http_later_down\": {\"source\": \"$http/titiler/cog_with_nan.tif\"}"
+  echo ' }}'
+} >"$out/layers.json"
+jq -e . "$out/layers.json" >/dev/null || { notok "layers.json is valid"; exit 1; }
+
+"$BOOTSTRAP" serve --host 127.0.0.1 --port 0 --config "$out/layers.json" \
+  >"$out/server.out" 2>"$out/server.err" &
+srv_pid=$!
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out/server.out")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { notok "bootstrap serve started: $(tail -3 "$out/server.err")"; exit 1; }
+base=http://127.0.0.1:$port
+
+# get PATH [curl args...]: sets code, ctype, cache and the body in $out/body
+get() {
+  local p=$1; shift
+  local w
+  w=$(curl -s -o "$out/body" -D "$out/headers" -w '%{http_code} %{content_type}' --max-time 40 "$@" "$base$p")
+  code=${w%% *}; ctype=${w#* }
+  cache=$(sed -n 's/^Cache-Control: *//Ip' "$out/headers" | tr -d '\r')
+}
+detail() { jq -r .detail "$out/body" 2>/dev/null | head -c 200; }
+
+# --- configured layers: HTTP and S3 tiles equal the local ones --------------------
+i=0
+for f in $FIXTURES; do
+  tiles=$(awk -v f="$f" '$1 == f { print $3 "/" $4 "/" $5 }' test/data/tiles.txt)
+  for kind in http s3; do
+    bad=
+    count=0
+    for t in $tiles; do
+      get "/tiles/local_$i/$t.png"; lc=$code; cp "$out/body" "$out/tiles/local.png"
+      get "/tiles/${kind}_$i/$t.png"
+      count=$((count + 1))
+      if [ "$code" != "$lc" ] || ! cmp -s "$out/body" "$out/tiles/local.png"; then
+        bad="$bad $t($lc vs $code $(detail))"
+      fi
+    done
+    check "$kind: $count tiles of $f identical to the local file's" '[ -z "$bad" ] && [ $count -ge 5 ]' "$bad"
+  done
+  i=$((i + 1))
+done
+
+# Tiles of TCI.tif (tiles.txt): overview, native, edge, over-zoom. Native and
+# finer tiles of the mosaic equal the whole file's (overviews differ: the
+# halves have their own).
+for t in 0/0/0 9/289/208 10/579/415 10/580/417 13/4635/3326; do
+  get "/tiles/local_mosaic/$t.png"; lc=$code; cp "$out/body" "$out/tiles/local.png"
+  get "/tiles/local_tci/$t.png"; cp "$out/body" "$out/tiles/tci.png"
+  case $t in 0/*|9/*) ;; *)
+    check "local VRT mosaic of two halves renders tile $t like the whole file" \
+      '[ "$lc" = 200 ] && cmp -s "$out/tiles/local.png" "$out/tiles/tci.png"' "$lc" ;;
+  esac
+  for kind in http s3; do
+    get "/tiles/${kind}_mosaic/$t.png"
+    check "$kind VRT mosaic: tile $t identical to the local VRT's" \
+      '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/local.png"' "$code $(detail)"
+  done
+done
+
+# --- faults: each gets its status, and the next request works ------------------------
+good() { # the request after a fault
+  get "/tiles/local_0/9/175/99.png"
+  check "  ... and the next request is served (200)" '[ "$code" = 200 ]' "$code"
+}
+fault() { # WHAT LAYER STATUS [detail-pattern [TILE]]
+  local t0 t1 want=$3 pat=${4:-}
+  t0=$(date +%s%N)
+  get "/tiles/$2/${5:-9/175/99}.png"
+  t1=$(date +%s%N)
+  local want_cache='no-store'
+  [ "$want" -lt 500 ] && want_cache='public, max-age=60'
+  check "$1 -> $want JSON, Cache-Control $want_cache ($(( (t1 - t0) / 1000000 )) ms: $(detail))" \
+    '[ "$code" = "$want" ] && [ "$ctype" = application/json ] && [ "$cache" = "$want_cache" ] && [[ $(detail) == *"$pat"* ]]' \
+    "got $code $ctype '$cache'"
+  good
+}
+n503=$(grep -c ' /e503/' "$NGINX_LOG")
+fault "HTTP object missing" http_missing 404
+fault "S3 object missing" s3_missing 404 "does not exist"
+fault "S3 bucket missing" s3_nobucket 404
+fault "HTTP 403" http_403 403
+fault "HTTP 503" http_503 502 "503"
+tries=$(( $(grep -c ' /e503/' "$NGINX_LOG") - n503 ))
+check "HTTP 503 was retried twice (3 requests in all)" '[ "$tries" = 3 ]' "$tries requests"
+fault "HTTP server too slow (1 byte/s)" http_slow 504
+fault "truncated COG (tile past the end)" http_truncated 502 "" 10/579/415
+# The server goes away after the dataset was opened.
+get "/tiles/http_later_down/8/184/111.png"
+check "HTTP layer served before its server stops" '[ "$code" = 200 ]' "$code $(detail)"
+saved_log=$NGINX_LOG
+nginx_stop
+fault "HTTP server stopped mid-run (new blocks needed)" http_later_down 502 "" 9/369/223
+get "/tiles/s3_0/9/175/99.png"
+check "  ... S3 layers still work" '[ "$code" = 200 ]' "$code"
+
+# --- url= and the allow-list --------------------------------------------------------------
+nginx_start "$out/nginx" "$www" '
+        location = /allowed/redirect-out.tif { return 302 /secret/dem.tif; }
+        location = /allowed/redirect-in.tif { return 302 /allowed/cog.tif; }
+' || { notok "nginx restarted"; exit 1; }
+old_http=$http http=$NGINX_URL
+# The allow-list names the old port: a server with the new one.
+kill "$srv_pid"; wait "$srv_pid" 2>/dev/null
+sed "s|$old_http|$http|g" "$out/layers.json" >"$out/layers2.json"
+for f in allowed/outside-url.vrt allowed/nested.vrt allowed/disguised.tif; do
+  sed -i "s|$old_http|$http|g" "$www/$f"
+done
+s3_put "$www/allowed/outside-url.vrt" cogs/allowed/outside-url.vrt
+: >"$out/server.out"
+"$BOOTSTRAP" serve --host 127.0.0.1 --port 0 --config "$out/layers2.json" \
+  >"$out/server.out" 2>>"$out/server.err" &
+srv_pid=$!
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out/server.out")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+base=http://127.0.0.1:$port
+
+get "/tiles/local_0/9/175/99.png"; cp "$out/body" "$out/tiles/cog.png"
+for u in "$http/allowed/cog.tif" "s3://cogs/allowed/cog.tif" "$http/allowed/redirect-in.tif"; do
+  get "/cog/tiles/9/175/99.png" -G --data-urlencode "url=$u"
+  check "url=$u: tile identical to the local file's" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/cog.png"' "$code $(detail)"
+done
+get "/tiles/local_mosaic/10/579/415.png"; cp "$out/body" "$out/tiles/mosaic.png"
+for u in "$http/allowed/mosaic.vrt"; do
+  get "/cog/tiles/10/579/415.png" -G --data-urlencode "url=$u"
+  check "url=$u (a VRT of allowed COGs): identical to the local mosaic" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/mosaic.png"' "$code $(detail)"
+done
+get "/cog/tilejson.json" -G --data-urlencode "url=$http/allowed/cog.tif" --data-urlencode "colormap_name=viridis"
+tj=$(jq -r '.tiles[0]' "$out/body" 2>/dev/null)
+check "url= TileJSON carries url= into its tiles URL" \
+  '[ "$code" = 200 ] && [[ $tj == "$base/cog/tiles/{z}/{x}/{y}.png?url=http%3A%2F%2F127.0.0.1%3A"*"colormap_name=viridis" ]]' "$code $tj"
+get "/cog/tiles/9/175/99.png"
+check "/cog/ without url= -> 400" '[ "$code" = 400 ]' "$code"
+
+# Each attempt: 403 JSON, and no request at all reaches nginx or s3rver.
+refused() { # URL [WHY]
+  local nl sl
+  nl=$(nginx_log_lines); sl=$(s3_log_lines)
+  get "/cog/tiles/9/175/99.png" -G --data-urlencode "url=$1"
+  local reached=$(( $(nginx_log_lines) - nl + $(s3_log_lines) - sl ))
+  check "url=$1 -> 403, no request made (${2:-$(detail)})" '[ "$code" = 403 ] && [ "$reached" = 0 ]' "$code, $reached requests: $(detail)"
+}
+refused "$PWD/test/data/titiler/dem.tif"
+refused "file://$PWD/test/data/titiler/dem.tif"
+refused "/vsicurl/$http/allowed/cog.tif"
+refused "/vsis3/cogs/allowed/cog.tif"
+refused "/vsicurl/$http/secret/dem.tif"
+refused "vrt://$PWD/test/data/titiler/dem.tif"
+refused "GTIFF_DIR:1:$PWD/test/data/titiler/dem.tif"
+refused "$http/secret/dem.tif"
+refused "$http/allowed/../secret/dem.tif"
+refused "$http/allowed/%2e%2e/secret/dem.tif"
+refused "$http/allowed/%252e%252e/secret/dem.tif"
+refused "$http/allowed%2f..%2fsecret/dem.tif"
+refused "$http/allowedx/cog.tif"
+refused "$http@127.0.0.1:$S3_PORT/allowed/cog.tif"
+refused "http://localhost:${http##*:}/allowed/cog.tif"
+refused "http://169.254.169.254/latest/meta-data/"
+refused "http://2852039166/latest/meta-data/"
+refused "http://[::1]:${http##*:}/allowed/cog.tif"
+refused "ftp://127.0.0.1/allowed/cog.tif"
+refused "s3://cogs/mosaic/left.tif"
+refused "s3://other/allowed/cog.tif"
+refused "$http/allowed/cog.tif#x"
+
+# VRTs and redirects: the VRT (or the redirect) is read, nothing outside is.
+refused_after_read() { # URL
+  local nl
+  nl=$(nginx_log_lines)
+  get "/cog/tiles/9/175/99.png" -G --data-urlencode "url=$1"
+  local outside
+  outside=$(nginx_requests $((nl + 1)) | grep -vc ' /allowed/')
+  check "url=$1 -> 403, nothing outside /allowed/ requested ($(detail))" '[ "$code" = 403 ] && [ "$outside" = 0 ]' "$code, $outside outside: $(detail)"
+}
+refused_after_read "$http/allowed/local-file.vrt"
+refused_after_read "$http/allowed/outside-url.vrt"
+refused_after_read "$http/allowed/dotdot.vrt"
+refused_after_read "$http/allowed/nested.vrt"
+refused_after_read "$http/allowed/disguised.tif"
+refused_after_read "$http/allowed/raw.vrt"
+refused_after_read "$http/allowed/redirect-out.tif"
+nl=$(nginx_log_lines)
+get "/cog/tiles/9/175/99.png" -G --data-urlencode "url=s3://cogs/allowed/outside-url.vrt"
+check "url=s3://cogs/allowed/outside-url.vrt (VRT in S3 naming an HTTP file outside) -> 403" \
+  '[ "$code" = 403 ] && [ "$(nginx_log_lines)" = "$nl" ]' "$code $(detail)"
+get "/tiles/local_0/9/175/99.png"
+check "after the refusals the next request is served" '[ "$code" = 200 ]' "$code"
+
+# --- a replaced object is picked up after dataset_ttl (1 s) ----------------------------
+sed -i "s|$old_http|$http|g" "$out/layers2.json"
+get "/tiles/local_tci/10/579/415.png"; cp "$out/body" "$out/tiles/tci.png"
+get "/tiles/local_inverted/10/579/415.png"; cp "$out/body" "$out/tiles/inverted.png"
+get "/tiles/http_swap/10/579/415.png"
+check "swap.tif served as TCI.tif" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/tci.png"' "$code $(detail)"
+cp "$out/inverted.tif" "$www/swap.tif.new" && mv "$www/swap.tif.new" "$www/swap.tif"
+sleep 1.2
+get "/tiles/http_swap/10/579/415.png"
+check "after dataset_ttl the replaced swap.tif is served" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/inverted.png"' "$code $(detail)"
+
+# --- how many requests (counted in nginx's log) ----------------------------------------
+nl=$(nginx_log_lines)
+get "/cog/info" -G --data-urlencode "url=$http/allowed/cog.tif?fresh=1"
+opened=$(nginx_requests $((nl + 1)))
+heads=$(grep -c '^HEAD' <<<"$opened"); lists=$(grep -c ' /allowed/ ' <<<"$opened")
+check "opening a url= COG: a probe, one HEAD and one header GET, no listing, no sidecar probes ($(wc -l <<<"$opened") requests)" \
+  '[ "$(wc -l <<<"$opened")" = 3 ] && [ "$heads" = 1 ] && [ "$lists" = 0 ]' "$(tr '\n' ';' <<<"$opened")"
+echo "# server log: $out/server.err"
