@@ -123,9 +123,14 @@ test: deps-test
 	  test/test_remote.sh test/test_browser.sh
 
 # --- benchmark and valgrind ----------------------------------------------------
-$(B)/bench_tiles: bench/bench_tiles.c $(B)/libcogtiler.a
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
+$(B)/bench_tiles: bench/bench_tiles.c bench/bench_proc.c bench/bench_report.c bench/bench_util.c \
+                  bench/bench.h $(B)/libcogtiler.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Ibench -o $@ $(filter %.c,$^) $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
+# The peers `make bench` measures cogtiler against (MapServer's CGI; gdalwarp
+# comes with gdal-bin) and its HTTP load generator. Not needed by the tests.
+BENCH_DEBS := cgi-mapserver wrk
 bench: deps-test bootstrap $(B)/bench_tiles
+	@tools/deps.sh $(BENCH_DEBS)
 	bench/run.sh $(B)/bench_tiles
 
 valgrind: deps-test

@@ -1,14 +1,21 @@
-/* bench_tiles.c - in-process tile benchmark behind `make bench` (see bench/README.md).
+/* bench_tiles.c - the benchmark tool behind `make bench` (see bench/README.md).
  *
- *   bench_tiles CONFIG.json [ITER]   renders the fixed tile table below through
- *                                    handler_handle() and prints Markdown tables
- *   bench_tiles --list               prints the tile table ("LAYER KIND Z X Y STATUS")
+ *   bench_tiles CONFIG.json [ITER]   renders the hand-picked tile of each kind
+ *                                    (DATASETS below) through handler_handle()
+ *                                    and prints Markdown tables with the time
+ *                                    split into read, colour and encode
+ *   bench_tiles --list [SEED]        prints the seeded tile list of every
+ *                                    dataset ("LAYER KIND Z X Y STATUS")
+ *   bench_tiles --warm CONFIG TILES ITER
+ *                                    renders every tile of TILES (a --list
+ *                                    output) once untimed, then ITER timed
+ *                                    passes over the list; prints one record
+ *                                    per timed call for --report
+ *   bench_tiles --time | --check | --report   see bench.h
  *
- * Each tile gets one untimed-for-statistics first call (reported as "1st ms"),
- * then ITER (default 50) timed calls. The configuration must define the layers
- * named in DATASETS (bench/run.sh writes it). Timings are only printed, never
- * judged; the exit status is 1 only when a tile answers an unexpected HTTP
- * status (a broken benchmark, not a slow one), 2 for usage/set-up errors. */
+ * Timings are only printed, never judged; the exit status is 1 only when a
+ * tile answers an unexpected HTTP status (a broken benchmark, not a slow one),
+ * 2 for usage/set-up errors. */
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
@@ -16,10 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include "app.h"
+#include "bench.h"
 #include "config.h"
 #include "err.h"
 #include "event.h"
@@ -34,14 +40,16 @@
 #define TILE_PX 256
 
 /* One benchmark dataset. Coordinates come from `gdalinfo -json` wgs84Extent of
- * each file (centre = middle of that box); zooms from the pixel size in
- * EPSG:3857 metres at the centre latitude: native z = round(log2(156543.03 / res)). */
+ * each file (the box around its corners; centre = middle of that box); zooms
+ * from the pixel size in EPSG:3857 metres at the centre latitude:
+ * native z = round(log2(156543.03 / res)). */
 struct dataset {
     const char *layer;      /* layer name in the configuration */
     double lon, lat;        /* centre: overview, native and over-zoom tiles */
     double edge_lon, edge_lat; /* a point on the data outline: edge tile */
     int native_z;
     int has_outside;        /* 0 when the data covers the whole Web Mercator world */
+    double west, south, east, north; /* the wgs84Extent box: seeded tiles */
 };
 
 static const struct dataset DATASETS[] = {
@@ -49,26 +57,35 @@ static const struct dataset DATASETS[] = {
      * JPEG, 3 overviews; extent -180,-90,180,90; 0.0667 deg = 7421 m -> z4.40 ~ z4.
      * Covers the world, so there is no outside tile; the edge tile is the
      * top-left one (antimeridian and the latitude limit). */
-    { "bluemarble", 0.0, 0.0, -180.0, 85.0, 4, 0 },
+    { "bluemarble", 0.0, 0.0, -180.0, 85.0, 4, 0, -180.0, -90.0, 180.0, 90.0 },
     /* bench/out/rgb_3857.tif: RGB.byte.tif re-gridded by gdal_translate -of COG
      * -co TILING_SCHEME=GoogleMapsCompatible: EPSG:3857, 1280x1024 Byte RGB,
      * DEFLATE, 256 px blocks on the z9 tile grid, 3 overviews; extent
      * -79.453125,23.2413461,-75.9375,25.7998912. Native z9 (305.7 m). The centre
      * latitude sits just south of a z9 row border (rows 218-221: it gives 220). */
-    { "rgb3857", -77.6953125, 24.5206187, -79.4531, 24.5206187, 9, 1 },
+    { "rgb3857", -77.6953125, 24.5206187, -79.4531, 24.5206187, 9, 1,
+      -79.453125, 23.2413461, -75.9375, 25.7998912 },
+    /* bench/out/large.tif: TCI.tif upsampled 10x (bilinear) by gdal_translate
+     * -of COG: UTM 34N, 10980x10980 Byte RGB (the size of a Sentinel-2 scene),
+     * DEFLATE, 512 px blocks, 5 overviews, nodata 0, about 45 MB; the extent of
+     * TCI.tif. 10 m = 11.79 m projected -> z13.70 ~ z14. Same edge point as tci. */
+    { "large", 23.7012704, 32.0122543, 24.08, 31.51, 14, 1,
+      23.1060762, 31.5051737, 24.2964645, 32.5193349 },
     /* test/data/titiler/TCI.tif: UTM 34N, 1098x1098 Byte RGB, DEFLATE, 64 px
      * blocks, 5 overviews; extent 23.1060762,31.5051737,24.2964645,32.5193349;
      * 100 m = 117.9 m projected -> z10.37 ~ z10. Its western part is nodata (0),
      * so the edge point lies just inside the southern outline (lat 31.5052),
      * giving the edge tile of test/data/tiles.txt (48 % alpha in gdalwarp). */
-    { "tci", 23.7012704, 32.0122543, 24.08, 31.51, 10, 1 },
+    { "tci", 23.7012704, 32.0122543, 24.08, 31.51, 10, 1,
+      23.1060762, 31.5051737, 24.2964645, 32.5193349 },
     /* test/data/titiler/dem.tif: CH1903+/LV95, 400x400 Float32, nodata -9999, LZW,
      * no overviews; extent 7.0906249,45.9160584,7.1035698,45.9250930;
      * 2.5 m = 3.594 m projected -> z15.41 ~ z15. Coloured with viridis. The data
      * (about 1 km) is smaller than a z15 tile and its centre sits near a tile
      * corner, so even the native tile is partly empty; the edge tile is the one
      * north of it (on the northern outline). */
-    { "dem", 7.0970974, 45.9205757, 7.0970974, 45.92505, 15, 1 },
+    { "dem", 7.0970974, 45.9205757, 7.0970974, 45.92505, 15, 1,
+      7.0906249, 45.9160584, 7.1035698, 45.925093 },
 };
 #define NDATASETS (sizeof DATASETS / sizeof DATASETS[0])
 
@@ -129,13 +146,6 @@ static int make_tile(const struct dataset *d, enum kind k, struct tile *t)
     return tilemath_lonlat_to_tile(lon, lat, t->z, &t->x, &t->y) ? -1 : 0;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Milliseconds for a table cell: 3 decimals below 1 ms, else 2. */
 static const char *fmt_ms(char *buf, size_t cap, double ms)
 {
@@ -143,55 +153,9 @@ static const char *fmt_ms(char *buf, size_t cap, double ms)
     return buf;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Percentile p (0..1) of v[0..n), linear between closest ranks; sorts v. */
-static double percentile(double *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0.0;
-    qsort(v, n, sizeof *v, cmp_double);
-    double pos = p * (double)(n - 1);
-    size_t lo = (size_t)pos;
-    if (lo + 1 >= n)
-        return v[n - 1];
-    return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
-}
-
 static double peak_rss_mib(void)
 {
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0.0;
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
-
-/* Decodes a PNG into malloc'd RGBA (caller frees); NULL on failure. */
-static uint8_t *png_to_rgba(const unsigned char *png, size_t len, int *w, int *h)
-{
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&img, png, len))
-        return NULL;
-    img.format = PNG_FORMAT_RGBA;
-    uint8_t *buf = malloc(PNG_IMAGE_SIZE(img));
-    if (!buf) {
-        png_image_free(&img);
-        return NULL;
-    }
-    if (!png_image_finish_read(&img, NULL, buf, 0, NULL)) {
-        png_image_free(&img);
-        free(buf);
-        return NULL;
-    }
-    *w = (int)img.width;
-    *h = (int)img.height;
-    return buf;
+    return (double)bench_peak_rss_kib() / 1024.0;
 }
 
 /* Share of pixels with alpha > 0, in percent. */
@@ -227,7 +191,7 @@ static void mem_flush(png_structp png)
 static size_t baseline_rgba6(const uint8_t *rgba, int w, int h, double *ms)
 {
     size_t total = 0;
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info || setjmp(png_jmpbuf(png))) {
@@ -243,7 +207,7 @@ static size_t baseline_rgba6(const uint8_t *rgba, int w, int h, double *ms)
         png_write_row(png, (png_const_bytep)(rgba + (size_t)y * (size_t)w * 4));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    *ms = now_ms() - t0;
+    *ms = bench_now_ms() - t0;
     return total;
 }
 
@@ -254,16 +218,16 @@ static struct encode_stats time_encode(const uint8_t *rgba, int w, int h, int it
     s.ok = 1;
     for (int i = 0; i < iter; i++) {
         struct pngbuf pb;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         int err = pngenc_rgba(rgba, w, h, &pb);
-        times[i] = now_ms() - t0;
+        times[i] = bench_now_ms() - t0;
         if (err)
             s.ok = 0;
         s.bytes = pb.len;
         pngbuf_free(&pb);
     }
-    s.median = percentile(times, (size_t)iter, 0.5);
-    s.p95 = percentile(times, (size_t)iter, 0.95);
+    s.median = bench_percentile(times, (size_t)iter, 0.5);
+    s.p95 = bench_percentile(times, (size_t)iter, 0.95);
     return s;
 }
 
@@ -278,14 +242,14 @@ static double time_read(struct app *app, const struct tile *t, int iter, double 
         return -1.0;
     for (int i = 0; i < iter; i++) {
         struct raster_tile rt;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         int err = raster_read(r, &merc, TILE_PX, NULL, &rt, msg, sizeof msg);
-        times[i] = now_ms() - t0;
+        times[i] = bench_now_ms() - t0;
         raster_tile_free(&rt);
         if (err)
             return -1.0;
     }
-    return percentile(times, (size_t)iter, 0.5);
+    return bench_percentile(times, (size_t)iter, 0.5);
 }
 
 /* A decoded tile kept for the PNG-encoding section. */
@@ -341,7 +305,7 @@ static int bench_lambda(struct app *app, int iter, double *times)
         snprintf(event, sizeof event, EVENTS[e].fmt, tile, tile);
         size_t out_len = 0;
         for (int i = 0; i < iter; i++) {
-            double t0 = now_ms();
+            double t0 = bench_now_ms();
             struct event *ev = NULL;
             char msg[256], *json = NULL;
             struct route rt;
@@ -356,10 +320,10 @@ static int bench_lambda(struct app *app, int iter, double *times)
             event_response(ev, &tile_resp, &json, &out_len);
             free(json);
             event_free(ev);
-            times[i] = (now_ms() - t0) * 1000.0;
+            times[i] = (bench_now_ms() - t0) * 1000.0;
         }
-        printf("| %s | %.1f | %.1f | %zu |\n", EVENTS[e].kind, percentile(times, (size_t)iter, 0.5),
-               percentile(times, (size_t)iter, 0.95), out_len);
+        printf("| %s | %.1f | %.1f | %zu |\n", EVENTS[e].kind, bench_percentile(times, (size_t)iter, 0.5),
+               bench_percentile(times, (size_t)iter, 0.95), out_len);
     }
     response_free(&tile_resp);
 
@@ -376,7 +340,7 @@ static int bench_lambda(struct app *app, int iter, double *times)
     if (devnull)
         stderr = devnull;
     int rc = 0;
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     for (int i = 1; i <= total; i++) {
         char *json = NULL, msg[256];
         size_t n;
@@ -391,7 +355,7 @@ static int bench_lambda(struct app *app, int iter, double *times)
             stderr = devnull ? devnull : saved;
         }
     }
-    double ms = now_ms() - t0;
+    double ms = bench_now_ms() - t0;
     stderr = saved;
     if (devnull)
         fclose(devnull);
@@ -400,51 +364,318 @@ static int bench_lambda(struct app *app, int iter, double *times)
     return rc;
 }
 
-static int list_tiles(void)
+/* The seeded tile list: per dataset and kind, the hand-picked tile of
+ * make_tile() and then random ones up to LIST_COUNT[kind], drawn with splitmix64
+ * (the same sequence on every machine) from a state that depends only on the
+ * seed and the dataset's position, so adding a dataset leaves the others'
+ * tiles alone. A drawn tile already in the dataset's list is drawn again. */
+static const int LIST_COUNT[NKINDS] = { 3, 4, 6, 3, 3, 2 };
+#define LIST_MAX 32
+#define DEFAULT_SEED 8
+
+static uint64_t rng_next(uint64_t *s)
 {
-    for (size_t i = 0; i < NDATASETS; i++)
-        for (int k = 0; k < NKINDS; k++) {
-            struct tile t;
-            if (make_tile(&DATASETS[i], (enum kind)k, &t) == 0)
-                printf("%s %s %d %llu %llu %d\n", t.ds->layer, KIND_IDS[k], t.z,
-                       (unsigned long long)t.x, (unsigned long long)t.y, t.expect);
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi). */
+static double rng_uniform(uint64_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(rng_next(s) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform in lo..hi, both included. */
+static int rng_int(uint64_t *s, int lo, int hi)
+{
+    return lo + (int)(rng_next(s) % (uint64_t)(hi - lo + 1));
+}
+
+/* One random tile of kind k for d; 0, or -1 when the draw does not fit the kind. */
+static int draw_tile(const struct dataset *d, enum kind k, int nth, uint64_t *s, struct tile *t)
+{
+    const double south = d->south > -TILEMATH_MAXLAT ? d->south : -TILEMATH_MAXLAT;
+    const double north = d->north < TILEMATH_MAXLAT ? d->north : TILEMATH_MAXLAT;
+    /* edge points sit this far inside the outline, so their tile touches the data */
+    const double inset_x = (d->east - d->west) * 1e-4, inset_y = (north - south) * 1e-4;
+    const int nz = d->native_z;
+    double lon = rng_uniform(s, d->west, d->east), lat = rng_uniform(s, south, north);
+    memset(t, 0, sizeof *t);
+    t->ds = d;
+    t->kind = k;
+    t->expect = 200;
+    switch (k) {
+    case K_WORLD: /* z1, z2, ...: the n-th extra world tile is at zoom n */
+        t->z = nth;
+        break;
+    case K_OVERVIEW:
+        t->z = rng_int(s, nz >= 3 ? nz - 3 : 0, nz >= 1 ? nz - 1 : 0);
+        break;
+    case K_NATIVE:
+        t->z = nz;
+        break;
+    case K_OVERZOOM:
+        t->z = rng_int(s, nz + 1, nz + 3);
+        break;
+    case K_EDGE:
+        t->z = nz;
+        switch (rng_int(s, 0, 3)) {
+        case 0: lon = d->west + inset_x; break;
+        case 1: lon = d->east - inset_x; break;
+        case 2: lat = south + inset_y; break;
+        default: lat = north - inset_y; break;
         }
+        break;
+    case K_OUTSIDE: {
+        if (!d->has_outside)
+            return -1;
+        t->z = nz;
+        t->expect = 404;
+        lon = rng_uniform(s, -180.0, 180.0);
+        lat = rng_uniform(s, -TILEMATH_MAXLAT, TILEMATH_MAXLAT);
+        struct bbox b;
+        if (tilemath_lonlat_to_tile(lon, lat, t->z, &t->x, &t->y) ||
+            tilemath_bounds_lonlat(t->z, t->x, t->y, &b))
+            return -1;
+        /* two tiles of margin around the data's box */
+        double m = 2.0 * 360.0 / (double)(1ull << t->z);
+        if (b.maxx > d->west - m && b.minx < d->east + m && b.maxy > d->south - m &&
+            b.miny < d->north + m)
+            return -1;
+        return 0;
+    }
+    default:
+        return -1;
+    }
+    return tilemath_lonlat_to_tile(lon, lat, t->z, &t->x, &t->y) ? -1 : 0;
+}
+
+static int same_tile(const struct tile *a, const struct tile *b)
+{
+    return a->z == b->z && a->x == b->x && a->y == b->y;
+}
+
+/* Fills list[] (LIST_MAX entries) with dataset i's tiles, grouped by kind;
+ * returns how many. A drawn tile equal to any tile already listed or
+ * hand-picked is drawn again (up to 200 draws per kind, so a small dataset
+ * may get fewer tiles of a kind). */
+static size_t dataset_tiles(size_t i, uint64_t seed, struct tile *list)
+{
+    const struct dataset *d = &DATASETS[i];
+    uint64_t s = seed * 0x2545F4914F6CDD1Dull + (uint64_t)(i + 1);
+    struct tile picked[NKINDS];
+    int has[NKINDS];
+    for (int k = 0; k < NKINDS; k++)
+        has[k] = make_tile(d, (enum kind)k, &picked[k]) == 0;
+    size_t n = 0;
+    for (int k = 0; k < NKINDS; k++) {
+        int have = 0;
+        if (has[k] && n < LIST_MAX) {
+            list[n++] = picked[k];
+            have++;
+        }
+        for (int tries = 0; have < LIST_COUNT[k] && n < LIST_MAX && tries < 200; tries++) {
+            struct tile t;
+            if (draw_tile(d, (enum kind)k, have, &s, &t))
+                continue;
+            int dup = 0;
+            for (size_t j = 0; j < n && !dup; j++)
+                dup = same_tile(&list[j], &t);
+            for (int j = 0; j < NKINDS && !dup; j++)
+                dup = has[j] && same_tile(&picked[j], &t);
+            if (dup)
+                continue;
+            list[n++] = t;
+            have++;
+        }
+    }
+    return n;
+}
+
+static int list_tiles(uint64_t seed)
+{
+    for (size_t i = 0; i < NDATASETS; i++) {
+        struct tile list[LIST_MAX];
+        size_t n = dataset_tiles(i, seed, list);
+        for (size_t j = 0; j < n; j++)
+            printf("%s %s %d %llu %llu %d\n", list[j].ds->layer, KIND_IDS[list[j].kind], list[j].z,
+                   (unsigned long long)list[j].x, (unsigned long long)list[j].y, list[j].expect);
+    }
     return 0;
 }
 
-int main(int argc, char **argv)
+/* ITER from text: 1..100000, else -1 with a message. */
+static int parse_iter(const char *text)
 {
-    if (argc == 2 && strcmp(argv[1], "--list") == 0)
-        return list_tiles();
-    if (argc < 2 || argc > 3 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: bench_tiles CONFIG.json [ITER]\n"
-                        "       bench_tiles --list\n");
-        return 2;
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || v < 1 || v > 100000) {
+        fprintf(stderr, "bench_tiles: ITER must be 1..100000, got %s\n", text);
+        return -1;
     }
-    int iter = DEFAULT_ITER;
-    if (argc == 3) {
-        char *end;
-        errno = 0;
-        long v = strtol(argv[2], &end, 10);
-        if (errno || *end || v < 1 || v > 100000) {
-            fprintf(stderr, "bench_tiles: ITER must be 1..100000, got %s\n", argv[2]);
-            return 2;
-        }
-        iter = (int)v;
-    }
+    return (int)v;
+}
 
+/* The app of configuration file path, or NULL with a message. */
+static struct app *open_app(const char *path)
+{
     char msg[512];
     struct config cfg;
-    if (config_load(argv[1], &cfg, msg, sizeof msg)) {
+    if (config_load(path, &cfg, msg, sizeof msg)) {
         fprintf(stderr, "bench_tiles: %s\n", msg);
-        return 2;
+        return NULL;
     }
     struct app *app = NULL;
     if (app_create(&cfg, &app)) {
         config_free(&cfg);
         fprintf(stderr, "bench_tiles: cannot create the app\n");
+        return NULL;
+    }
+    return app;
+}
+
+/* One line of a tile list. */
+struct listed {
+    char layer[65], kind[16];
+    int z;
+    unsigned long long x, y;
+    int expect;
+    char path[128];
+    int failed;
+};
+
+/* Reads a --list file into *out (caller frees); returns the count, -1 on error. */
+static long read_list(const char *file, struct listed **out)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        fprintf(stderr, "bench_tiles: cannot read %s\n", file);
+        return -1;
+    }
+    struct listed *v = NULL;
+    size_t n = 0, cap = 0;
+    char line[256];
+    long rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        struct listed t = { 0 };
+        if (line[0] == '\n' || line[0] == '#')
+            continue;
+        if (sscanf(line, "%64s %15s %d %llu %llu %d", t.layer, t.kind, &t.z, &t.x, &t.y,
+                   &t.expect) != 6) {
+            fprintf(stderr, "bench_tiles: %s: bad line: %s", file, line);
+            rc = -1;
+            break;
+        }
+        snprintf(t.path, sizeof t.path, "/tiles/%s/%d/%llu/%llu.png", t.layer, t.z, t.x, t.y);
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct listed *nv = realloc(v, ncap * sizeof *nv);
+            if (!nv) {
+                rc = -1;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        v[n++] = t;
+    }
+    fclose(f);
+    if (rc) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    return (long)n;
+}
+
+/* --warm: one untimed pass over the list (opens the sources, fills GDAL's
+ * caches), then iter timed passes; each timed call prints
+ * "S warm LAYER KIND Z/X/Y STATUS WALL_MS CPU_MS BYTES", and at the end
+ * "M warm LAYER PEAK_RSS_KIB" for each layer (the process's peak so far). Passes
+ * go through the whole list, so consecutive calls render different tiles. */
+static int warm_main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: bench_tiles --warm CONFIG TILES ITER\n");
         return 2;
     }
+    int iter = parse_iter(argv[3]);
+    struct listed *tiles = NULL;
+    long n = read_list(argv[2], &tiles);
+    if (iter < 0 || n < 0)
+        return 2;
+    struct app *app = open_app(argv[1]);
+    if (!app) {
+        free(tiles);
+        return 2;
+    }
+    int rc = 0;
+    for (int pass = 0; pass <= iter; pass++) {
+        for (long i = 0; i < n; i++) {
+            struct listed *t = &tiles[i];
+            struct request req = { "GET", t->path, NULL, 0, NULL, 0, 0, NULL };
+            struct response resp;
+            double c0 = bench_cpu_ms(), t0 = bench_now_ms();
+            handler_handle(app, &req, &resp);
+            double wall = bench_now_ms() - t0, cpu = bench_cpu_ms() - c0;
+            if (resp.status != t->expect && !t->failed) {
+                fprintf(stderr, "bench_tiles: %s: HTTP %d, expected %d: %s\n", t->path,
+                        resp.status, t->expect, resp.detail);
+                t->failed = 1;
+                rc = 1;
+            }
+            if (pass > 0)
+                printf("S warm %s %s %d/%llu/%llu %d %.4f %.4f %zu\n", t->layer, t->kind, t->z,
+                       t->x, t->y, resp.status, wall, cpu, resp.status == 200 ? resp.len : 0);
+            response_free(&resp);
+        }
+    }
+    for (long i = 0; i < n; i++) {
+        int seen = 0;
+        for (long j = 0; j < i && !seen; j++)
+            seen = strcmp(tiles[j].layer, tiles[i].layer) == 0;
+        if (!seen)
+            printf("M warm %s %ld\n", tiles[i].layer, bench_peak_rss_kib());
+    }
+    free(tiles);
+    app_destroy(app);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--list") == 0 && argc <= 3) {
+        uint64_t seed = argc == 3 ? strtoull(argv[2], NULL, 10) : DEFAULT_SEED;
+        return list_tiles(seed);
+    }
+    if (argc >= 2 && strcmp(argv[1], "--warm") == 0)
+        return warm_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "--time") == 0)
+        return bench_time_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "--check") == 0)
+        return bench_check_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "--report") == 0)
+        return bench_report_main(argc - 1, argv + 1);
+    if (argc < 2 || argc > 3 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: bench_tiles CONFIG.json [ITER]\n"
+                        "       bench_tiles --list [SEED]\n"
+                        "       bench_tiles --warm CONFIG TILES ITER\n"
+                        "       bench_tiles --time STATS -- CMD [ARG...] [-- CMD [ARG...]]...\n"
+                        "       bench_tiles --check A.png B.png\n"
+                        "       bench_tiles --report SAMPLES\n");
+        return 2;
+    }
+    int iter = argc == 3 ? parse_iter(argv[2]) : DEFAULT_ITER;
+    if (iter < 0)
+        return 2;
+
+    char msg[512];
+    struct app *app = open_app(argv[1]);
+    if (!app)
+        return 2;
     double *times = malloc((size_t)iter * sizeof *times);
     if (!times) {
         app_destroy(app);
@@ -468,9 +699,9 @@ int main(int argc, char **argv)
         const char *name = DATASETS[i].layer;
         const struct layer_conf *l = config_find(app_config(app), name, strlen(name));
         struct raster *r = NULL;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         int err = app_raster(app, l, &r, msg, sizeof msg);
-        double open_ms = now_ms() - t0;
+        double open_ms = bench_now_ms() - t0;
         if (err) {
             fprintf(stderr, "bench_tiles: layer %s: %s\n", name, msg);
             rc = 2;
@@ -503,14 +734,14 @@ int main(int argc, char **argv)
             struct request req = { "GET", path, NULL, 0, NULL, 0, 0, NULL };
             struct response resp;
 
-            double t0 = now_ms();
+            double t0 = bench_now_ms();
             handler_handle(app, &req, &resp);
-            double first = now_ms() - t0;
+            double first = bench_now_ms() - t0;
             int status = resp.status;
             size_t bytes = resp.len;
             uint8_t *rgba = NULL;
             int w = 0, h = 0;
-            if (status == 200 && !(rgba = png_to_rgba(resp.body, resp.len, &w, &h))) {
+            if (status == 200 && !(rgba = bench_png_decode(resp.body, resp.len, &w, &h))) {
                 fprintf(stderr, "bench_tiles: %s: the handler's PNG does not decode\n", path);
                 rc = 1;
             }
@@ -521,14 +752,14 @@ int main(int argc, char **argv)
 
             int changed = 0;
             for (int n = 0; n < iter; n++) {
-                t0 = now_ms();
+                t0 = bench_now_ms();
                 handler_handle(app, &req, &resp);
-                times[n] = now_ms() - t0;
+                times[n] = bench_now_ms() - t0;
                 changed |= resp.status != status || resp.len != bytes;
                 response_free(&resp);
             }
-            double med = percentile(times, (size_t)iter, 0.5);
-            double p95 = percentile(times, (size_t)iter, 0.95);
+            double med = bench_percentile(times, (size_t)iter, 0.5);
+            double p95 = bench_percentile(times, (size_t)iter, 0.95);
             if (changed) {
                 fprintf(stderr, "bench_tiles: %s: answers differ between calls\n", path);
                 rc = 1;
