@@ -14,6 +14,7 @@
 #include <cpl_vsi.h>
 #include <cpl_vsi_error.h>
 #include <gdal.h>
+#include <gdal_alg.h>
 #include <gdal_utils.h>
 #include <ogr_srs_api.h>
 
@@ -25,6 +26,8 @@
 #define EARTH_A_MAX 6.45e6
 /* Sources with more bands take the warp path (keeps the direct path's arrays small). */
 #define DIRECT_MAX_BANDS 16
+/* Overview levels the warp path keeps open datasets for. */
+#define RASTER_MAX_OVR 16
 
 struct raster {
     GDALDatasetH ds;
@@ -38,6 +41,12 @@ struct raster {
     unsigned char *range_known;
     char *wkt3857;
     char *source;        /* GDAL's name, to forget its cached bytes at close */
+    int untrusted;       /* opened with opts->allow: GTiff and VRT drivers only */
+    /* The source opened at one overview level (OVERVIEW_LEVEL=i), opened on
+     * first use and kept: the warp reads through it instead of letting GDALWarp
+     * wrap and close an overview dataset per tile, which drops the level's
+     * cached blocks (and for remote sources fetches them again). */
+    GDALDatasetH ovr_ds[RASTER_MAX_OVR];
 };
 
 /* Remote reads (/vsicurl/, /vsis3/), set once; each can be overridden from the
@@ -45,9 +54,14 @@ struct raster {
  * bench, docs/ARCHITECTURE.md): unconfigured, opening a COG over HTTP costs a
  * directory listing and ~34 HEAD requests for sidecar files. */
 static const char *const remote_defaults[][2] = {
-    /* No directory listing and no sidecar (.ovr, .msk, .aux.xml) probing on
-     * open: COGs carry overviews and masks inside. */
-    { "GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR" },
+    /* (GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR is set for /vsicurl/ and /vsis3/
+     * paths only, in raster_global_init: local files keep their sidecars.) */
+    /* Only these names exist remotely as far as GDAL is concerned: the sidecar
+     * probes GDAL makes beyond the directory listing (the ~30 metadata files
+     * such as .IMD, .RPB, _MTL.txt that an overview level's first use looks
+     * for) are answered "absent" without a request. Other raster formats need
+     * this variable set in the environment. */
+    { "CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".tif,.tiff,.vrt,{noext}" },
     /* The first GET reads 32 KB: the whole header (IFDs, tile offsets and byte
      * counts) of typical COGs in one request. */
     { "GDAL_INGESTED_BYTES_AT_OPEN", "32768" },
@@ -80,6 +94,14 @@ void raster_global_init(void)
     for (size_t i = 0; i < sizeof remote_defaults / sizeof remote_defaults[0]; i++)
         if (!getenv(remote_defaults[i][0]))
             CPLSetConfigOption(remote_defaults[i][0], remote_defaults[i][1]);
+    /* Remote files: no directory listing and no sidecar probing (.ovr, .msk,
+     * .aux.xml, and the ~30 metadata files GDAL looks for beside a GeoTIFF:
+     * .IMD, .RPB, _MTL.txt ...), which unconfigured costs about 40 HEAD
+     * requests per open. COGs carry their overviews and masks inside. */
+    if (!getenv("GDAL_DISABLE_READDIR_ON_OPEN")) {
+        VSISetPathSpecificOption("/vsicurl/", "GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+        VSISetPathSpecificOption("/vsis3/", "GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+    }
     /* Errors reach the caller through CPLGetLastErrorMsg(), not stderr. */
     CPLSetErrorHandler(CPLQuietErrorHandler);
 }
@@ -292,6 +314,7 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
     reset_errors();
     r->ds = GDALOpenEx(source, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
                        opts && opts->allow ? untrusted_drivers : NULL, NULL, NULL);
+    r->untrusted = opts && opts->allow;
     if (!r->ds) {
         err = source_fault();
         set_msg(msg, msgcap, "cannot open source");
@@ -413,6 +436,9 @@ void raster_close(struct raster *r)
 {
     if (!r)
         return;
+    for (int i = 0; i < RASTER_MAX_OVR; i++)
+        if (r->ovr_ds[i])
+            GDALClose(r->ovr_ds[i]);
     if (r->ds)
         GDALClose(r->ds);
     OCTDestroyCoordinateTransformation(r->from_lonlat);
@@ -651,6 +677,69 @@ static GDALDatasetH subset_vrt(struct raster *r, const struct raster_read_opts *
     return vrt;
 }
 
+/* The overview level `gdalwarp -ovr AUTO` reads when warping r into the
+ * existing dataset dst (gdalwarp_lib.cpp of GDAL 3.6: a 10x10 grid of dst
+ * pixels taken back to source pixels gives the decimation ratio; the level
+ * whose ratio brackets it, or is within 0.1 of it), or -1 for full resolution. */
+static int auto_overview(struct raster *r, GDALDatasetH dst)
+{
+    GDALRasterBandH b1 = GDALGetRasterBand(r->ds, 1);
+    int nov = GDALGetOverviewCount(b1);
+    if (nov < 1)
+        return -1;
+    void *ta = GDALCreateGenImgProjTransformer2(r->ds, dst, NULL);
+    if (!ta)
+        return -1;
+    enum { N = 10 };
+    double x[N * N], y[N * N], z[N * N];
+    int ok[N * N], dw = GDALGetRasterXSize(dst), dh = GDALGetRasterYSize(dst), level = -1;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            x[i * N + j] = dw * (double)i / (N - 1);
+            y[i * N + j] = dh * (double)j / (N - 1);
+            z[i * N + j] = 0;
+        }
+    double target = 0;
+    if (GDALGenImgProjTransform(ta, TRUE, N * N, x, y, z, ok)) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < N * N; i++)
+            if (ok[i]) {
+                lo = fmin(lo, x[i]);
+                hi = fmax(hi, x[i]);
+            }
+        if (hi > lo)
+            target = (hi - lo) / dw;
+    }
+    GDALDestroyGenImgProjTransformer(ta);
+    if (target > 1.0) {
+        double w = GDALGetRasterXSize(r->ds);
+        for (; level < nov - 1; level++) {
+            double ratio = level < 0 ? 1.0 : w / GDALGetRasterBandXSize(GDALGetOverview(b1, level));
+            double next = w / GDALGetRasterBandXSize(GDALGetOverview(b1, level + 1));
+            if ((ratio < target && next > target) || fabs(ratio - target) < 1e-1)
+                break;
+        }
+    }
+    return level;
+}
+
+/* The source at overview level i, opened once (see struct raster). NULL when
+ * it cannot be opened: the caller then lets GDALWarp choose. */
+static GDALDatasetH overview_ds(struct raster *r, int i)
+{
+    if (i < 0 || i >= RASTER_MAX_OVR)
+        return NULL;
+    if (!r->ovr_ds[i]) {
+        char opt[32];
+        snprintf(opt, sizeof opt, "OVERVIEW_LEVEL=%d", i);
+        const char *const open_opts[] = { opt, NULL };
+        static const char *const untrusted_drivers[] = { "GTiff", "VRT", NULL };
+        r->ovr_ds[i] = GDALOpenEx(r->source, GDAL_OF_RASTER | GDAL_OF_READONLY,
+                                  r->untrusted ? untrusted_drivers : NULL, open_opts, NULL);
+    }
+    return r->ovr_ds[i];
+}
+
 int raster_read(struct raster *r, const struct bbox *merc, int size,
                 const struct raster_read_opts *o, struct raster_tile *out, char *msg,
                 size_t msgcap)
@@ -739,8 +828,19 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
     GDALSetProjection(mem, r->wkt3857);
 
     /* The same defaults as `gdalwarp -r near -dstalpha` (overview AUTO, error
-     * threshold 0.125 px), which the differential tests use as reference. */
-    char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha", NULL };
+     * threshold 0.125 px), which the differential tests use as reference; the
+     * overview level is chosen here as AUTO would, and read through the
+     * dataset kept open for it. */
+    char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha", NULL, NULL,
+                     NULL };
+    if (src == r->ds) {
+        GDALDatasetH ovr = overview_ds(r, auto_overview(r, mem));
+        if (ovr) {
+            src = ovr;
+            argv[3] = "-ovr";
+            argv[4] = "NONE";
+        }
+    }
     wopts = GDALWarpAppOptionsNew(argv, NULL);
     if (!wopts) {
         err = CT_EINVAL;
