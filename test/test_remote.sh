@@ -116,17 +116,22 @@ ok "s3rver holds the fixtures in bucket cogs (port $S3_PORT)"
 } >"$out/layers.json"
 jq -e . "$out/layers.json" >/dev/null || { notok "layers.json is valid"; exit 1; }
 
-"$BOOTSTRAP" serve --host 127.0.0.1 --port 0 --config "$out/layers.json" \
-  >"$out/server.out" 2>"$out/server.err" &
-srv_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out/server.out")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { notok "bootstrap serve started: $(tail -3 "$out/server.err")"; exit 1; }
-base=http://127.0.0.1:$port
+# start_srv CONFIG: (re)starts `bootstrap serve` on a free port; sets base.
+start_srv() {
+  if [ -n "$srv_pid" ]; then kill "$srv_pid"; wait "$srv_pid" 2>/dev/null; fi
+  : >"$out/server.out"
+  "$BOOTSTRAP" serve --host 127.0.0.1 --port 0 --config "$1" >"$out/server.out" 2>>"$out/server.err" &
+  srv_pid=$!
+  port=
+  for _ in $(seq 100); do
+    port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out/server.out")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { notok "bootstrap serve started: $(tail -3 "$out/server.err")"; exit 1; }
+  base=http://127.0.0.1:$port
+}
+start_srv "$out/layers.json"
 
 # get PATH [curl args...]: sets code, ctype, cache and the body in $out/body
 get() {
@@ -218,23 +223,12 @@ nginx_start "$out/nginx" "$www" '
 ' || { notok "nginx restarted"; exit 1; }
 old_http=$http http=$NGINX_URL
 # The allow-list names the old port: a server with the new one.
-kill "$srv_pid"; wait "$srv_pid" 2>/dev/null
 sed "s|$old_http|$http|g" "$out/layers.json" >"$out/layers2.json"
 for f in allowed/outside-url.vrt allowed/nested.vrt allowed/disguised.tif; do
   sed -i "s|$old_http|$http|g" "$www/$f"
 done
 s3_put "$www/allowed/outside-url.vrt" cogs/allowed/outside-url.vrt
-: >"$out/server.out"
-"$BOOTSTRAP" serve --host 127.0.0.1 --port 0 --config "$out/layers2.json" \
-  >"$out/server.out" 2>>"$out/server.err" &
-srv_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out/server.out")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-base=http://127.0.0.1:$port
+start_srv "$out/layers2.json"
 
 get "/tiles/local_0/9/175/99.png"; cp "$out/body" "$out/tiles/cog.png"
 for u in "$http/allowed/cog.tif" "s3://cogs/allowed/cog.tif" "$http/allowed/redirect-in.tif"; do
@@ -308,7 +302,6 @@ get "/tiles/local_0/9/175/99.png"
 check "after the refusals the next request is served" '[ "$code" = 200 ]' "$code"
 
 # --- a replaced object is picked up after dataset_ttl (1 s) ----------------------------
-sed -i "s|$old_http|$http|g" "$out/layers2.json"
 get "/tiles/local_tci/10/579/415.png"; cp "$out/body" "$out/tiles/tci.png"
 get "/tiles/local_inverted/10/579/415.png"; cp "$out/body" "$out/tiles/inverted.png"
 get "/tiles/http_swap/10/579/415.png"
@@ -319,6 +312,19 @@ get "/tiles/http_swap/10/579/415.png"
 check "after dataset_ttl the replaced swap.tif is served" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/inverted.png"' "$code $(detail)"
 
 # --- how many requests (counted in nginx's log) ----------------------------------------
+# A server whose datasets are never reopened (dataset_ttl 0), so counts are exact.
+sed 's|"dataset_ttl": 1|"dataset_ttl": 0|' "$out/layers2.json" >"$out/layers3.json"
+start_srv "$out/layers3.json"
+# An overview tile read again costs nothing: the overview level's blocks stay
+# cached (GDALWarp's own per-tile overview dataset would drop them), and its
+# first use probes no sidecar files.
+get "/tiles/http_swap/9/289/208.png"; first=$code
+nl=$(nginx_log_lines)
+get "/tiles/http_swap/9/289/208.png"
+again=$(( $(nginx_log_lines) - nl ))
+check "an overview tile requested again makes no request" '[ "$first" = 200 ] && [ "$code" = 200 ] && [ "$again" = 0 ]' "$first $code, $again requests"
+heads=$(grep -c '^HEAD /swap' "$NGINX_LOG")
+check "no HEAD requests for swap.tif beyond one per open (no sidecar probes)" '[ "$heads" -le 3 ]' "$heads HEADs"
 nl=$(nginx_log_lines)
 get "/cog/info" -G --data-urlencode "url=$http/allowed/cog.tif?fresh=1"
 opened=$(nginx_requests $((nl + 1)))
