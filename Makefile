@@ -90,8 +90,9 @@ $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 # FUZZ_SECONDS in the release build's run from its seed folder; a SANITIZE= run
 # only replays the seeds and kept crashers (plain replay programs).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := event custom query
+FUZZ_TARGETS := event custom query url
 FUZZ_SRC_event := src/event.c src/route.c
+FUZZ_SRC_url := src/source.c
 FUZZ_SRC_custom := src/custom.c
 FUZZ_SRC_query := src/route.c src/tilemath.c
 FUZZERS := $(if $(SANITIZE),,$(FUZZ_TARGETS:%=build/rel/fuzz_%))

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The parsers under fuzzing: event parsing and routing (target "event", seeds
 # test/events/), user colormaps (target "custom", seeds test/custom-corpus/) and
-# query values and tile paths (target "query", seeds test/query-corpus/).
+# query values and tile paths (target "query", seeds test/query-corpus/) and
+# the url= allow-list (target "url", seeds test/url-corpus/).
 # For each target, the plain replay program runs the seeds and every kept
 # crasher (test/fuzz/crashers/TARGET/); then, when libFuzzer builds exist,
 # each is fuzzed for FUZZ_SECONDS and anything found is kept as a regression
@@ -14,7 +15,7 @@ notok() { n=$((n + 1)); echo "not ok $n - $1"; }
 out=test/out/fuzz
 secs=${FUZZ_SECONDS:-20}
 
-for pair in event:test/events custom:test/custom-corpus query:test/query-corpus; do
+for pair in event:test/events custom:test/custom-corpus query:test/query-corpus url:test/url-corpus; do
   t=${pair%%:*} seeds=${pair#*:}
   kept=test/fuzz/crashers/$t
   mkdir -p "$out/$t" "$kept"

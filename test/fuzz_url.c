@@ -1,0 +1,67 @@
+/* fuzz_url.c - libFuzzer target for the url= allow-list (source_allow_url):
+ * any bytes, NUL-terminated, as the url= value against a fixed list; whatever
+ * it admits must keep the promises of source.h, checked with abort(). Without
+ * -DCOGTILER_LIBFUZZER, a plain main() replays saved inputs
+ * (test/url-corpus/ and test/fuzz/crashers/url/). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "source.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const PREFIXES[] = { "https://data.example.com/cogs/",
+                                        "http://127.0.0.1:8080/allowed", "s3://bucket/public/" };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > 4096)
+        return 0;
+    char *s = malloc(size + 1);
+    if (!s)
+        return 0;
+    memcpy(s, data, size);
+    s[size] = '\0';
+    char gdal[8192], msg[256];
+    int err = source_allow_url(PREFIXES, 3, s, gdal, sizeof gdal, msg, sizeof msg);
+    if (err == CT_OK) {
+        /* what GDAL is given: one of the allowed prefixes' places, nothing else */
+        static const char *const starts[] = { "/vsicurl/https://data.example.com/cogs/",
+                                              "/vsicurl/http://127.0.0.1:8080/allowed",
+                                              "/vsis3/bucket/public/" };
+        int under = 0;
+        for (size_t i = 0; i < 3; i++)
+            under |= strncasecmp(gdal, starts[i], strlen(starts[i])) == 0;
+        if (!under || strstr(gdal, "/../") || strstr(gdal, "/./") || strchr(gdal, '\\') ||
+            strchr(gdal, '#') || strcasestr(gdal, "%2e") || strcasestr(gdal, "%2f") ||
+            strpbrk(gdal, " \t\r\n"))
+            abort();
+        /* no credentials: no '@' between "://" and the path ('@' in a path is fine) */
+        const char *auth = strstr(gdal, "://");
+        if (auth) {
+            auth += 3;
+            const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+            if (at && (!slash || at < slash))
+                abort();
+        }
+        /* and the same name, met inside a VRT, is admitted too */
+        if (source_allow_gdal_name(PREFIXES, 3, gdal, msg, sizeof msg) != CT_OK)
+            abort();
+    } else if (err != CT_EFORBIDDEN) {
+        abort();
+    }
+    free(s);
+    return 0;
+}
+
+#ifndef COGTILER_LIBFUZZER
+#include "fuzz_replay.h"
+
+int main(int argc, char **argv)
+{
+    return fuzz_replay_main("fuzz_url", argc, argv);
+}
+#endif
