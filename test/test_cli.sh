@@ -36,6 +36,22 @@ expect 1 "missing source" tile 0/0/0 --source test/data/nope.tif -o "$out/t.png"
 expect 1 "source without CRS" tile 0/0/0 --source test/data/rasterio/float.tif -o "$out/t.png"
 expect 1 "missing config" tile 0/0/0 --config test/data/nope.json -o "$out/t.png"
 grep -q 'nope.json' "$out/stderr" && ok "names the missing config file" || notok "names the missing config file"
+# Inline configuration (COGTILER_CONFIG_JSON), as a Lambda environment would give it.
+export COGTILER_CONFIG_JSON='{"layers": {"inline": {"source": "test/data/rio-tiler/cog.tif", "colormap": "viridis"}}}'
+expect 0 "layer from COGTILER_CONFIG_JSON" tile 9/175/99 --layer inline -o "$out/t.png"
+"$BOOTSTRAP" tile 9/175/99 --source test/data/rio-tiler/cog.tif --colormap viridis -o "$out/ref.png" 2>/dev/null
+cmp -s "$out/t.png" "$out/ref.png" && ok "... renders the same tile as --source with that colormap" ||
+  notok "... renders the same tile as --source with that colormap"
+expect 0 "--config wins over COGTILER_CONFIG_JSON" tile 2/1/1 --config data/layers.json \
+  --layer bluemarble -o "$out/t.png"
+export COGTILER_CONFIG_JSON='{"layers": {"bad": {"source": 7}}}'
+expect 1 "invalid COGTILER_CONFIG_JSON" tile 0/0/0 -o "$out/t.png"
+grep -q 'COGTILER_CONFIG_JSON' "$out/stderr" && grep -q '"bad"' "$out/stderr" &&
+  ok "... names the variable and the problem" || notok "... names the variable and the problem: $(cat "$out/stderr")"
+export COGTILER_CONFIG_JSON='{"layers": {"a": {"source": "x"}}, "allowed_url_prefixes": ["file:///etc/"]}'
+expect 1 "allow-list entry that is not an http(s)/s3 URL" tile 0/0/0 -o "$out/t.png"
+grep -q 'file:///etc/' "$out/stderr" && ok "... names the entry" || notok "... names the entry: $(cat "$out/stderr")"
+unset COGTILER_CONFIG_JSON
 expect 2 "no output file" tile 0/0/0
 expect 2 "--layer and --source together" tile 0/0/0 --layer a --source b -o "$out/t.png"
 expect 2 "unknown option" tile 0/0/0 --bogus 1 -o "$out/t.png"
