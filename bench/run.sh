@@ -60,6 +60,13 @@ for tool in gdal_translate gdalinfo gdalwarp gdaldem mapserv wrk curl; do
         die "$tool not found: 'make bench' installs it (gdal-bin, cgi-mapserver, wrk, curl)"
 done
 [ -x "$BOOTSTRAP" ] || die "$BOOTSTRAP not found: run 'make bootstrap' first"
+mkdir -p "$OUT"
+# Measure copies, so that a rebuild of ./bootstrap during the run (another
+# `make` in this tree) neither fails a spawn nor mixes two builds in one report.
+cp "$BOOTSTRAP" "$OUT/bootstrap.bench"
+cp "$bench" "$OUT/bench_tiles.bench"
+BOOTSTRAP=$OUT/bootstrap.bench
+bench=$ROOT/$OUT/bench_tiles.bench
 
 # --- processes we start: stopped on exit ----------------------------------------
 STARTED_PIDS=()
