@@ -340,11 +340,10 @@ int config_load(const char *path, struct config *out, char *msg, size_t msgcap)
         snprintf(msg, msgcap, "cannot open configuration file %.200s", path);
         return CT_ECONFIG;
     }
-    if (fseek(f, 0, SEEK_END) != 0)
-        goto out;
-    long len = ftell(f);
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     if (len < 0 || len > (1L << 24) || fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(msg, msgcap, "configuration file %.200s is unreadable or over 16 MB", path);
+        snprintf(msg, msgcap, "configuration file %.200s is not a seekable file, or over 16 MB",
+                 path);
         goto out;
     }
     text = malloc((size_t)len + 1);
