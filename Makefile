@@ -140,3 +140,24 @@ valgrind: deps-test
 
 clean:
 	rm -rf build bootstrap test/out bench/out
+
+# --- bundle --------------------------------------------------------------------
+# `make bundle`: the AWS Lambda zip in dist/ (see docs/DEPLOY.md). The lean
+# GDAL, PROJ, libcurl and libmicrohttpd it links are built once into
+# ~/.cache/cogtiler by tools/bundle-deps.sh; the binary is built in
+# build/bundle (B=build/bundle, by tools/bundle.sh), never over ./bootstrap.
+# BUNDLE_LAYERS=FILE adds FILE to the zip as layers.json.
+BUNDLE_DEBS := cmake g++ make pkg-config dpkg-dev patch autoconf automake libtool xz-utils \
+               zip unzip binutils sqlite3 libsqlite3-dev libssl-dev zlib1g-dev \
+               libdeflate-dev libzstd-dev libjpeg-dev libwebp-dev libpng-dev libcjson-dev \
+               busybox-static
+# (busybox-static: test/test_bundle.sh runs the bundle in a root holding nothing else.)
+.PHONY: bundle deps-bundle
+deps-bundle: deps
+	@tools/deps.sh $(BUNDLE_DEBS)
+bundle: deps-bundle
+	tools/bundle.sh $(if $(BUNDLE_LAYERS),--layers $(BUNDLE_LAYERS))
+# Built by tools/bundle.sh as `make B=build/bundle build/bundle/cogtiler`.
+$(B)/cogtiler: $(B)/main.o $(B)/libcogtiler.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# --- end bundle ----------------------------------------------------------------

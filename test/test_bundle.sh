@@ -1,0 +1,361 @@
+#!/bin/bash
+# The Lambda bundle (`make bundle`, tools/bundle.sh): unzipped into an empty
+# directory and run as Lambda runs it, with an empty environment plus the
+# variables Lambda sets, under the Runtime API emulator
+# (test/lambda_emulator.js). Its tiles, from local COGs of every codec and from
+# COGs over HTTP and HTTPS (nginx on 127.0.0.1), must be byte-for-byte those of
+# ./bootstrap tile; every shared object it maps must come from the bundle;
+# every ELF file's GLIBC needs are listed; and it must also run in a chroot
+# that holds nothing but the bundle and a static busybox (no host C library
+# at all: the bundle does not depend on the host's glibc version).
+#
+#   BUNDLE_ZIP=dist/cogtiler-x86_64.zip BOOTSTRAP=./bootstrap bash test/test_bundle.sh
+#
+# Needs node, jq, curl, unzip, objdump (binutils), nginx (test/lib/nginx.sh), openssl,
+# gdal_translate (the codec COGs) and, for the chroot case, root and
+# busybox-static (skipped otherwise). Prints TAP-style lines.
+set -u
+BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
+NODE=${NODE:-node}
+case $(uname -m) in aarch64|arm64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+ZIP=${BUNDLE_ZIP:-dist/cogtiler-$arch.zip}
+out=test/out/bundle
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+note() { echo "# $1"; }
+check() { if [ "$1" = 0 ]; then ok "$2"; else notok "$2${3:+ ($3)}"; fi; }
+ccurl() { curl -s --noproxy '*' "$@"; }
+oneline() { tr '\n\t' '  ' | head -c "${1:-300}"; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
+
+emu_pid='' bs_pid='' api='' ctl=''
+exited() { [ ! -e "/proc/$1/stat" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+stop() { # PID...: TERM, then KILL after 2 s
+    local p
+    for p in "$@"; do kill "$p" 2>/dev/null; done
+    for p in "$@"; do
+        for _ in $(seq 20); do exited "$p" && break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+}
+# shellcheck source=test/lib/nginx.sh
+. test/lib/nginx.sh
+trap 'stop $bs_pid $emu_pid; nginx_stop' EXIT
+
+for tool in "$NODE" jq curl unzip objdump readelf base64; do
+    command -v "$tool" >/dev/null || { notok "$tool is installed"; exit 1; }
+done
+if [ ! -f "$ZIP" ]; then
+    notok "the bundle $ZIP exists (make bundle)"; exit 1
+fi
+rm -rf "$out" && mkdir -p "$out"
+out=$(cd "$out" && pwd)
+repo=$PWD
+
+# --- the zip ----------------------------------------------------------------------
+dir=$out/task        # plays /var/task
+mkdir -p "$dir"
+unzip -q "$ZIP" -d "$dir"
+check $? "unzip $ZIP into an empty directory"
+zbytes=$(stat -c %s "$ZIP")
+ubytes=$(find "$dir" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+nso=$(find "$dir/lib" -name '*.so*' | wc -l)
+note "zip $(mb "$zbytes") ($zbytes bytes), unzipped $(mb "$ubytes"), $nso shared objects"
+[ "$zbytes" -lt 50000000 ] && [ "$ubytes" -lt 250000000 ]
+check $? "within Lambda's limits: $(mb "$zbytes") zipped (< 50 MB), $(mb "$ubytes") unzipped (< 250 MB)"
+
+# bootstrap at the root, executable for everyone; nothing but the binary, its
+# libraries, proj.db and an optional layers.json.
+perm=$(unzip -Z "$ZIP" bootstrap 2>/dev/null | awk '{print $1}')
+[ -f "$dir/bootstrap" ] && [[ $perm == -rwxr-xr-x ]]
+check $? "bootstrap at the zip root, mode $perm"
+extra=$(cd "$dir" && find . -mindepth 1 \( -type f -o -type l \) | sed 's|^\./||' |
+        grep -vE '^(bootstrap|bin/cogtiler|lib/[^/]+\.so(\.[0-9]+)*|share/proj/proj\.db|layers\.json)$')
+[ -z "$extra" ]
+check $? "nothing else in the zip" "$(oneline <<<"$extra")"
+bad=$(find "$dir" -type l -lname '*/*' -printf '%p -> %l\n')
+dangling=$(find "$dir" -xtype l)
+[ -z "$bad$dangling" ]
+check $? "symlinks are relative, within lib/, and resolve" "$(oneline <<<"$bad $dangling")"
+
+# Every DT_NEEDED of every ELF file is in lib/ (nothing resolved from the host).
+missing=''
+elfs=$(cd "$dir" && find bin lib -type f | LC_ALL=C sort)
+for f in $elfs; do
+    for need in $(readelf -d "$dir/$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        [ -e "$dir/lib/$need" ] || missing="$missing $f:$need"
+    done
+done
+[ -z "$missing" ]
+check $? "every library named in DT_NEEDED is in lib/" "$missing"
+
+# The GLIBC symbol versions each ELF file needs (objdump -T, undefined symbols), and that the
+# bundled libc.so.6 (+ loader) defines the highest of them.
+libc_has=$(objdump -p "$dir/lib/libc.so.6" 2>/dev/null | grep -oE 'GLIBC_[0-9.]+' | sort -uV | tail -n 1)
+note "bundled libc.so.6 defines up to $libc_has"
+worst='' report=''
+for f in $elfs; do
+    need=$(objdump -T "$dir/$f" 2>/dev/null | grep -F '*UND*' | grep -oE '\(GLIBC_[0-9.]+\)' | tr -d '()' |
+           sort -uV | tail -n 1)
+    [ -n "$need" ] || continue
+    report="$report $f=${need#GLIBC_}"
+    worst=$(printf '%s\n%s\n' "$worst" "$need" | sed '/^$/d' | sort -V | tail -n 1)
+done
+note "highest GLIBC version needed per file:$report"
+[ -n "$worst" ] && [ "$(printf '%s\n%s\n' "$worst" "$libc_has" | sort -V | tail -n 1)" = "$libc_has" ]
+check $? "highest GLIBC needed ($worst) is provided by the bundled libc ($libc_has), not the host's"
+
+# --- fixtures: COGs of each codec, a layers file ------------------------------------
+# The same small RGB image as COGs of each compression real COGs use; LERC on
+# a Float32 DEM. Made with Debian's gdal_translate (not the bundle's GDAL).
+cogs=$out/cogs
+mkdir -p "$cogs"
+rgb=test/data/rasterio/RGB.byte.tif
+dem=test/data/titiler/dem.tif
+codecs="DEFLATE ZSTD LZW JPEG WEBP"
+made=0
+if command -v gdal_translate >/dev/null; then
+    made=1
+    for c in $codecs; do
+        gdal_translate -q -of COG -co COMPRESS="$c" -co BLOCKSIZE=256 "$rgb" "$cogs/rgb_$c.tif" \
+            >>"$out/cogs.err" 2>&1 || made=0
+    done
+    gdal_translate -q -of COG -co COMPRESS=LERC_ZSTD -co MAX_Z_ERROR=0 "$dem" "$cogs/dem_LERC.tif" \
+        >>"$out/cogs.err" 2>&1 || made=0
+fi
+check $((1 - made)) "codec COGs made with gdal_translate ($codecs LERC_ZSTD)" "$(oneline <"$out/cogs.err" 2>/dev/null)"
+
+# HTTPS: a throw-away CA and a certificate for 127.0.0.1, served by the same
+# nginx on a second port. The bundle's libcurl and OpenSSL must verify it
+# against SSL_CERT_FILE (which the bundle's bootstrap otherwise points at the
+# host's CA bundle).
+tls=$out/tls
+mkdir -p "$tls"
+tls_ok=0
+if command -v openssl >/dev/null &&
+   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cogtiler-test-ca \
+       -keyout "$tls/ca.key" -out "$tls/ca.crt" >"$tls/log" 2>&1 &&
+   openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$tls/server.key" \
+       -out "$tls/server.csr" >>"$tls/log" 2>&1 &&
+   printf 'subjectAltName=IP:127.0.0.1\n' >"$tls/ext" &&
+   openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+       -days 2 -extfile "$tls/ext" -out "$tls/server.crt" >>"$tls/log" 2>&1; then
+    tls_ok=1
+fi
+check $((1 - tls_ok)) "a test CA and a certificate for 127.0.0.1 (openssl)" "$(oneline <"$tls/log")"
+tls_port=$(free_port)
+tls_conf=''
+[ $tls_ok = 1 ] && tls_conf="listen 127.0.0.1:$tls_port ssl; ssl_certificate $tls/server.crt; ssl_certificate_key $tls/server.key;"
+
+mkdir -p "$out/www"
+cp data/bluemarble_topo_bathy_200412_4326_cog.tif "$cogs/rgb_DEFLATE.tif" "$out/www/" 2>/dev/null
+if nginx_start "$out/nginx" "$out/www" "$tls_conf" 2>"$out/nginx.err"; then
+    ok "nginx serves the remote COGs on $NGINX_URL (and https://127.0.0.1:$tls_port)"
+else
+    notok "nginx serves the remote COGs ($(oneline <"$out/nginx.err"))"
+fi
+url=${NGINX_URL:-http://127.0.0.1:9}
+tls_url=https://127.0.0.1:$tls_port
+
+# One layers file for the reference and the bundle. Tiles: "NAME Z/X/Y".
+cat >"$out/layers.json" <<EOF
+{
+  "default_layer": "bluemarble",
+  "layers": {
+    "bluemarble": { "source": "$repo/data/bluemarble_topo_bathy_200412_4326_cog.tif" },
+    "rgb_deflate": { "source": "$cogs/rgb_DEFLATE.tif" },
+    "rgb_zstd": { "source": "$cogs/rgb_ZSTD.tif" },
+    "rgb_lzw": { "source": "$cogs/rgb_LZW.tif" },
+    "rgb_jpeg": { "source": "$cogs/rgb_JPEG.tif" },
+    "rgb_webp": { "source": "$cogs/rgb_WEBP.tif" },
+    "dem_lerc": { "source": "$cogs/dem_LERC.tif", "colormap": "viridis", "rescale": [1000, 3000] },
+    "http_bluemarble": { "source": "$url/bluemarble_topo_bathy_200412_4326_cog.tif" },
+    "http_rgb": { "source": "/vsicurl/$url/rgb_DEFLATE.tif" },
+    "https_rgb": { "source": "$tls_url/rgb_DEFLATE.tif" }
+  }
+}
+EOF
+# RGB.byte.tif lies off North Carolina (UTM 18N); dem.tif in the Alps.
+tiles="bluemarble 2/1/1
+bluemarble 5/9/12
+rgb_deflate 9/145/219
+rgb_zstd 9/145/219
+rgb_lzw 9/144/218
+rgb_jpeg 9/145/219
+rgb_webp 8/72/109
+dem_lerc 15/17029/11668
+http_bluemarble 2/1/1
+http_bluemarble 6/33/22
+http_rgb 9/145/219
+https_rgb 9/145/219"
+# --- S3 (issue 5) -------------------------------------------------------------------
+# TODO(issue 5): an s3:// layer served by s3rver on 127.0.0.1 (test/lib/s3rver.sh)
+# goes here: start s3rver and upload a COG, add the layer to layers.json above,
+# its "NAME Z/X/Y" to $tiles, and the S3 endpoint settings and dummy credentials
+# to start_bundle below (as Lambda passes AWS_ACCESS_KEY_ID and friends).
+# --------------------------------------------------------------------------------------
+
+# Reference tiles: ./bootstrap tile, the build every other test checks.
+refs_ok=0 refs_err=''
+while read -r layer zxy; do
+    f=$out/ref_${layer}_${zxy//\//_}.png
+    if ! SSL_CERT_FILE=$tls/ca.crt "$BOOTSTRAP" tile "$zxy" --config "$out/layers.json" --layer "$layer" \
+            -o "$f" 2>"$out/ref.err"; then
+        refs_err="$refs_err $layer $zxy: $(oneline 120 <"$out/ref.err");"
+    else
+        refs_ok=$((refs_ok + 1))
+    fi
+done <<<"$tiles"
+[ -z "$refs_err" ]
+check $? "reference tiles from $BOOTSTRAP tile ($refs_ok)" "$refs_err"
+
+# --- the CLI of the bundle, environment empty ------------------------------------------
+env -i "$dir/bootstrap" tile 2/1/1 --config "$out/layers.json" -o "$out/cli.png" 2>"$out/cli.err"
+rc=$?
+[ $rc = 0 ] && cmp -s "$out/cli.png" "$out/ref_bluemarble_2_1_1.png"
+check $? "env -i bundle/bootstrap tile 2/1/1 writes the same bytes as $BOOTSTRAP" "exit $rc: $(oneline <"$out/cli.err")"
+
+# TLS is verified: without the test CA the https layer fails (the host's CA
+# bundle, which bootstrap picks, does not know it); with it, the tile is right.
+env -i "$dir/bootstrap" tile 9/145/219 --config "$out/layers.json" --layer https_rgb -o "$out/tls0.png" \
+    2>"$out/tls0.err"
+rc=$?
+[ $rc != 0 ] && grep -qi 'certificate\|SSL\|TLS' "$out/tls0.err"
+check $? "https source with an unknown CA is refused by the bundle" "exit $rc: $(oneline <"$out/tls0.err")"
+env -i SSL_CERT_FILE="$tls/ca.crt" "$dir/bootstrap" tile 9/145/219 --config "$out/layers.json" --layer https_rgb \
+    -o "$out/tls1.png" 2>"$out/tls1.err"
+rc=$?
+[ $rc = 0 ] && cmp -s "$out/tls1.png" "$out/ref_https_rgb_9_145_219.png"
+check $? "https source verified against SSL_CERT_FILE: same tile as $BOOTSTRAP" "exit $rc: $(oneline <"$out/tls1.err")"
+
+# --- Lambda: emulator and the bundle's bootstrap -----------------------------------------
+"$NODE" test/lambda_emulator.js --timeout-ms 30000 --idle-s 120 >"$out/emu.out" 2>"$out/emu.err" </dev/null &
+emu_pid=$!
+port=''
+for _ in $(seq 100); do
+    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out/emu.out")
+    [ -n "$port" ] && break
+    exited $emu_pid && break
+    sleep 0.1
+done
+api=127.0.0.1:$port ctl=http://127.0.0.1:$port/test
+[ -n "$port" ]
+check $? "Runtime API emulator on $api" "$(oneline <"$out/emu.err")"
+
+# What Lambda gives a provided.al2023 function (see start_bootstrap in
+# test/test_lambda.sh) and nothing else: env -i, plus the test CA as
+# SSL_CERT_FILE for the https layer. LD_LIBRARY_PATH is Lambda's,
+# with Debian's library directories added so that any library the bundle
+# failed to resolve itself would visibly come from the host.
+# shellcheck disable=SC2016 # $LATEST is literal
+start_bundle() { # LOG
+    (cd "$dir" && exec env -i \
+        PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin \
+        LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu \
+        _HANDLER=cogtiler \
+        AWS_LAMBDA_RUNTIME_API="$api" \
+        AWS_LAMBDA_FUNCTION_NAME=cogtiler-test \
+        AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 \
+        AWS_LAMBDA_INITIALIZATION_TYPE=on-demand \
+        AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/cogtiler-test \
+        AWS_LAMBDA_LOG_STREAM_NAME='2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef' \
+        AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+        LAMBDA_TASK_ROOT="$dir" LAMBDA_RUNTIME_DIR=/var/runtime \
+        TZ=:UTC LANG=en_US.UTF-8 \
+        COGTILER_CONFIG="$out/layers.json" \
+        SSL_CERT_FILE="$tls/ca.crt" \
+        "$dir/bootstrap" </dev/null >>"$out/bundle.out" 2>>"$1") &
+    bs_pid=$!
+}
+wait_next() {
+    for _ in $(seq 100); do
+        [ "$(ccurl "$ctl/state" | jq -r .waitingNext 2>/dev/null)" -ge 1 ] 2>/dev/null && return 0
+        exited "$bs_pid" && return 1
+        sleep 0.1
+    done
+    return 1
+}
+start_bundle "$out/bundle.err"
+wait_next
+check $? "the bundle's bootstrap (no arguments, env -i + Lambda's variables) waits on GET /next" \
+    "$(tail -n 5 "$out/bundle.err" | oneline)"
+
+# invoke_tile LAYER Z/X/Y: a payload 2.0 event for the tile; true when the
+# body is the reference tile's bytes.
+seq_id=0
+invoke_tile() {
+    local layer=$1 zxy=$2 id kind
+    seq_id=$((seq_id + 1)); id=t$seq_id
+    jq --arg p "/tiles/$layer/$zxy.png" \
+        '.rawPath = $p | .requestContext.http.path = $p | .rawQueryString = "" | .queryStringParameters = null' \
+        test/lambda/http_v2.json >"$out/event.json"
+    ccurl --max-time 10 -o /dev/null -X POST --data-binary "@$out/event.json" "$ctl/event?id=$id"
+    for _ in $(seq 20); do
+        ccurl --max-time 5 -o "$out/outcome.json" "$ctl/outcome/$id?wait_s=1"
+        kind=$(jq -r .kind "$out/outcome.json" 2>/dev/null)
+        [ "$kind" != pending ] && break
+        exited "$bs_pid" && break
+    done
+    jq -r '.payload // empty' "$out/outcome.json" >"$out/payload.json" 2>/dev/null
+    jq -r 'select(.statusCode == 200) | .body // empty' "$out/payload.json" 2>/dev/null |
+        base64 -d >"$out/got.png" 2>/dev/null
+    cmp -s "$out/got.png" "$out/ref_${layer}_${zxy//\//_}.png"
+}
+while read -r layer zxy; do
+    if [ ! -s "$out/ref_${layer}_${zxy//\//_}.png" ]; then
+        notok "$layer $zxy through the bundle: no reference tile"; continue
+    fi
+    invoke_tile "$layer" "$zxy"
+    check $? "$layer $zxy through the bundle = $BOOTSTRAP tile" \
+        "$(jq -r '"kind \(.kind): \(.payload // .errorBody // "" | .[0:200])"' "$out/outcome.json" 2>/dev/null | oneline)"
+done <<<"$tiles"
+ranges=$(nginx_requests 2>/dev/null | grep -c ' 206 ')
+[ "$ranges" -gt 0 ]
+check $? "the HTTP layers were read with range requests ($ranges answered 206)"
+
+# Every shared object in the process, loader included, comes from the bundle.
+if ! exited "$bs_pid"; then
+    maps=$(awk '$6 ~ /^\// { print $6 }' "/proc/$bs_pid/maps" | sort -u)
+    sos=$(grep -E '\.so(\.[0-9]+)*$' <<<"$maps")
+    foreign=$(grep -vF "$dir/" <<<"$sos")
+    exe=$(readlink "/proc/$bs_pid/exe")
+    note "mapped files: $(wc -l <<<"$maps"), shared objects: $(wc -l <<<"$sos"), /proc/PID/exe = $exe"
+    [ -n "$sos" ] && [ -z "$foreign" ] && grep -qxF "$dir/bin/cogtiler" <<<"$maps"
+    check $? "every shared object mapped ($(wc -l <<<"$sos")) and the program come from the bundle" \
+        "$(oneline <<<"$foreign")"
+else
+    notok "every shared object mapped comes from the bundle (the process exited: $(tail -n 3 "$out/bundle.err" | oneline))"
+fi
+stop "$bs_pid"; bs_pid=''
+
+jsonl=$(jq -R 'fromjson? | objects | select(.status == 200)' "$out/bundle.err" 2>/dev/null | jq -s length)
+note "bundle log: $jsonl lines with status 200; first lines: $(head -c 300 "$out/bundle.err" | oneline)"
+
+# --- a root that holds nothing but the bundle ---------------------------------------------
+# chroot into a directory with the bundle in /var/task, a static busybox as
+# /bin/sh and the test COG: no host C library or loader exists there, so this
+# proves the bundle needs none (AL2023's glibc 2.34 would not be used either).
+busybox=$(command -v busybox || true)
+chroot=$(PATH=$PATH:/usr/sbin:/sbin command -v chroot || true)
+if [ "$(id -u)" != 0 ] || [ -z "$chroot" ]; then
+    skip "the bundle runs in an empty root (busybox sh only)" "needs root for chroot"
+elif [ -z "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
+    skip "the bundle runs in an empty root (busybox sh only)" "needs a static busybox (busybox-static)"
+else
+    root=$out/root
+    mkdir -p "$root/var" "$root/bin" "$root/data" "$root/tmp"
+    cp -a "$dir" "$root/var/task"
+    cp "$busybox" "$root/bin/sh"
+    cp "$cogs/rgb_ZSTD.tif" "$root/data/"
+    env -i PATH=/bin "$chroot" "$root" /bin/sh /var/task/bootstrap tile 9/145/219 --source /data/rgb_ZSTD.tif \
+        -o /tmp/t.png 2>"$out/chroot.err"
+    rc=$?
+    [ $rc = 0 ] && cmp -s "$root/tmp/t.png" "$out/ref_rgb_zstd_9_145_219.png"
+    check $? "the bundle runs in an empty root (busybox sh only): same tile as $BOOTSTRAP" \
+        "exit $rc: $(oneline <"$out/chroot.err")"
+    find "$root" -mindepth 1 -maxdepth 1 ! -name var -exec rm -rf {} +
+fi
