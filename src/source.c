@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -240,6 +241,15 @@ int source_probe(const char *const *prefixes, size_t nprefixes, const char *gdal
     CURL *h = curl_easy_init();
     if (!h)
         return CT_ENOMEM;
+    /* The CA bundle GDAL would use (it reads the same variables), so the probe
+     * and GDAL's reads trust the same certificates, e.g. on Amazon Linux. */
+    static const char *const ca_vars[] = { "GDAL_CURL_CA_BUNDLE", "CURL_CA_BUNDLE",
+                                           "SSL_CERT_FILE" };
+    for (size_t i = 0; i < sizeof ca_vars / sizeof ca_vars[0]; i++)
+        if (getenv(ca_vars[i]) && *getenv(ca_vars[i])) {
+            curl_easy_setopt(h, CURLOPT_CAINFO, getenv(ca_vars[i]));
+            break;
+        }
     int err = CT_ESOURCE;
     for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
         curl_easy_setopt(h, CURLOPT_URL, url);
