@@ -130,9 +130,12 @@ $(B)/bench_tiles: bench/bench_tiles.c bench/bench_proc.c bench/bench_report.c be
 # The peers `make bench` measures cogtiler against (MapServer's CGI; gdalwarp
 # comes with gdal-bin) and its HTTP load generator. Not needed by the tests.
 BENCH_DEBS := cgi-mapserver wrk
-bench: deps-test bootstrap $(B)/bench_tiles
+# bench links its own copy of bootstrap from the same objects: ./bootstrap is
+# whichever variant was built last, and another make may relink it mid-run.
+bench: deps-test $(B)/main.o $(B)/libcogtiler.a $(B)/bench_tiles
 	@tools/deps.sh $(BENCH_DEBS)
-	bench/run.sh $(B)/bench_tiles
+	$(CC) $(LDFLAGS) -o $(B)/bootstrap-bench $(B)/main.o $(B)/libcogtiler.a $(LDLIBS)
+	bench/run.sh $(B)/bench_tiles $(B)/bootstrap-bench
 
 valgrind: deps-test
 	$(MAKE) SANITIZE= bootstrap $(TEST_BINS)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh BENCH_TILES - the `make bench` driver (see bench/README.md).
+# run.sh BENCH_TILES [BOOTSTRAP] - the `make bench` driver (see bench/README.md).
+# BOOTSTRAP is the cogtiler binary to measure (default ./bootstrap).
 # Prepares the benchmark datasets in bench/out/, then runs the sections listed in
 # BENCH_SECTIONS (default: all, in this order):
 #   compare     cogtiler (in-process warm, one process per tile, the HTTP server
@@ -33,10 +34,12 @@ START_SECONDS=$SECONDS
 die() { echo "bench/run.sh: $*" >&2; exit 2; }
 say() { echo "bench/run.sh [$((SECONDS - START_SECONDS)) s]: $*" >&2; }
 
-[ $# -eq 1 ] || die "usage: bench/run.sh BENCH_TILES (normally via 'make bench')"
+[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: bench/run.sh BENCH_TILES [BOOTSTRAP] (normally via 'make bench')"
 bench=$1
 case $bench in /*) ;; *) bench=$PWD/$bench ;; esac
 [ -x "$bench" ] || die "$1 is not an executable (build it with 'make build/rel/bench_tiles')"
+BOOTSTRAP=${2:-./bootstrap}
+case $BOOTSTRAP in /*) ;; *) BOOTSTRAP=$PWD/$BOOTSTRAP ;; esac
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -50,7 +53,6 @@ SEED=${BENCH_SEED:-8}
 SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
-BOOTSTRAP=./bootstrap
 CONFIG=$OUT/layers.json
 SAMPLES=$OUT/samples.txt
 TILES=$OUT/tiles.txt
@@ -59,14 +61,20 @@ for tool in gdal_translate gdalinfo gdalwarp gdaldem mapserv wrk curl; do
     command -v "$tool" >/dev/null ||
         die "$tool not found: 'make bench' installs it (gdal-bin, cgi-mapserver, wrk, curl)"
 done
-[ -x "$BOOTSTRAP" ] || die "$BOOTSTRAP not found: run 'make bootstrap' first"
 mkdir -p "$OUT"
 # Measure copies, so that a rebuild of ./bootstrap during the run (another
-# `make` in this tree) neither fails a spawn nor mixes two builds in one report.
-cp "$BOOTSTRAP" "$OUT/bootstrap.bench"
-cp "$bench" "$OUT/bench_tiles.bench"
+# `make` in this tree) neither fails a spawn nor mixes two builds in one report;
+# a copy taken while the linker writes it fails --help and is taken again.
+for try in 1 2 3 4 5 6 7 8 9 10; do
+    cp "$BOOTSTRAP" "$OUT/bootstrap.bench" 2>/dev/null && cp "$bench" "$OUT/bench_tiles.bench" &&
+        "$OUT/bootstrap.bench" --help >/dev/null 2>&1 && break
+    [ "$try" = 10 ] && die "$BOOTSTRAP does not run: run 'make bootstrap' first"
+    sleep 1
+done
 BOOTSTRAP=$OUT/bootstrap.bench
 bench=$ROOT/$OUT/bench_tiles.bench
+! ldd "$BOOTSTRAP" | grep -q libasan ||
+    die "$BOOTSTRAP is a sanitizer build: run 'make bench' without SANITIZE"
 
 # --- processes we start: stopped on exit ----------------------------------------
 STARTED_PIDS=()
@@ -93,7 +101,6 @@ DEM_MAX=2020
 for f in "$DEMO" "$RGB_SRC" "$TCI" "$DEM" colormaps/viridis.txt bench/bench.map; do
     [ -f "$f" ] || die "missing $f: the benchmark needs the project's data and test data"
 done
-mkdir -p "$OUT"
 
 # make_once OUTPUT SOURCE CMD... : runs CMD (writing OUTPUT.tmp.tif) unless
 # OUTPUT is newer than SOURCE.
