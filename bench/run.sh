@@ -77,12 +77,21 @@ bench=$ROOT/$OUT/bench_tiles.bench
     die "$BOOTSTRAP is a sanitizer build: run 'make bench' without SANITIZE"
 
 # --- processes we start: stopped on exit ----------------------------------------
+# A process leaves STARTED_PIDS when it has been waited for, so the trap never
+# signals a reused PID.
 STARTED_PIDS=()
 cleanup() {
     local pid
     for pid in "${STARTED_PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
+}
+forget_pid() {
+    local pid keep=()
+    for pid in "${STARTED_PIDS[@]}"; do
+        [ "$pid" = "$1" ] || keep+=("$pid")
+    done
+    STARTED_PIDS=("${keep[@]}")
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -290,9 +299,9 @@ run_tool() {
 # One process per tile for cogtiler, MapServer and gdalwarp, taking turns tile by
 # tile so that whatever else the machine does hits all three alike.
 measure_processes() {
-    local rep i tool
+    local i tool
     mkdir -p "$OUT/tiles/cold" "$OUT/tiles/mapserver" "$OUT/tiles/gdalwarp"
-    for rep in $(seq "$PROC_REPS"); do
+    for _ in $(seq "$PROC_REPS"); do
         for i in "${!T_LAYER[@]}"; do
             for tool in cold mapserver gdalwarp; do
                 run_tool "$tool" "$i"
@@ -326,6 +335,7 @@ server_start() {
 server_stop() {
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
+    forget_pid "$SERVER_PID"
 }
 
 # The local server under wrk, one fresh server per dataset (its peak RSS is that
@@ -499,12 +509,19 @@ section_lambda() {
         [ -n "$port" ] && break
         sleep 0.1
     done
-    [ -n "$port" ] || { kill "$emu"; say "emulator did not start"; return 1; }
+    if [ -z "$port" ]; then
+        kill "$emu" 2>/dev/null
+        wait "$emu" 2>/dev/null
+        forget_pid "$emu"
+        say "emulator did not start"
+        return 1
+    fi
     for _ in $(seq "$COLD_N"); do
         t0=$(now_ns)
         AWS_LAMBDA_RUNTIME_API=127.0.0.1:$port COGTILER_CONFIG=data/layers.json \
             "$BOOTSTRAP" 2>/dev/null &
         b=$!
+        STARTED_PIDS+=("$b")
         if curl -s -X POST --data-binary @test/lambda/http_v2.json \
             "http://127.0.0.1:$port/test/invoke?wait_s=10" | grep -Eq 'statusCode(\\)?":200'; then
             t1=$(now_ns)
@@ -513,9 +530,11 @@ section_lambda() {
         fi
         kill "$b" 2>/dev/null
         wait "$b" 2>/dev/null
+        forget_pid "$b"
     done
     curl -s -X POST "http://127.0.0.1:$port/test/shutdown" >/dev/null
     wait "$emu" 2>/dev/null
+    forget_pid "$emu"
     local mm
     mm=$(printf '%s' "$times" | awk 'NF { printf "%.3f\n", $1 / 1000 }' | median_max)
     echo
