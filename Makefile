@@ -128,11 +128,12 @@ $(B)/bench_tiles: bench/bench_tiles.c bench/bench_proc.c bench/bench_report.c be
                   bench/bench.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Ibench -o $@ $(filter %.c,$^) $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
 # The peers `make bench` measures cogtiler against (MapServer's CGI; gdalwarp
-# comes with gdal-bin) and its HTTP load generator. Not needed by the tests.
-BENCH_DEBS := cgi-mapserver wrk
+# comes with gdal-bin), its HTTP load generator, and tiffinfo (bench/remote.sh
+# maps byte ranges to TIFF blocks). Not needed by the tests.
+BENCH_DEBS := cgi-mapserver wrk libtiff-tools
 # bench links its own copy of bootstrap from the same objects: ./bootstrap is
 # whichever variant was built last, and another make may relink it mid-run.
-bench: deps-test $(B)/main.o $(B)/libcogtiler.a $(B)/bench_tiles
+bench: deps-test $(B)/main.o $(B)/libcogtiler.a $(B)/bench_tiles $(S3_NPM)
 	@tools/deps.sh $(BENCH_DEBS)
 	$(CC) $(LDFLAGS) -o $(B)/bootstrap-bench $(B)/main.o $(B)/libcogtiler.a $(LDLIBS)
 	bench/run.sh $(B)/bench_tiles $(B)/bootstrap-bench

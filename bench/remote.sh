@@ -95,7 +95,7 @@ counts() {
         END { printf "%d %d %d %d %d %d\n", req, heads, gets, lists, bytes, nblk }'
 }
 
-echo "### Remote reads: HTTP requests per tile"
+echo "## Remote reads: HTTP requests per tile"
 echo
 echo "Counted in the access logs of nginx (\`/vsicurl/\`) and s3rver (\`/vsis3/\`) on 127.0.0.1,"
 echo "each dataset opened by a fresh \`bootstrap serve\`. *blocks*: internal TIFF blocks the"

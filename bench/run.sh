@@ -9,6 +9,9 @@
 #   breakdown   where cogtiler's time goes, on one hand-picked tile per kind
 #               (bench_tiles CONFIG ITER), and the cost of starting the process
 #   lambda      the Lambda runtime's cold start through the Runtime API emulator
+#   remote      HTTP requests, bytes and TIFF blocks per open and per tile kind
+#               for sources behind nginx (/vsicurl/) and s3rver (/vsis3/)
+#               (bench/remote.sh)
 # Each section is a function section_NAME that prints Markdown on stdout and
 # returns non-zero when a tile answered an unexpected status; add a section by
 # writing such a function and naming it in SECTIONS.
@@ -23,7 +26,7 @@
 #   BENCH_ITER        timed calls per tile in the breakdown section (30)
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
-#   BENCH_SECTIONS    sections to run (default "compare breakdown lambda")
+#   BENCH_SECTIONS    sections to run (default "compare breakdown lambda remote")
 #   BENCH_OUTPUT      where the report is copied (BENCHMARKS.md; "" for nowhere)
 # Timings are printed, never judged: the exit status is non-zero only when the
 # benchmark cannot run, a tile answers an unexpected HTTP status, or a peer
@@ -50,7 +53,7 @@ WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda remote}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -544,6 +547,12 @@ section_lambda() {
     echo "|---|---:|---:|---:|"
     echo "| bootstrap (runtime loop), tile 2/1/1 of bluemarble | ${mm% *} | ${mm#* } | $ok/$COLD_N |"
     [ "$ok" = "$COLD_N" ]
+}
+
+# --- remote reads: requests per tile (bench/remote.sh starts nginx and s3rver) -----------
+section_remote() {
+    say "remote reads: requests per open and per tile"
+    bench/remote.sh "$BOOTSTRAP"
 }
 
 # --- the report ---------------------------------------------------------------------
