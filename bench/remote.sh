@@ -15,9 +15,9 @@ rm -rf "$OUT"
 mkdir -p "$OUT/www"
 . test/lib/nginx.sh
 . test/lib/s3rver.sh
-srv=
+. test/lib/serve.sh
 cleanup() {
-    [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
+    serve_stop
     nginx_stop
     s3_stop
 }
@@ -59,19 +59,9 @@ done
 } >"$OUT/layers.json"
 
 start_server() {
-    [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
-    : >"$OUT/server.out"
-    "$BOOTSTRAP" serve --host 127.0.0.1 --port 0 --config "$OUT/layers.json" \
-        >"$OUT/server.out" 2>"$OUT/server.err" &
-    srv=$!
-    port=
-    for _ in $(seq 100); do
-        port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$OUT/server.out")
-        [ -n "$port" ] && return 0
-        sleep 0.1
-    done
-    echo "remote.sh: bootstrap serve did not start" >&2
-    exit 2
+    serve_stop
+    serve_start "$BOOTSTRAP" "$OUT/layers.json" "$OUT" || exit 2
+    port=$SERVE_PORT
 }
 
 # fetch PATH: the HTTP status of our server's answer

@@ -20,9 +20,9 @@ check() { if eval "$2"; then ok "$1"; else notok "$1${3:+ ($3)}"; fi; }
 
 . test/lib/nginx.sh
 . test/lib/s3rver.sh
-srv_pid=
+. test/lib/serve.sh
 cleanup() {
-  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+  serve_stop
   nginx_stop
   s3_stop
 }
@@ -118,18 +118,9 @@ jq -e . "$out/layers.json" >/dev/null || { notok "layers.json is valid"; exit 1;
 
 # start_srv CONFIG: (re)starts `bootstrap serve` on a free port; sets base.
 start_srv() {
-  if [ -n "$srv_pid" ]; then kill "$srv_pid"; wait "$srv_pid" 2>/dev/null; fi
-  : >"$out/server.out"
-  "$BOOTSTRAP" serve --host 127.0.0.1 --port 0 --config "$1" >"$out/server.out" 2>>"$out/server.err" &
-  srv_pid=$!
-  port=
-  for _ in $(seq 100); do
-    port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out/server.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  [ -n "$port" ] || { notok "bootstrap serve started: $(tail -3 "$out/server.err")"; exit 1; }
-  base=http://127.0.0.1:$port
+  serve_stop
+  serve_start "$BOOTSTRAP" "$1" "$out" || { notok "bootstrap serve started"; exit 1; }
+  base=$SERVE_URL
 }
 start_srv "$out/layers.json"
 
@@ -331,4 +322,4 @@ opened=$(nginx_requests $((nl + 1)))
 heads=$(grep -c '^HEAD' <<<"$opened"); lists=$(grep -c ' /allowed/ ' <<<"$opened")
 check "opening a url= COG: a probe, one HEAD and one header GET, no listing, no sidecar probes ($(wc -l <<<"$opened") requests)" \
   '[ "$(wc -l <<<"$opened")" = 3 ] && [ "$heads" = 1 ] && [ "$lists" = 0 ]' "$(tr '\n' ';' <<<"$opened")"
-echo "# server log: $out/server.err"
+echo "# server log: $out/serve.err"

@@ -16,19 +16,13 @@ cat >"$out/layers.json" <<JSON
   "broken": {"source": "$PWD/test/data/rasterio/float.tif"}}}
 JSON
 
-"$BOOTSTRAP" serve --host 127.0.0.1 --port 0 --config "$out/layers.json" \
-  >"$out/stdout" 2>"$out/stderr" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$out/stdout")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-if [ -z "$port" ]; then notok "server started"; cat "$out/stderr"; exit 1; fi
+. test/lib/serve.sh
+trap serve_stop EXIT
+rm -f "$out/serve.err"
+serve_start "$BOOTSTRAP" "$out/layers.json" "$out" || { notok "server started"; exit 1; }
+pid=$SERVE_PID port=$SERVE_PORT
 ok "server started on port $port"
-base=http://127.0.0.1:$port
+base=$SERVE_URL
 
 # expect STATUS CONTENT-TYPE-PREFIX PATH [what]
 expect() {
@@ -69,7 +63,7 @@ for i in $(seq 8); do curl -s -o /dev/null --max-time 30 "$base/tiles/world/3/$i
 wait $(jobs -p | grep -v "^$pid$") 2>/dev/null
 expect 200 image/png "/tiles/world/3/4/3.png" "served after a parallel burst"
 
-grep -q '"status":404' "$out/stderr" && ok "one JSON log line per request" || notok "one JSON log line per request"
+grep -q '"status":404' "$out/serve.err" && ok "one JSON log line per request" || notok "one JSON log line per request"
 
 kill -TERM $pid
 for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
