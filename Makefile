@@ -154,8 +154,9 @@ clean:
 BUNDLE_DEBS := cmake g++ make pkg-config dpkg-dev patch autoconf automake libtool xz-utils \
                zip unzip binutils sqlite3 libsqlite3-dev libssl-dev zlib1g-dev \
                libdeflate-dev libzstd-dev libjpeg-dev libwebp-dev libpng-dev libcjson-dev \
-               busybox-static
-# (busybox-static: test/test_bundle.sh runs the bundle in a root holding nothing else.)
+               busybox-static openssl
+# (busybox-static, openssl: test/test_bundle.sh runs the bundle in a root holding
+# nothing else, and reads a COG over HTTPS with a certificate it makes.)
 .PHONY: bundle deps-bundle
 deps-bundle: deps
 	@tools/deps.sh $(BUNDLE_DEBS)
