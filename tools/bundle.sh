@@ -71,6 +71,7 @@ case $gdal_pc in "${prefixes[-1]}") ;; *) die "linked against the wrong GDAL ($g
 stage=$B/stage
 rm -rf "$stage"
 mkdir -p "$stage/bin" "$stage/lib" "$stage/share/proj" "$dist"
+distabs=$(cd "$dist" && pwd)
 cp "$B/cogtiler" "$stage/bin/cogtiler"
 strip --strip-unneeded "$stage/bin/cogtiler"
 
@@ -147,7 +148,7 @@ stamp=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 find "$stage" -exec touch -h -d "@$stamp" {} +
 rm -f "$zipfile"
 (cd "$stage" && find . -mindepth 1 \( -type f -o -type l \) | sed 's|^\./||' | LC_ALL=C sort |
-    TZ=UTC zip -q -9 -y -X -@ "$OLDPWD/$zipfile")
+    TZ=UTC zip -q -9 -y -X -@ "$distabs/${zipfile##*/}")
 zbytes=$(stat -c %s "$zipfile")
 ubytes=$(find "$stage" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 nlibs=$(find "$stage/lib" -name '*.so*' | wc -l)
