@@ -62,13 +62,13 @@ deb_src_enable() {
         fi
         if [ -r /etc/apt/sources.list ]; then
             # one-line entries: Types URIs Suites Components
-            awk '$1 == "deb" { $1 = ""; opts = ""
-                   if ($2 ~ /^\[/) { opts = $2; sub(/^\[/, "", opts); sub(/\]$/, "", opts); $2 = "" }
-                   n = split($0, f, " ")
-                   printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:", f[1], f[2]
-                   for (i = 3; i <= n; i++) printf " %s", f[i]
+            awk '$1 == "deb" {
+                   i = 2; opts = ""
+                   if ($i ~ /^\[/) while (i <= NF) { opts = opts " " $i; if ($(i++) ~ /\]$/) break }
+                   printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:", $i, $(i + 1)
+                   for (j = i + 2; j <= NF; j++) printf " %s", $j
                    printf "\n"
-                   if (opts ~ /signed-by=/) { s = opts; sub(/.*signed-by=/, "", s); sub(/ .*/, "", s)
+                   if (opts ~ /signed-by=/) { s = opts; sub(/.*signed-by=/, "", s); sub(/[] ].*/, "", s)
                                               printf "Signed-By: %s\n", s }
                    printf "\n" }' /etc/apt/sources.list
         fi
