@@ -9,6 +9,9 @@
 #   breakdown   where cogtiler's time goes, on one hand-picked tile per kind
 #               (bench_tiles CONFIG ITER), and the cost of starting the process
 #   lambda      the Lambda runtime's cold start through the Runtime API emulator
+#   bundle      the Lambda zip (make bundle): zipped and unzipped size, process
+#               start, cold start through the emulator, peak RSS, beside the
+#               same figures for BOOTSTRAP (tools/bundle-figures.sh)
 #   remote      HTTP requests, bytes and TIFF blocks per open and per tile kind
 #               for sources behind nginx (/vsicurl/) and s3rver (/vsis3/)
 #               (bench/remote.sh)
@@ -26,7 +29,7 @@
 #   BENCH_ITER        timed calls per tile in the breakdown section (30)
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
-#   BENCH_SECTIONS    sections to run (default "compare breakdown lambda remote")
+#   BENCH_SECTIONS    sections to run (default "compare breakdown lambda bundle remote")
 #   BENCH_OUTPUT      where the report is copied (BENCHMARKS.md; "" for nowhere)
 # Timings are printed, never judged: the exit status is non-zero only when the
 # benchmark cannot run, a tile answers an unexpected HTTP status, or a peer
@@ -53,7 +56,7 @@ WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda remote}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda bundle remote}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -547,6 +550,14 @@ section_lambda() {
     echo "|---|---:|---:|---:|"
     echo "| bootstrap (runtime loop), tile 2/1/1 of bluemarble | ${mm% *} | ${mm#* } | $ok/$COLD_N |"
     [ "$ok" = "$COLD_N" ]
+}
+
+# --- the Lambda bundle (tools/bundle-figures.sh; make bench runs make bundle first) ----
+section_bundle() {
+    say "bundle: sizes, process start, cold start, peak RSS"
+    echo "## The Lambda bundle (\`make bundle\`, lean GDAL) beside the Debian-linked binary"
+    echo
+    tools/bundle-figures.sh --ref "$BOOTSTRAP"
 }
 
 # --- remote reads: requests per tile (bench/remote.sh starts nginx and s3rver) -----------

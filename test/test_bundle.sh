@@ -43,7 +43,8 @@ stop() { # PID...: TERM, then KILL after 2 s
 }
 # shellcheck source=test/lib/nginx.sh
 . test/lib/nginx.sh
-trap 'stop $bs_pid $emu_pid; nginx_stop' EXIT
+. test/lib/s3rver.sh
+trap 'stop $bs_pid $emu_pid; nginx_stop; s3_stop' EXIT
 
 for tool in "$NODE" jq curl unzip objdump readelf base64; do
     command -v "$tool" >/dev/null || { notok "$tool is installed"; exit 1; }
@@ -159,6 +160,13 @@ else
 fi
 url=${NGINX_URL:-http://127.0.0.1:9}
 tls_url=https://127.0.0.1:$tls_port
+# S3: s3rver on 127.0.0.1 (test/lib/s3rver.sh exports AWS_S3_ENDPOINT and
+# s3rver's credentials; the bundle gets them as Lambda passes a role's).
+if s3_start "$out/s3" cogs 2>"$out/s3.err" && s3_put "$cogs/rgb_DEFLATE.tif" cogs/rgb_DEFLATE.tif; then
+    ok "s3rver holds a COG in bucket cogs (port $S3_PORT)"
+else
+    notok "s3rver holds a COG ($(oneline <"$out/s3.err"))"
+fi
 
 # One layers file for the reference and the bundle. Tiles: "NAME Z/X/Y".
 cat >"$out/layers.json" <<EOF
@@ -174,7 +182,8 @@ cat >"$out/layers.json" <<EOF
     "dem_lerc": { "source": "$cogs/dem_LERC.tif", "colormap": "viridis", "rescale": [1000, 3000] },
     "http_bluemarble": { "source": "$url/bluemarble_topo_bathy_200412_4326_cog.tif" },
     "http_rgb": { "source": "/vsicurl/$url/rgb_DEFLATE.tif" },
-    "https_rgb": { "source": "$tls_url/rgb_DEFLATE.tif" }
+    "https_rgb": { "source": "$tls_url/rgb_DEFLATE.tif" },
+    "s3_rgb": { "source": "s3://cogs/rgb_DEFLATE.tif" }
   }
 }
 EOF
@@ -190,14 +199,9 @@ dem_lerc 15/17029/11668
 http_bluemarble 2/1/1
 http_bluemarble 6/33/22
 http_rgb 9/145/219
-https_rgb 9/145/219"
-# --- S3 (issue 5) -------------------------------------------------------------------
-# TODO(issue 5): an s3:// layer served by s3rver on 127.0.0.1 (test/lib/s3rver.sh)
-# goes here: start s3rver and upload a COG, add the layer to layers.json above,
-# its "NAME Z/X/Y" to $tiles, and the S3 endpoint settings and dummy credentials
-# to start_bundle below (as Lambda passes AWS_ACCESS_KEY_ID and friends).
-# --------------------------------------------------------------------------------------
-
+https_rgb 9/145/219
+s3_rgb 9/145/219
+s3_rgb 8/72/109"
 # Reference tiles: ./bootstrap tile, the build every other test checks.
 refs_ok=0 refs_err=''
 while read -r layer zxy; do
@@ -268,6 +272,9 @@ start_bundle() { # LOG
         TZ=:UTC LANG=en_US.UTF-8 \
         COGTILER_CONFIG="$out/layers.json" \
         SSL_CERT_FILE="$tls/ca.crt" \
+        AWS_S3_ENDPOINT="${AWS_S3_ENDPOINT:-}" AWS_HTTPS=NO AWS_VIRTUAL_HOSTING=FALSE \
+        AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-}" \
+        AWS_SESSION_TOKEN=test-session-token \
         "$dir/bootstrap" </dev/null >>"$out/bundle.out" 2>>"$1") &
     bs_pid=$!
 }
