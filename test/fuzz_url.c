@@ -4,6 +4,7 @@
  * -DCOGTILER_LIBFUZZER, a plain main() replays saved inputs
  * (test/url-corpus/ and test/fuzz/crashers/url/). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,12 +36,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int under = 0;
         for (size_t i = 0; i < 3; i++)
             under |= strncasecmp(gdal, starts[i], strlen(starts[i])) == 0;
-        if (!under || strstr(gdal, "/../") || strstr(gdal, "/./") || strchr(gdal, '\\') ||
-            strchr(gdal, '#') || strcasestr(gdal, "%2e") || strcasestr(gdal, "%2f") ||
-            strpbrk(gdal, " \t\r\n"))
+        if (!under || strchr(gdal, '\\') || strchr(gdal, '#') || strpbrk(gdal, " \t\r\n"))
             abort();
-        /* no credentials: no '@' between "://" and the path ('@' in a path is fine) */
-        const char *auth = strstr(gdal, "://");
+        /* the path (up to any query, which servers do not resolve) has no dot
+         * segments and no encoded dots or slashes */
+        char path[8192];
+        snprintf(path, sizeof path, "%.*s", (int)strcspn(gdal, "?"), gdal);
+        size_t pl = strlen(path);
+        if (strstr(path, "/../") || strstr(path, "/./") || strcasestr(path, "%2e") ||
+            strcasestr(path, "%2f") || (pl >= 3 && strcmp(path + pl - 3, "/..") == 0) ||
+            (pl >= 2 && strcmp(path + pl - 2, "/.") == 0))
+            abort();
+        /* no credentials: no '@' between "://" and the path of a URL ('@' in a
+         * path is fine; /vsis3/ names have no authority) */
+        const char *auth = strncmp(gdal, "/vsicurl/", 9) == 0 ? strstr(gdal + 9, "://") : NULL;
         if (auth) {
             auth += 3;
             const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
