@@ -44,6 +44,7 @@ stop() { # PID...: TERM, then KILL after 2 s
 # shellcheck source=test/lib/nginx.sh
 . test/lib/nginx.sh
 . test/lib/s3rver.sh
+. test/lib/lambda_env.sh
 trap 'stop $bs_pid $emu_pid; nginx_stop; s3_stop' EXIT
 
 for tool in "$NODE" jq curl unzip objdump readelf base64; do
@@ -254,22 +255,12 @@ check $? "Runtime API emulator on $api" "$(oneline <"$out/emu.err")"
 # SSL_CERT_FILE for the https layer. LD_LIBRARY_PATH is Lambda's,
 # with Debian's library directories added so that any library the bundle
 # failed to resolve itself would visibly come from the host.
-# shellcheck disable=SC2016 # $LATEST is literal
 start_bundle() { # LOG
+    lambda_vars "$api" "$dir"
     (cd "$dir" && exec env -i \
         PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin \
         LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu \
-        _HANDLER=cogtiler \
-        AWS_LAMBDA_RUNTIME_API="$api" \
-        AWS_LAMBDA_FUNCTION_NAME=cogtiler-test \
-        AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 \
-        AWS_LAMBDA_INITIALIZATION_TYPE=on-demand \
-        AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/cogtiler-test \
-        AWS_LAMBDA_LOG_STREAM_NAME='2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef' \
-        AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-        LAMBDA_TASK_ROOT="$dir" LAMBDA_RUNTIME_DIR=/var/runtime \
-        TZ=:UTC LANG=en_US.UTF-8 \
+        "${LAMBDA_VARS[@]}" \
         COGTILER_CONFIG="$out/layers.json" \
         SSL_CERT_FILE="$tls/ca.crt" \
         AWS_S3_ENDPOINT="${AWS_S3_ENDPOINT:-}" AWS_HTTPS=NO AWS_VIRTUAL_HOSTING=FALSE \

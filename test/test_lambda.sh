@@ -120,24 +120,14 @@ start_emulator() { # TAG: sets emu_pid, api, ctl
   [ -n "$port" ]
 }
 
-# The environment Lambda gives a provided.al2023 function: the reserved
-# variables (AWS_EXECUTION_ENV left out, as for the provided runtimes; no
-# credentials), and nothing of ours that would change the answers.
+# The environment Lambda gives a provided.al2023 function (test/lib/lambda_env.sh),
+# and nothing of ours that would change the answers.
+. test/lib/lambda_env.sh
 start_bootstrap() { # LOG [COGTILER_CONFIG]: sets bs_pid
   bs_log=$1
   echo "=== bootstrap started $(date -u +%FT%TZ)" >>"$bs_log"
-  env -u COGTILER_CORS_ORIGIN -u COGTILER_CACHE_CONTROL \
-    _HANDLER=cogtiler \
-    AWS_LAMBDA_RUNTIME_API="$api" \
-    AWS_LAMBDA_FUNCTION_NAME=cogtiler-test \
-    AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 \
-    AWS_LAMBDA_INITIALIZATION_TYPE=on-demand \
-    AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/cogtiler-test \
-    AWS_LAMBDA_LOG_STREAM_NAME='2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef' \
-    AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-    LAMBDA_TASK_ROOT="$PWD" LAMBDA_RUNTIME_DIR=/var/runtime \
-    TZ=:UTC LANG=en_US.UTF-8 \
+  lambda_vars "$api" "$PWD"
+  env -u COGTILER_CORS_ORIGIN -u COGTILER_CACHE_CONTROL "${LAMBDA_VARS[@]}" \
     COGTILER_CONFIG="${2:-data/layers.json}" \
     "$BOOTSTRAP" </dev/null >>"$out/bootstrap.out" 2>>"$bs_log" &
   bs_pid=$!

@@ -54,13 +54,13 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
 # lambda_env BIN...: execs BIN with only what Lambda gives a function (call
 # it in a subshell).
+# shellcheck source=test/lib/lambda_env.sh
+. test/lib/lambda_env.sh
 lambda_env() {
+    lambda_vars "${api:-}" "$tmp/task"
     exec env -i PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin \
         LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib \
-        _HANDLER=cogtiler AWS_LAMBDA_RUNTIME_API="${api:-}" AWS_LAMBDA_FUNCTION_NAME=cogtiler-bench \
-        AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 \
-        AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 LAMBDA_TASK_ROOT="$tmp/task" \
-        LAMBDA_RUNTIME_DIR=/var/runtime TZ=:UTC LANG=en_US.UTF-8 COGTILER_CONFIG="$config" "$@"
+        "${LAMBDA_VARS[@]}" COGTILER_CONFIG="$config" "$@"
 }
 
 # start_time BIN: sets m and x, median and max wall ms of `BIN --help`.
