@@ -28,6 +28,11 @@
 #define DIRECT_MAX_BANDS 16
 /* Overview levels the warp path keeps open datasets for. */
 #define RASTER_MAX_OVR 16
+/* Bytes of a remote file GDAL reads in its first GET (GDAL_INGESTED_BYTES_AT_OPEN);
+ * check_file() reads as many, so that it and the open share that one request. */
+#define HEADER_BYTES 32768
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct raster {
     GDALDatasetH ds;
@@ -64,7 +69,7 @@ static const char *const remote_defaults[][2] = {
     { "CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".tif,.tiff,.vrt,{noext}" },
     /* The first GET reads 32 KB: the whole header (IFDs, tile offsets and byte
      * counts) of typical COGs in one request. */
-    { "GDAL_INGESTED_BYTES_AT_OPEN", "32768" },
+    { "GDAL_INGESTED_BYTES_AT_OPEN", STR(HEADER_BYTES) },
     /* Adjacent blocks of one read in one ranged GET. */
     { "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES", "YES" },
     /* GDAL's cache of downloaded ranges (shared by all files) and its block
@@ -162,6 +167,22 @@ static void set_msg(char *msg, size_t cap, const char *prefix)
         snprintf(msg, cap, "%s", prefix);
 }
 
+/* True for the names GDAL reads over the network. */
+static int is_remote(const char *name)
+{
+    return strncmp(name, "/vsicurl/", 9) == 0 || strncmp(name, "/vsis3/", 7) == 0;
+}
+
+/* GDALOpenEx of a source (open_opts may be NULL); an untrusted one may only be
+ * a GeoTIFF or a VRT (whose files check_file() has vetted). */
+static GDALDatasetH open_ds(const char *name, int untrusted, const char *const *open_opts,
+                            unsigned flags)
+{
+    static const char *const untrusted_drivers[] = { "GTiff", "VRT", NULL };
+    return GDALOpenEx(name, GDAL_OF_RASTER | GDAL_OF_READONLY | flags,
+                      untrusted ? untrusted_drivers : NULL, open_opts, NULL);
+}
+
 /* Extent of the dataset in lon/lat, from its (possibly rotated) geotransform
  * gt, through to_lonlat (the source's CRS -> EPSG:4326). */
 static int compute_lonlat(GDALDatasetH ds, const double gt[6], OGRSpatialReferenceH srs,
@@ -236,9 +257,7 @@ static int check_vrt_node(const CPLXMLNode *n, const char *vrtdir, const struct 
 static int check_file(const char *name, const struct raster_open_opts *o, int depth, char *msg,
                       size_t msgcap)
 {
-    /* HEAD: the bytes GDAL ingests at open (GDAL_INGESTED_BYTES_AT_OPEN), so
-     * that this read and the open share one ranged GET. */
-    enum { HEAD = 32768, MAX_VRT = 1 << 20 };
+    enum { HEAD = HEADER_BYTES, MAX_VRT = 1 << 20 };
     if (depth > 4) {
         snprintf(msg, msgcap, "VRTs nested more than 4 deep are not accepted");
         return CT_EFORBIDDEN;
@@ -308,13 +327,11 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         if (opts->unsigned_s3)
             VSISetPathSpecificOption(source, "AWS_NO_SIGN_REQUEST", "YES");
     }
-    static const char *const untrusted_drivers[] = { "GTiff", "VRT", NULL };
-    if (opts && opts->allow && (err = check_file(source, opts, 0, msg, msgcap)))
+    r->untrusted = opts && opts->allow;
+    if (r->untrusted && (err = check_file(source, opts, 0, msg, msgcap)))
         goto error;
     reset_errors();
-    r->ds = GDALOpenEx(source, GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
-                       opts && opts->allow ? untrusted_drivers : NULL, NULL, NULL);
-    r->untrusted = opts && opts->allow;
+    r->ds = open_ds(source, r->untrusted, NULL, GDAL_OF_VERBOSE_ERROR);
     if (!r->ds) {
         err = source_fault();
         set_msg(msg, msgcap, "cannot open source");
@@ -445,7 +462,7 @@ void raster_close(struct raster *r)
     OSRDestroySpatialReference(r->srs);
     CPLFree(r->wkt3857);
     /* Forget downloaded bytes and the file size: a reopen sees a replaced object. */
-    if (r->source && (strncmp(r->source, "/vsicurl/", 9) == 0 || strncmp(r->source, "/vsis3/", 7) == 0))
+    if (r->source && is_remote(r->source))
         VSICurlPartialClearCache(r->source);
     CPLFree(r->source);
     free(r->range);
@@ -733,9 +750,7 @@ static GDALDatasetH overview_ds(struct raster *r, int i)
         char opt[32];
         snprintf(opt, sizeof opt, "OVERVIEW_LEVEL=%d", i);
         const char *const open_opts[] = { opt, NULL };
-        static const char *const untrusted_drivers[] = { "GTiff", "VRT", NULL };
-        r->ovr_ds[i] = GDALOpenEx(r->source, GDAL_OF_RASTER | GDAL_OF_READONLY,
-                                  r->untrusted ? untrusted_drivers : NULL, open_opts, NULL);
+        r->ovr_ds[i] = open_ds(r->source, r->untrusted, open_opts, 0);
     }
     return r->ovr_ds[i];
 }
