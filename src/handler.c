@@ -685,18 +685,16 @@ static char *fill_template(const char *tpl, size_t len, const char *const kv[][2
  * LAYER. Its asset links are relative ("./" or "../"), so the page works under
  * any prefix (API stage, CloudFront path). Layer names are [A-Za-z0-9_.-], safe
  * in HTML and JavaScript strings. */
-static void handle_page(struct app *app, const struct route *rt, struct response *resp)
+static void handle_page(struct app *app, const struct request *req, const struct route *rt,
+                        struct response *resp)
 {
     const struct config *c = app_config(app);
     const char *layer = c->layers[c->default_layer].name;
     if (rt->kind == ROUTE_MAP) {
-        const struct layer_conf *l = config_find(c, rt->layer.p, rt->layer.n);
-        if (!l) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "unknown layer \"%.*s\"", (int)rt->layer.n, rt->layer.p);
-            set_error(resp, CT_ENOLAYER, msg);
+        struct layer_conf unused;
+        const struct layer_conf *l = route_layer(app, req, rt, &unused, resp);
+        if (!l)
             return;
-        }
         layer = l->name;
     }
     const struct asset *page = assets_find("index.html");
@@ -776,7 +774,7 @@ static void route_request(struct app *app, const struct request *req, struct res
     switch (rt.kind) {
     case ROUTE_INDEX:
     case ROUTE_MAP:
-        handle_page(app, &rt, resp);
+        handle_page(app, req, &rt, resp);
         return;
     case ROUTE_STATIC: {
         char name[64];
