@@ -23,9 +23,10 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 LDLIBS += $(PKG_LIBS) -lm -lpthread
 
-LIB_SRCS := src/err.c src/tilemath.c src/route.c src/config.c src/colormap.c src/raster.c \
-            src/pngenc.c src/tile.c src/handler.c src/log.c src/app.c src/server.c \
-            src/event.c src/runtime.c src/algo.c src/custom.c src/source.c
+LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/params.c \
+            src/config.c src/colormap.c src/raster.c src/pngenc.c src/tile.c src/page.c \
+            src/handler.c src/log.c src/app.c src/server.c src/event.c src/runtime.c \
+            src/algo.c src/custom.c src/source.c src/cli.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 WEB := web/index.html web/viewer.js web/viewer.css
@@ -80,7 +81,7 @@ run: deps bootstrap
 	./bootstrap serve --host 127.0.0.1 --port $(PORT) --config data/layers.json
 
 # --- tests -------------------------------------------------------------------
-TESTS := test_tilemath test_route test_colormap test_pngenc test_config test_pixels test_overviews \
+TESTS := test_tilemath test_route test_params test_transport test_colormap test_pngenc test_config test_pixels test_overviews \
          test_handler test_event test_algo test_custom test_source
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
@@ -91,10 +92,13 @@ $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 # only replays the seeds and kept crashers (plain replay programs).
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := event custom query url
-FUZZ_SRC_event := src/event.c src/route.c
+# The event target links the transport's own files and cJSON only: proof that
+# the Lambda event parser depends on the transport contract, not on GDAL.
+FUZZ_SRC_event := src/event.c src/http.c src/err.c src/route.c src/parse.c src/tilemath.c
+FUZZ_LIBS_event := -lcjson
 FUZZ_SRC_url := src/source.c
 FUZZ_SRC_custom := src/custom.c
-FUZZ_SRC_query := src/route.c src/tilemath.c
+FUZZ_SRC_query := src/params.c src/parse.c src/route.c src/tilemath.c
 FUZZERS := $(if $(SANITIZE),,$(FUZZ_TARGETS:%=build/rel/fuzz_%))
 REPLAYS := $(FUZZ_TARGETS:%=$(B)/fuzz_%_replay)
 $(B)/fuzz_%_replay: test/fuzz_%.c test/fuzz_replay.h $(B)/libcogtiler.a
@@ -103,7 +107,8 @@ $(B)/fuzz_%_replay: test/fuzz_%.c test/fuzz_replay.h $(B)/libcogtiler.a
 build/rel/fuzz_%: test/fuzz_%.c test/fuzz_replay.h $$(FUZZ_SRC_$$*) build/rel/libcogtiler.a
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude -Itest \
-	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) build/rel/libcogtiler.a $(PKG_LIBS) -lm -lpthread
+	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) \
+	  $(or $(FUZZ_LIBS_$*),build/rel/libcogtiler.a $(PKG_LIBS)) -lm -lpthread
 
 # The browser tests' npm packages, at the versions pinned in their lock file.
 BROWSER_NPM := test/browser/node_modules/.installed

@@ -232,13 +232,13 @@ static struct encode_stats time_encode(const uint8_t *rgba, int w, int h, int it
 }
 
 /* Median of raster_read() alone (the GDAL warp into a tile buffer) for t. */
-static double time_read(struct app *app, const struct tile *t, int iter, double *times)
+static double time_read(struct worker *wk, const struct tile *t, int iter, double *times)
 {
-    const struct layer_conf *l = config_find(app_config(app), t->ds->layer, strlen(t->ds->layer));
+    const struct layer_conf *l = config_find(app_config(worker_app(wk)), t->ds->layer, strlen(t->ds->layer));
     struct raster *r = NULL;
     struct bbox merc;
     char msg[256];
-    if (!l || app_raster(app, l, &r, msg, sizeof msg) || tilemath_bounds(t->z, t->x, t->y, &merc))
+    if (!l || app_raster(wk, l, &r, msg, sizeof msg) || tilemath_bounds(t->z, t->x, t->y, &merc))
         return -1.0;
     for (int i = 0; i < iter; i++) {
         struct raster_tile rt;
@@ -286,12 +286,12 @@ static const struct {
 /* Lambda per-invocation overhead without the render (event parse, routing,
  * base64 and the response JSON, on a real 97 KB tile body), and 10,000
  * invocations through runtime_invoke() with the peak RSS along the way. */
-static int bench_lambda(struct app *app, int iter, double *times)
+static int bench_lambda(struct worker *wk, int iter, double *times)
 {
     const char *tile = "/tiles/bluemarble/2/1/1.png";
-    struct request treq = { "GET", tile, NULL, 0, NULL, 0, 0, NULL };
+    struct request treq = { .method = "GET", .path = tile, .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
     struct response tile_resp;
-    handler_handle(app, &treq, &tile_resp);
+    handler_handle(wk, &treq, &tile_resp);
     if (tile_resp.status != 200) {
         fprintf(stderr, "bench_tiles: %s answered %d\n", tile, tile_resp.status);
         response_free(&tile_resp);
@@ -344,7 +344,7 @@ static int bench_lambda(struct app *app, int iter, double *times)
     for (int i = 1; i <= total; i++) {
         char *json = NULL, msg[256];
         size_t n;
-        if (runtime_invoke(app, event, strlen(event), 0, "bench", &json, &n, msg, sizeof msg)) {
+        if (runtime_invoke(&handler_service, wk, event, strlen(event), 0, "bench", &json, &n, msg, sizeof msg)) {
             rc = 1;
             break;
         }
@@ -519,8 +519,9 @@ static int parse_iter(const char *text)
     return (int)v;
 }
 
-/* The app of configuration file path, or NULL with a message. */
-static struct app *open_app(const char *path)
+/* The app of configuration file path with the one worker the bench uses,
+ * or NULL with a message. Free with close_app(). */
+static struct worker *open_app(const char *path)
 {
     char msg[512];
     struct config cfg;
@@ -529,12 +530,21 @@ static struct app *open_app(const char *path)
         return NULL;
     }
     struct app *app = NULL;
-    if (app_create(&cfg, &app)) {
+    struct worker *wk = NULL;
+    if (app_create(&cfg, &app) || app_worker_new(app, &wk)) {
         config_free(&cfg);
+        app_destroy(app);
         fprintf(stderr, "bench_tiles: cannot create the app\n");
         return NULL;
     }
-    return app;
+    return wk;
+}
+
+static void close_app(struct worker *wk)
+{
+    struct app *app = worker_app(wk);
+    app_worker_free(wk);
+    app_destroy(app);
 }
 
 /* One line of a tile list. */
@@ -607,8 +617,8 @@ static int warm_main(int argc, char **argv)
     long n = read_list(argv[2], &tiles);
     if (iter < 0 || n < 0)
         return 2;
-    struct app *app = open_app(argv[1]);
-    if (!app) {
+    struct worker *wk = open_app(argv[1]);
+    if (!wk) {
         free(tiles);
         return 2;
     }
@@ -616,10 +626,10 @@ static int warm_main(int argc, char **argv)
     for (int pass = 0; pass <= iter; pass++) {
         for (long i = 0; i < n; i++) {
             struct listed *t = &tiles[i];
-            struct request req = { "GET", t->path, NULL, 0, NULL, 0, 0, NULL };
+            struct request req = { .method = "GET", .path = t->path, .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
             struct response resp;
             double c0 = bench_cpu_ms(), t0 = bench_now_ms();
-            handler_handle(app, &req, &resp);
+            handler_handle(wk, &req, &resp);
             double wall = bench_now_ms() - t0, cpu = bench_cpu_ms() - c0;
             if (resp.status != t->expect && !t->failed) {
                 fprintf(stderr, "bench_tiles: %s: HTTP %d, expected %d: %s\n", t->path,
@@ -641,7 +651,7 @@ static int warm_main(int argc, char **argv)
             printf("M warm %s %ld\n", tiles[i].layer, bench_peak_rss_kib());
     }
     free(tiles);
-    app_destroy(app);
+    close_app(wk);
     return rc;
 }
 
@@ -673,18 +683,18 @@ int main(int argc, char **argv)
         return 2;
 
     char msg[512];
-    struct app *app = open_app(argv[1]);
-    if (!app)
+    struct worker *wk = open_app(argv[1]);
+    if (!wk)
         return 2;
     double *times = malloc((size_t)iter * sizeof *times);
     if (!times) {
-        app_destroy(app);
+        close_app(wk);
         return 2;
     }
     int rc = 0;
 
     for (size_t i = 0; i < NDATASETS; i++)
-        if (!config_find(app_config(app), DATASETS[i].layer, strlen(DATASETS[i].layer))) {
+        if (!config_find(app_config(worker_app(wk)), DATASETS[i].layer, strlen(DATASETS[i].layer))) {
             fprintf(stderr, "bench_tiles: layer \"%s\" is not in %s\n", DATASETS[i].layer,
                     argv[1]);
             rc = 2;
@@ -697,10 +707,10 @@ int main(int argc, char **argv)
     printf("|---|---|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < NDATASETS; i++) {
         const char *name = DATASETS[i].layer;
-        const struct layer_conf *l = config_find(app_config(app), name, strlen(name));
+        const struct layer_conf *l = config_find(app_config(worker_app(wk)), name, strlen(name));
         struct raster *r = NULL;
         double t0 = bench_now_ms();
-        int err = app_raster(app, l, &r, msg, sizeof msg);
+        int err = app_raster(wk, l, &r, msg, sizeof msg);
         double open_ms = bench_now_ms() - t0;
         if (err) {
             fprintf(stderr, "bench_tiles: layer %s: %s\n", name, msg);
@@ -731,11 +741,11 @@ int main(int argc, char **argv)
             char path[256];
             snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.png", t.ds->layer, t.z,
                      (unsigned long long)t.x, (unsigned long long)t.y);
-            struct request req = { "GET", path, NULL, 0, NULL, 0, 0, NULL };
+            struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
             struct response resp;
 
             double t0 = bench_now_ms();
-            handler_handle(app, &req, &resp);
+            handler_handle(wk, &req, &resp);
             double first = bench_now_ms() - t0;
             int status = resp.status;
             size_t bytes = resp.len;
@@ -753,7 +763,7 @@ int main(int argc, char **argv)
             int changed = 0;
             for (int n = 0; n < iter; n++) {
                 t0 = bench_now_ms();
-                handler_handle(app, &req, &resp);
+                handler_handle(wk, &req, &resp);
                 times[n] = bench_now_ms() - t0;
                 changed |= resp.status != status || resp.len != bytes;
                 response_free(&resp);
@@ -768,7 +778,7 @@ int main(int argc, char **argv)
             char read_s[32] = "-", enc_s[32] = "-", cover_s[32] = "-", base_s[48] = "-";
             char ratio_s[16] = "-";
             if (status == 200) {
-                double rd = time_read(app, &t, iter, times);
+                double rd = time_read(wk, &t, iter, times);
                 if (rd >= 0)
                     fmt_ms(read_s, sizeof read_s, rd);
             }
@@ -836,7 +846,7 @@ int main(int argc, char **argv)
         free(samples[s].rgba);
     }
 
-    if (bench_lambda(app, iter, times))
+    if (bench_lambda(wk, iter, times))
         rc = 1;
 
     printf("\nPeak RSS of the process: %.1f MiB\n", peak_rss_mib());
@@ -844,6 +854,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_tiles: some tiles answered unexpectedly (see above)\n");
 done:
     free(times);
-    app_destroy(app);
+    close_app(wk);
     return rc;
 }

@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-enum algo_kind { ALGO_HILLSHADE, ALGO_TERRAINRGB, ALGO_TERRARIUM };
+/* ALGO_NONE: no algorithm (the tile is coloured instead); algo_render refuses it. */
+enum algo_kind { ALGO_NONE = 0, ALGO_HILLSHADE, ALGO_TERRAINRGB, ALGO_TERRARIUM };
 
 struct algo_params {
     double azimuth;  /* degrees clockwise from north, default 315 */
@@ -39,7 +40,7 @@ struct algo_params {
  *
  * Returns 0, or CT_EINVAL for bad arguments (NULL elev or rgba, size < 1, pad too small,
  * sizes overflowing, non-positive or non-finite resolution, non-finite parameters,
- * altitude outside 0..90, unknown kind); rgba is untouched then. */
+ * altitude outside 0..90, ALGO_NONE or an unknown kind); rgba is untouched then. */
 int algo_render(enum algo_kind kind, const double *elev, const uint8_t *valid, int size, int pad,
                 double res_x, double res_y, const struct algo_params *p, uint8_t *rgba);
 

@@ -1,5 +1,9 @@
-/* app.h - process state: configuration and the open datasets, created once at
- * start-up and passed explicitly to the handler. Not thread-safe. */
+/* app.h - process state, created once at start-up and passed explicitly: the
+ * configuration and the sources that recently failed to open (shared by every
+ * worker, behind a lock). Open datasets belong to a worker: GDAL dataset
+ * handles are not thread-safe, so each serving thread has its own worker, and
+ * a worker is used by one thread at a time. The Lambda runtime and the CLI
+ * have one worker; the local server one per thread. */
 #ifndef COGTILER_APP_H
 #define COGTILER_APP_H
 
@@ -9,29 +13,39 @@
 #include "raster.h"
 
 struct app;
+struct worker;
 
 /* Takes ownership of *cfg (which is zeroed) and initialises GDAL. Returns 0
- * and *out (free with app_destroy), or CT_ENOMEM. */
+ * and *out (free with app_destroy, after every worker), or CT_ENOMEM. */
 int app_create(struct config *cfg, struct app **out);
 
-/* NULL-safe: closes every dataset and frees the configuration. */
+/* NULL-safe: frees the configuration and shuts GDAL down. */
 void app_destroy(struct app *app);
 
 const struct config *app_config(const struct app *app);
 
+/* A worker of app with no dataset open yet. 0 and *out, or CT_ENOMEM. */
+int app_worker_new(struct app *app, struct worker **out);
+
+/* NULL-safe: closes the worker's datasets. */
+void app_worker_free(struct worker *w);
+
+struct app *worker_app(const struct worker *w);
+
 /* The open dataset of layer l (opened on first use, kept, and reopened once it
- * is older than the configuration's dataset_ttl_s). Returns 0 and *out (owned
- * by app, valid until the next app_ call), or the error of raster_open with
- * its message. */
-int app_raster(struct app *app, const struct layer_conf *l, struct raster **out, char *msg,
+ * is older than the configuration's dataset_ttl_s). A source that failed to
+ * open is not tried again for negative_ttl_s: the same error is answered at
+ * once. Returns 0 and *out (owned by w, valid until the next app_ call on
+ * w), or the error of raster_open with its message. */
+int app_raster(struct worker *w, const struct layer_conf *l, struct raster **out, char *msg,
                size_t msgcap);
 
 /* The dataset of an ad-hoc url= source: CT_EFORBIDDEN without any request
  * unless the allow-list admits url; then, when not already open (a bounded
- * LRU of 16, same lifetime as layers), the redirect probe and an open that
- * checks every file the source refers to (source.h, raster.h). Returns 0 and
- * *out (owned by app), or the error with its message. */
-int app_adhoc_raster(struct app *app, const char *url, struct raster **out, char *msg,
+ * LRU of 16 per worker, same lifetime as layers), an open of the GeoTIFF
+ * through the url= gate (gate.h). Returns 0 and *out (owned by w), or the
+ * error with its message. */
+int app_adhoc_raster(struct worker *w, const char *url, struct raster **out, char *msg,
                      size_t msgcap);
 
 #endif

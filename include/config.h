@@ -25,9 +25,25 @@ struct config {
     char **allowed_prefixes;  /* url= may read under these (http(s):// or s3://); none = off */
     size_t nallowed;
     int dataset_ttl_s;        /* an open dataset is reopened after this long (0 = never) */
+    int negative_ttl_s;       /* a source that failed to open is not retried for this long */
+    int url_max_requests;     /* requests a url= source may cause per client request */
+    int url_max_bytes;        /* bytes one upstream answer of a url= source may carry */
 };
 
 #define CONFIG_DATASET_TTL 300
+/* Long enough that a dead source costs one timeout per burst of tiles (a map
+ * view asks for a dozen at once), short enough that a recovered one is back
+ * before a user retries. */
+#define CONFIG_NEGATIVE_TTL 5
+/* A 512 px tile over a COG of 256 px blocks touches at most 3 x 3 blocks per
+ * overview level, each one ranged GET (fewer, merged); with the header GET and
+ * the retries of a few of them, 32 leaves room for real use and stops a
+ * source that keeps the server busy with requests. */
+#define CONFIG_URL_MAX_REQUESTS 32
+/* The largest block of a typical COG is well under 1 MB (512 x 512 x 4 bands
+ * x 4 bytes, uncompressed, is 4 MB); 16 MB bounds the memory one answer can
+ * take while leaving every real block readable. */
+#define CONFIG_URL_MAX_BYTES (16 << 20)
 
 #define CONFIG_TILE_CACHE "public, max-age=86400"
 
@@ -39,7 +55,8 @@ struct config {
  *    "cache_control": "public, max-age=86400", "cors_origin": "*",
  *    "public_url": "https://tiles.example.com",
  *    "allowed_url_prefixes": ["https://data.example.com/cogs/", "s3://bucket/"],
- *    "dataset_ttl": 300,
+ *    "dataset_ttl": 300, "negative_ttl": 5,
+ *    "url_max_requests": 32, "url_max_bytes": 16777216,
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
  *                        "rescale": [min, max], "attribution": "text",
  *                        "requester_pays": false, "unsigned": false}, ...}} */
@@ -55,7 +72,8 @@ int config_single(const char *name, const char *source, struct config *out);
 /* Applies the environment's overrides: COGTILER_CACHE_CONTROL (tiles'
  * Cache-Control), COGTILER_CORS_ORIGIN, COGTILER_PUBLIC_URL (printable ASCII,
  * at most 256 bytes), COGTILER_ALLOWED_URL_PREFIXES (comma-separated; replaces
- * the file's list) and COGTILER_DATASET_TTL (seconds). 0, or CT_ECONFIG /
+ * the file's list), COGTILER_DATASET_TTL and COGTILER_NEGATIVE_TTL (seconds),
+ * COGTILER_URL_MAX_REQUESTS and COGTILER_URL_MAX_BYTES. 0, or CT_ECONFIG /
  * CT_ENOMEM with msg naming the variable. */
 int config_apply_env(struct config *c, char *msg, size_t msgcap);
 

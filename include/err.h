@@ -20,6 +20,11 @@ enum ct_err {
     CT_ETIMEOUT = -14,    /* the deadline passed, or the source's server did not answer in time (504) */
     CT_ENOTFOUND = -15,   /* the source's server has no such object (404) */
     CT_EDENIED = -16,     /* the source's server refused access (403) */
+    CT_ETOOLARGE = -17,   /* the request (its body, or the work it asks for) is too large (413) */
+    CT_EMEDIATYPE = -18,  /* a body whose Content-Type the route does not take (415) */
+    CT_EURI = -19,        /* the URI or its query string is too long or has too many parts (414) */
+    CT_EHEADERS = -20,    /* too many or too large request headers (431) */
+    CT_EBUSY = -21,       /* the server has no room for the request now (503) */
 };
 
 /* Returns a short static description of err (never NULL). */
@@ -27,5 +32,10 @@ const char *ct_strerror(int err);
 
 /* Returns the HTTP status for err; CT_OK maps to 200. The only such mapping. */
 int ct_http_status(int err);
+
+/* What a source server's HTTP status means for us: CT_OK for 2xx, CT_ENOTFOUND
+ * for 404/410, CT_EDENIED for 401/403, CT_ESOURCE for anything else. The only
+ * such mapping (GDAL's reads and the url= gate both use it). */
+int ct_upstream_err(long http_status);
 
 #endif

@@ -2,7 +2,7 @@
 #ifndef COGTILER_LOG_H
 #define COGTILER_LOG_H
 
-#include "handler.h"
+#include "http.h"
 
 /* Writes {"request_id","method","path","status","ms","bytes"[,"error"]}.
  * request_id may be NULL. */

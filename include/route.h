@@ -12,9 +12,10 @@ struct strview {
 };
 
 enum route_kind {
-    ROUTE_INDEX,   /* "/" : the map page */
-    ROUTE_STATIC,  /* "/static/NAME" : an embedded asset, name in .asset */
-    ROUTE_TILE,    /* "/tiles/LAYER/Z/X/Y[@2x].png"; "/cog/tiles/Z/X/Y[@2x].png" (adhoc) */
+    ROUTE_NONE = 0,  /* no route (set by route_parse when the path has no known shape) */
+    ROUTE_INDEX,     /* "/" : the map page */
+    ROUTE_STATIC,    /* "/static/NAME" : an embedded asset, name in .asset */
+    ROUTE_TILE,      /* "/tiles/LAYER/Z/X/Y[@2x].png"; "/cog/tiles/Z/X/Y[@2x].png" (adhoc) */
     ROUTE_COLORMAPS, /* "/colormaps" : the names */
     ROUTE_COLORMAP,  /* "/colormaps/NAME" : one table, name in .asset */
     ROUTE_LAYERS,    /* "/layers" */
@@ -23,8 +24,6 @@ enum route_kind {
     ROUTE_POINT,     /* "/tiles/LAYER/point/LON,LAT"; "/cog/point/LON,LAT" (adhoc) */
     ROUTE_MAP,       /* "/map/LAYER" : the map page opened on LAYER */
 };
-
-#define ROUTE_MAX_LAYER 64
 
 struct route {
     enum route_kind kind;
@@ -37,31 +36,18 @@ struct route {
     int adhoc;              /* "/cog/..." : TILE, INFO, TILEJSON or POINT of the url= source */
 };
 
-/* Parses path[0..len) (already percent-decoded, no query string).
- * Returns 0 and fills *out; CT_ENOROUTE when the path matches no route;
- * CT_EINVAL when it has the shape of a tile path with a malformed layer name,
- * number or extension, a /map/LAYER with a malformed layer name, or a point whose LON,LAT is not two numbers within
- * +-180 / +-90; CT_ERANGE when z/x/y are numbers outside the matrix.
- * On error *out is unspecified. */
+/* Parses path[0..len) (already percent-decoded, no query string); reads
+ * nothing outside it. Returns 0 and fills *out; CT_ENOROUTE when the path
+ * matches no route; CT_EINVAL when it has the shape of a route with a
+ * malformed layer name, number or extension (a point whose LON,LAT is not two
+ * numbers within +-180 / +-90); CT_ERANGE when z/x/y are numbers outside the
+ * matrix. On CT_ENOROUTE out->kind is ROUTE_NONE; on CT_EINVAL and CT_ERANGE
+ * it is the route the path was shaped like; the other fields are unspecified
+ * on any error. */
 int route_parse(const char *path, size_t len, struct route *out);
 
-/* Parses a decimal number string s[0..n) made only of digits (no sign, no
- * spaces), at most 15 digits. Returns 0 or CT_EINVAL. */
-int route_parse_u64(const char *s, size_t n, uint64_t *out);
-
-/* Parses "MIN,MAX" (two finite decimal numbers, MIN < MAX). 0 or CT_EINVAL. */
-int route_parse_range(const char *s, double *min, double *max);
-
-/* Parses a band list "B" or "B1,B2,B3" (1-based, 1..65535) into bands and *n
- * (1 or 3). 0 or CT_EINVAL. */
-int route_parse_bidx(const char *s, int bands[3], int *n);
-
-/* Parses a finite decimal number, or "nan" (any case). 0 or CT_EINVAL. */
-int route_parse_number(const char *s, double *out);
-
-/* The gdalwarp name of a TiTiler resampling name (nearest, bilinear, cubic,
- * average, mode; "near" also accepted), or NULL. */
-const char *route_resampling(const char *name);
+/* The methods route kind answers, as an Allow header value. */
+const char *route_allow(enum route_kind kind);
 
 /* True when the view equals the NUL-terminated string lit. */
 int strview_eq(struct strview v, const char *lit);

@@ -5,31 +5,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "colormap.h"
+#include "params.h"
 #include "pngenc.h"
-#include "algo.h"
 #include "raster.h"
-
-struct tile_style {
-    const struct colormap *cmap;  /* NULL: the raster's palette, else gray */
-    const struct custom_cmap *custom; /* a user colormap (colormap=), raw values */
-    int nrescale;                 /* 0 (Byte 0..255, or the raster's range), 1 (every
-                                     band), or one range per band */
-    double rmin[3], rmax[3];
-    struct raster_read_opts read; /* bands, nodata, resampling, deadline */
-    int algorithm;                /* 0, or 1 + enum algo_kind: terrain from band 1 (or bidx) */
-    struct algo_params algo;
-};
 
 /* Pixels read around a tile for the terrain algorithms (hillshade looks at
  * neighbours), so a pixel at the tile's edge sees the same neighbours as in
  * the middle and neighbouring tiles join without seams. */
 #define TILE_PAD 2
 
-/* Renders tile z/x/y at size px (256 or 512) from r. Returns 0 and *out (free
- * with pngbuf_free), CT_ERANGE for bad z/x/y, CT_EOUTSIDE when the tile does
- * not touch the data, or another ct_err with a message in msg. */
-int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
-                const struct tile_style *style, struct pngbuf *out, char *msg, size_t msgcap);
+/* Renders tile z/x/y at p->size pixels from r, with parameters that
+ * params_tile() parsed and params_check() accepted for r. deadline_ms (epoch
+ * ms, 0 = none) cancels the read. Returns 0 and *out (free with pngbuf_free),
+ * CT_ERANGE for bad z/x/y, CT_EOUTSIDE when the tile does not touch the data,
+ * or an error of the read (CT_ESOURCE, CT_ETIMEOUT, ...), CT_ESOURCE when the
+ * source gives no value range to colour with, CT_EUNSUPPORTED when its values
+ * or colour table cannot be coloured; with a message in msg. */
+int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, const struct tile_params *p,
+                long long deadline_ms, struct pngbuf *out, char *msg, size_t msgcap);
 
 #endif

@@ -1,16 +1,34 @@
 #include "app.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "err.h"
+#include "http.h"
 #include "source.h"
 
-/* Ad-hoc (url=) datasets kept open at once; the least recently used goes. */
+/* Ad-hoc (url=) datasets a worker keeps open at once; the least recently used goes. */
 #define APP_ADHOC_MAX 16
+/* Sources remembered as failing to open. */
+#define APP_NEGATIVE_MAX 64
 /* The redirect probe of an ad-hoc URL gives up after this long. */
 #define APP_PROBE_MS 5000
+
+/* A source that failed to open, and how. */
+struct failure {
+    char *name;        /* GDAL's name; NULL for a free entry */
+    long long until;   /* monotonic ms after which it is tried again */
+    int err;
+    char msg[256];
+};
+
+struct app {
+    struct config cfg;
+    pthread_mutex_t lock; /* guards failures */
+    struct failure failures[APP_NEGATIVE_MAX];
+};
 
 struct slot {
     struct raster *r;  /* NULL until opened */
@@ -19,26 +37,21 @@ struct slot {
     char *gdal;        /* ad-hoc slots: GDAL's name of the URL */
 };
 
-struct app {
-    struct config cfg;
+struct worker {
+    struct app *app;
     struct slot *layers; /* one per layer */
     struct slot adhoc[APP_ADHOC_MAX];
 };
 
 static long long now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)http_mono_ms();
 }
 
 int app_create(struct config *cfg, struct app **out)
 {
     struct app *app = calloc(1, sizeof *app);
-    if (!app)
-        return CT_ENOMEM;
-    app->layers = calloc(cfg->nlayers ? cfg->nlayers : 1, sizeof *app->layers);
-    if (!app->layers) {
+    if (!app || pthread_mutex_init(&app->lock, NULL) != 0) {
         free(app);
         return CT_ENOMEM;
     }
@@ -49,22 +62,13 @@ int app_create(struct config *cfg, struct app **out)
     return CT_OK;
 }
 
-static void slot_clear(struct slot *s)
-{
-    raster_close(s->r);
-    free(s->gdal);
-    memset(s, 0, sizeof *s);
-}
-
 void app_destroy(struct app *app)
 {
     if (!app)
         return;
-    for (size_t i = 0; i < app->cfg.nlayers; i++)
-        slot_clear(&app->layers[i]);
-    for (size_t i = 0; i < APP_ADHOC_MAX; i++)
-        slot_clear(&app->adhoc[i]);
-    free(app->layers);
+    for (size_t i = 0; i < APP_NEGATIVE_MAX; i++)
+        free(app->failures[i].name);
+    pthread_mutex_destroy(&app->lock);
     config_free(&app->cfg);
     free(app);
     raster_global_cleanup();
@@ -75,30 +79,136 @@ const struct config *app_config(const struct app *app)
     return &app->cfg;
 }
 
+int app_worker_new(struct app *app, struct worker **out)
+{
+    struct worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return CT_ENOMEM;
+    w->layers = calloc(app->cfg.nlayers ? app->cfg.nlayers : 1, sizeof *w->layers);
+    if (!w->layers) {
+        free(w);
+        return CT_ENOMEM;
+    }
+    w->app = app;
+    *out = w;
+    return CT_OK;
+}
+
+static void slot_clear(struct slot *s)
+{
+    raster_close(s->r);
+    free(s->gdal);
+    memset(s, 0, sizeof *s);
+}
+
+void app_worker_free(struct worker *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->app->cfg.nlayers; i++)
+        slot_clear(&w->layers[i]);
+    for (size_t i = 0; i < APP_ADHOC_MAX; i++)
+        slot_clear(&w->adhoc[i]);
+    free(w->layers);
+    free(w);
+}
+
+struct app *worker_app(const struct worker *w)
+{
+    return w->app;
+}
+
+/* The remembered failure of name, if it has not expired: 1 with its error and
+ * message, else 0. */
+static int failure_get(struct app *app, const char *name, long long now, int *err, char *msg,
+                       size_t msgcap)
+{
+    int found = 0;
+    pthread_mutex_lock(&app->lock);
+    for (size_t i = 0; i < APP_NEGATIVE_MAX && !found; i++) {
+        struct failure *f = &app->failures[i];
+        if (f->name && strcmp(f->name, name) == 0 && now < f->until) {
+            *err = f->err;
+            snprintf(msg, msgcap, "%s", f->msg);
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&app->lock);
+    return found;
+}
+
+/* Remembers that name failed with err for negative_ttl_s (in the entry of
+ * name, a free or expired one, or the one closest to expiry). */
+static void failure_put(struct app *app, const char *name, long long now, int err,
+                        const char *msg)
+{
+    if (app->cfg.negative_ttl_s <= 0)
+        return;
+    pthread_mutex_lock(&app->lock);
+    struct failure *victim = &app->failures[0];
+    for (size_t i = 0; i < APP_NEGATIVE_MAX; i++) {
+        struct failure *f = &app->failures[i];
+        if (f->name && strcmp(f->name, name) == 0) {
+            victim = f;
+            break;
+        }
+        if (!f->name || f->until < victim->until)
+            victim = f;
+    }
+    if (!victim->name || strcmp(victim->name, name) != 0) {
+        free(victim->name);
+        victim->name = strdup(name);
+    }
+    if (victim->name) {
+        victim->until = now + app->cfg.negative_ttl_s * 1000LL;
+        victim->err = err;
+        snprintf(victim->msg, sizeof victim->msg, "%s", msg);
+    }
+    pthread_mutex_unlock(&app->lock);
+}
+
 /* True when the slot's dataset has lived longer than dataset_ttl_s. */
 static int expired(const struct app *app, const struct slot *s, long long now)
 {
     return app->cfg.dataset_ttl_s > 0 && now - s->opened >= app->cfg.dataset_ttl_s * 1000LL;
 }
 
-int app_raster(struct app *app, const struct layer_conf *l, struct raster **out, char *msg,
+/* Opens name into the slot s, unless it failed recently. */
+static int open_slot(struct worker *w, struct slot *s, const char *name,
+                     const struct raster_open_opts *o, long long now, char *msg, size_t msgcap)
+{
+    int err;
+    if (failure_get(w->app, name, now, &err, msg, msgcap))
+        return err;
+    err = raster_open(name, o, &s->r, msg, msgcap);
+    /* A timeout or a refused connection costs its full wait: remembered, the
+     * next requests answer at once. A deadline of the request's own is not
+     * the source's fault, but raster_open takes no deadline. */
+    if (err) {
+        failure_put(w->app, name, now, err, msg);
+        return err;
+    }
+    s->opened = now;
+    return CT_OK;
+}
+
+int app_raster(struct worker *w, const struct layer_conf *l, struct raster **out, char *msg,
                size_t msgcap)
 {
-    size_t i = (size_t)(l - app->cfg.layers);
-    if (i >= app->cfg.nlayers)
+    const struct config *c = &w->app->cfg;
+    size_t i = (size_t)(l - c->layers);
+    if (i >= c->nlayers)
         return CT_EINTERNAL;
-    struct slot *s = &app->layers[i];
+    struct slot *s = &w->layers[i];
     long long now = now_ms();
-    if (s->r && expired(app, s, now))
+    if (s->r && expired(w->app, s, now))
         slot_clear(s); /* reopened below: a replaced object is picked up */
-    /* A failed open is not remembered: the next request tries again. */
     if (!s->r) {
         struct raster_open_opts o = { .requester_pays = l->requester_pays,
                                       .unsigned_s3 = l->unsigned_s3 };
-        int err = raster_open(l->source, &o, &s->r, msg, msgcap);
+        int err = open_slot(w, s, l->source, &o, now, msg, msgcap);
         if (err)
             return err;
-        s->opened = now;
     }
     s->used = now;
     *out = s->r;
@@ -113,21 +223,21 @@ static int allow_file(void *ctx, const char *gdal_name, char *msg, size_t msgcap
                                   gdal_name, msg, msgcap);
 }
 
-int app_adhoc_raster(struct app *app, const char *url, struct raster **out, char *msg,
+int app_adhoc_raster(struct worker *w, const char *url, struct raster **out, char *msg,
                      size_t msgcap)
 {
-    const struct config *c = &app->cfg;
+    const struct config *c = &w->app->cfg;
     const char *const *prefixes = (const char *const *)c->allowed_prefixes;
     char gdal[4096];
     int err = source_allow_url(prefixes, c->nallowed, url, gdal, sizeof gdal, msg, msgcap);
     if (err)
         return err;
     long long now = now_ms();
-    struct slot *victim = &app->adhoc[0];
+    struct slot *victim = &w->adhoc[0];
     for (size_t i = 0; i < APP_ADHOC_MAX; i++) {
-        struct slot *s = &app->adhoc[i];
+        struct slot *s = &w->adhoc[i];
         if (s->r && strcmp(s->gdal, gdal) == 0) {
-            if (expired(app, s, now)) {
+            if (expired(w->app, s, now)) {
                 slot_clear(s);
                 victim = s;
                 break;
@@ -146,12 +256,12 @@ int app_adhoc_raster(struct app *app, const char *url, struct raster **out, char
     slot_clear(victim);
     if (!(victim->gdal = strdup(gdal)))
         return CT_ENOMEM;
-    struct raster_open_opts o = { .allow = allow_file, .ctx = &app->cfg };
-    if ((err = raster_open(gdal, &o, &victim->r, msg, msgcap))) {
+    struct raster_open_opts o = { .allow = allow_file, .ctx = (void *)c };
+    if ((err = open_slot(w, victim, gdal, &o, now, msg, msgcap))) {
         slot_clear(victim);
         return err;
     }
-    victim->opened = victim->used = now;
+    victim->used = now;
     *out = victim->r;
     return CT_OK;
 }

@@ -1,13 +1,14 @@
 #include "config.h"
 
 #include <cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "colormap.h"
 #include "err.h"
-#include "route.h"
+#include "parse.h"
 #include "source.h"
 
 static char *dupstr(const char *s)
@@ -19,16 +20,49 @@ static char *dupstr(const char *s)
     return d;
 }
 
+/* The whole-number settings: the same key in the file and variable in the
+ * environment, each with its range. */
+static const struct int_setting {
+    const char *key, *env;
+    size_t offset;
+    int min, max, dflt;
+    const char *what; /* completes "must be ..." */
+} int_settings[] = {
+    { "dataset_ttl", "COGTILER_DATASET_TTL", offsetof(struct config, dataset_ttl_s), 0,
+      86400 * 365, CONFIG_DATASET_TTL, "whole seconds from 0 (never) to a year" },
+    { "negative_ttl", "COGTILER_NEGATIVE_TTL", offsetof(struct config, negative_ttl_s), 0, 3600,
+      CONFIG_NEGATIVE_TTL, "whole seconds from 0 (off) to an hour" },
+    { "url_max_requests", "COGTILER_URL_MAX_REQUESTS",
+      offsetof(struct config, url_max_requests), 1, 10000, CONFIG_URL_MAX_REQUESTS,
+      "a whole number of requests from 1 to 10000" },
+    { "url_max_bytes", "COGTILER_URL_MAX_BYTES", offsetof(struct config, url_max_bytes), 65536,
+      1 << 30, CONFIG_URL_MAX_BYTES, "a whole number of bytes from 65536 to 1 GiB" },
+};
+#define N_INT_SETTINGS (sizeof int_settings / sizeof int_settings[0])
+
+static int *int_field(struct config *c, const struct int_setting *s)
+{
+    return (int *)((char *)c + s->offset);
+}
+
+/* v into *out when it is a whole number within s's range. */
+static int set_int(const struct int_setting *s, double v, int *out)
+{
+    if (!(v >= s->min && v <= s->max) || v != (int)v)
+        return CT_ECONFIG;
+    *out = (int)v;
+    return CT_OK;
+}
+
+static void set_defaults(struct config *c)
+{
+    for (size_t i = 0; i < N_INT_SETTINGS; i++)
+        *int_field(c, &int_settings[i]) = int_settings[i].dflt;
+}
+
 static int valid_name(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > ROUTE_MAX_LAYER || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-        return 0;
-    for (const char *c = s; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '_' || *c == '-' || *c == '.'))
-            return 0;
-    return 1;
+    return parse_layer_name(s, strlen(s));
 }
 
 /* A header value must not smuggle in a line break or control character. */
@@ -75,15 +109,6 @@ static int add_prefix(struct config *c, const char *prefix, size_t n, char *msg,
     return CT_OK;
 }
 
-/* Seconds in 0..86400*365, from a JSON number or an environment string. */
-static int parse_ttl(double v, int *out)
-{
-    if (!(v >= 0 && v <= 86400.0 * 365) || v != (int)v)
-        return CT_ECONFIG;
-    *out = (int)v;
-    return CT_OK;
-}
-
 int config_apply_env(struct config *c, char *msg, size_t msgcap)
 {
     static const char *const vars[] = { "COGTILER_CACHE_CONTROL", "COGTILER_CORS_ORIGIN",
@@ -122,12 +147,12 @@ int config_apply_env(struct config *c, char *msg, size_t msgcap)
             p += strspn(p, ", ");
         }
     }
-    const char *ttl = getenv("COGTILER_DATASET_TTL");
-    if (ttl) {
-        char *end;
-        double v = strtod(ttl, &end);
-        if (end == ttl || *end || parse_ttl(v, &c->dataset_ttl_s)) {
-            snprintf(msg, msgcap, "COGTILER_DATASET_TTL: expected whole seconds (0 = never)");
+    for (size_t i = 0; i < N_INT_SETTINGS; i++) {
+        const struct int_setting *st = &int_settings[i];
+        const char *v = getenv(st->env);
+        double d;
+        if (v && (parse_decimal(v, strlen(v), &d) || set_int(st, d, int_field(c, st)))) {
+            snprintf(msg, msgcap, "%s: must be %s", st->env, st->what);
             return CT_ECONFIG;
         }
     }
@@ -242,7 +267,7 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
 {
     int err = CT_ECONFIG;
     memset(out, 0, sizeof *out);
-    out->dataset_ttl_s = CONFIG_DATASET_TTL;
+    set_defaults(out);
     cJSON *root = cJSON_Parse(json);
     if (!root) {
         snprintf(msg, msgcap, "configuration is not valid JSON (near \"%.20s\")",
@@ -317,10 +342,13 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
             goto out;
     }
     err = CT_ECONFIG;
-    const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(root, "dataset_ttl");
-    if (ttl && (!cJSON_IsNumber(ttl) || parse_ttl(ttl->valuedouble, &out->dataset_ttl_s))) {
-        snprintf(msg, msgcap, "\"dataset_ttl\" must be whole seconds from 0 (never) to a year");
-        goto out;
+    for (size_t i = 0; i < N_INT_SETTINGS; i++) {
+        const struct int_setting *st = &int_settings[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, st->key);
+        if (v && (!cJSON_IsNumber(v) || set_int(st, v->valuedouble, int_field(out, st)))) {
+            snprintf(msg, msgcap, "\"%s\" must be %s", st->key, st->what);
+            goto out;
+        }
     }
     err = CT_OK;
 out:
@@ -375,7 +403,7 @@ int config_single(const char *name, const char *source, struct config *out)
     if (!out->layers)
         return CT_ENOMEM;
     out->nlayers = 1;
-    out->dataset_ttl_s = CONFIG_DATASET_TTL;
+    set_defaults(out);
     out->layers[0].name = dupstr(name);
     out->layers[0].source = resolve_source(source, NULL);
     if (!out->layers[0].name || !out->layers[0].source) {

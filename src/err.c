@@ -20,6 +20,11 @@ const char *ct_strerror(int err)
     case CT_ETIMEOUT: return "timed out";
     case CT_ENOTFOUND: return "source object not found";
     case CT_EDENIED: return "access to the source denied";
+    case CT_ETOOLARGE: return "request too large";
+    case CT_EMEDIATYPE: return "unsupported media type";
+    case CT_EURI: return "URI too long";
+    case CT_EHEADERS: return "request headers too large";
+    case CT_EBUSY: return "server busy";
     }
     return "unknown error";
 }
@@ -37,6 +42,11 @@ int ct_http_status(int err)
     case CT_EOUTSIDE:
     case CT_ENOTFOUND: return 404;
     case CT_EMETHOD: return 405;
+    case CT_ETOOLARGE: return 413;
+    case CT_EURI: return 414;
+    case CT_EMEDIATYPE: return 415;
+    case CT_EHEADERS: return 431;
+    case CT_EBUSY: return 503;
     case CT_ESOURCE: return 502;
     case CT_EUNSUPPORTED:
     case CT_ENOMEM:
@@ -46,4 +56,15 @@ int ct_http_status(int err)
     case CT_ETIMEOUT: return 504;
     }
     return 500;
+}
+
+int ct_upstream_err(long http_status)
+{
+    if (http_status >= 200 && http_status < 300)
+        return CT_OK;
+    if (http_status == 404 || http_status == 410)
+        return CT_ENOTFOUND;
+    if (http_status == 401 || http_status == 403)
+        return CT_EDENIED;
+    return CT_ESOURCE;
 }

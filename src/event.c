@@ -15,6 +15,7 @@
 struct event {
     enum event_kind kind;
     const char *error;  /* static reason, or NULL */
+    int error_code;     /* the ct_err of error */
     int multivalue;     /* the request came with multiValueHeaders */
     cJSON *root;        /* every string of req points into this tree */
     struct request req;
@@ -29,37 +30,13 @@ static void set_msg(char *msg, size_t msgcap, const char *text)
         snprintf(msg, msgcap, "%s", text);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes the NUL-terminated s in place (decoding never lengthens a
- * string) and, for a query component, turns '+' into a space. Returns the new
- * length, or -1 for a '%' not followed by two hex digits or one encoding NUL,
- * which no C string can carry. */
+/* Percent-decodes s in place (see http_pct_decode); the new length, or -1 for
+ * a bad or NUL encoding. */
 static long pct_decode(char *s, int plus_is_space)
 {
-    char *w = s;
-    for (const char *r = s; *r; r++) {
-        if (*r == '%') {
-            int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            *w++ = (char)(hi << 4 | lo);
-            r += 2;
-        } else {
-            *w++ = plus_is_space && *r == '+' ? ' ' : *r;
-        }
-    }
-    *w = '\0';
-    return (long)(w - s);
+    int bad = 0;
+    size_t n = http_pct_decode(s, plus_is_space, &bad);
+    return bad ? -1 : (long)n;
 }
 
 /* For cJSON_ArrayForEach, which would also walk the members of the wrong
@@ -291,6 +268,38 @@ static int parse_headers(struct event *ev)
     return CT_OK;
 }
 
+/* The body, decoded in place from base64 when the event says so (the tree's
+ * string buffer then holds bytes, not text). */
+static const char *parse_body(struct event *ev)
+{
+    const cJSON *b = member(ev->root, "body");
+    /* A body has no meaning for these methods (RFC 9110 9.3): it is dropped
+     * unread, however it is encoded. */
+    static const char *const bodiless[] = { "GET", "HEAD", "OPTIONS", "DELETE" };
+    for (size_t i = 0; i < sizeof bodiless / sizeof *bodiless; i++)
+        if (strcmp(ev->req.method, bodiless[i]) == 0)
+            return NULL;
+    if (!cJSON_IsString(b))
+        return NULL; /* absent or null: no body */
+    char *text = b->valuestring;
+    size_t n = strlen(text);
+    if (cJSON_IsTrue(member(ev->root, "isBase64Encoded"))) {
+        if (n / 4 * 3 > HTTP_MAX_BODY + 2) {
+            ev->error_code = CT_ETOOLARGE;
+            return "request body larger than 6 MB";
+        }
+        if (event_unbase64(text, n, (unsigned char *)text, &n))
+            return "request body is not valid base64";
+    }
+    if (n > HTTP_MAX_BODY) {
+        ev->error_code = CT_ETOOLARGE;
+        return "request body larger than 6 MB";
+    }
+    ev->req.body = (const unsigned char *)text;
+    ev->req.body_len = n;
+    return NULL;
+}
+
 void event_free(struct event *ev)
 {
     if (!ev)
@@ -350,6 +359,10 @@ int event_parse(const char *json, size_t len, struct event **out, char *msg, siz
         ev->error = parse_query(ev);
     if (!ev->error && (!ev->req.method || !*ev->req.method))
         ev->error = "missing method";
+    if (!ev->error)
+        ev->error = parse_body(ev);
+    if (ev->error && !ev->error_code)
+        ev->error_code = CT_EINVAL;
     *out = ev;
     ev = NULL;
     err = CT_OK;
@@ -366,6 +379,11 @@ enum event_kind event_kind(const struct event *ev)
 const char *event_error(const struct event *ev)
 {
     return ev->error;
+}
+
+int event_error_code(const struct event *ev)
+{
+    return ev->error ? ev->error_code : CT_OK;
 }
 
 struct request *event_request(struct event *ev)
@@ -400,6 +418,48 @@ size_t event_base64(const unsigned char *in, size_t n, char *out)
     }
     *w = '\0';
     return (size_t)(w - out);
+}
+
+static int b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+int event_unbase64(const char *s, size_t n, unsigned char *out, size_t *outlen)
+{
+    if (n % 4)
+        return CT_EINVAL;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int pad = s[i + 3] == '=' ? (s[i + 2] == '=' ? 2 : 1) : 0;
+        if (pad && i + 4 != n)
+            return CT_EINVAL; /* padding only at the very end */
+        int v[4];
+        for (int k = 0; k < 4 - pad; k++)
+            if ((v[k] = b64val((unsigned char)s[i + k])) < 0)
+                return CT_EINVAL;
+        uint32_t q = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12;
+        if (pad < 2)
+            q |= (uint32_t)v[2] << 6;
+        if (!pad)
+            q |= (uint32_t)v[3];
+        /* the bits padding drops must be zero (RFC 4648 3.5: canonical) */
+        if ((pad == 1 && (q & 0xff)) || (pad == 2 && (q & 0xffff)))
+            return CT_EINVAL;
+        out[w++] = (unsigned char)(q >> 16);
+        if (pad < 2)
+            out[w++] = (unsigned char)(q >> 8);
+        if (!pad)
+            out[w++] = (unsigned char)q;
+    }
+    *outlen = w;
+    return CT_OK;
 }
 
 /* The ALB wants "200 OK"; codes without a phrase here get their class's. */

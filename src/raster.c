@@ -321,6 +321,11 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         goto error;
     }
     r->source = CPLStrdup(source);
+    /* Bytes and the size GDAL cached for this name may be older than
+     * dataset_ttl (another worker's open of a since replaced object): start
+     * from the object as it is now. */
+    if (is_remote(source))
+        VSICurlPartialClearCache(source);
     if (opts && strncmp(source, "/vsis3/", 7) == 0) {
         if (opts->requester_pays)
             VSISetPathSpecificOption(source, "AWS_REQUEST_PAYER", "requester");

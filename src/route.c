@@ -1,119 +1,16 @@
 #include "route.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "err.h"
+#include "parse.h"
 #include "tilemath.h"
 
 int strview_eq(struct strview v, const char *lit)
 {
     size_t n = strlen(lit);
     return v.n == n && memcmp(v.p, lit, n) == 0;
-}
-
-int route_parse_u64(const char *s, size_t n, uint64_t *out)
-{
-    if (n == 0 || n > 15)
-        return CT_EINVAL;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return CT_EINVAL;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return CT_OK;
-}
-
-static int parse_double(const char *s, const char *end, double *out)
-{
-    /* strtod accepts "nan", "inf" and hex; a range needs plain finite numbers. */
-    if (s == end)
-        return CT_EINVAL;
-    for (const char *c = s; c < end; c++)
-        if (!strchr("0123456789+-.eE", *c))
-            return CT_EINVAL;
-    char buf[64];
-    size_t n = (size_t)(end - s);
-    if (n >= sizeof buf)
-        return CT_EINVAL;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    char *stop;
-    errno = 0;
-    double v = strtod(buf, &stop);
-    if (stop != buf + n || errno || !isfinite(v))
-        return CT_EINVAL;
-    *out = v;
-    return CT_OK;
-}
-
-int route_parse_range(const char *s, double *min, double *max)
-{
-    const char *comma = strchr(s, ',');
-    if (!comma)
-        return CT_EINVAL;
-    double a, b;
-    if (parse_double(s, comma, &a) || parse_double(comma + 1, comma + 1 + strlen(comma + 1), &b))
-        return CT_EINVAL;
-    if (!(a < b))
-        return CT_EINVAL;
-    *min = a;
-    *max = b;
-    return CT_OK;
-}
-
-int route_parse_number(const char *s, double *out)
-{
-    if (strcasecmp(s, "nan") == 0) {
-        *out = NAN;
-        return CT_OK;
-    }
-    return parse_double(s, s + strlen(s), out);
-}
-
-int route_parse_bidx(const char *s, int bands[3], int *n)
-{
-    int k = 0;
-    const char *p = s;
-    for (;;) {
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        uint64_t v;
-        if (k == 3 || route_parse_u64(p, (size_t)(e - p), &v) || v < 1 || v > 65535)
-            return CT_EINVAL;
-        bands[k++] = (int)v;
-        if (!*e)
-            break;
-        p = e + 1;
-    }
-    if (k != 1 && k != 3)
-        return CT_EINVAL;
-    *n = k;
-    return CT_OK;
-}
-
-const char *route_resampling(const char *name)
-{
-    static const char *const names[][2] = {
-        { "nearest", "near" }, { "near", "near" },       { "bilinear", "bilinear" },
-        { "cubic", "cubic" },  { "average", "average" }, { "mode", "mode" },
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i][0]) == 0)
-            return names[i][1];
-    return NULL;
-}
-
-static int valid_layer_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
 }
 
 /* Splits the next '/'-terminated segment off [*p, end). */
@@ -130,20 +27,15 @@ static struct strview next_segment(const char **p, const char *end)
 
 static int valid_layer(struct strview v)
 {
-    if (v.n == 0 || v.n > ROUTE_MAX_LAYER)
-        return 0;
-    for (size_t i = 0; i < v.n; i++)
-        if (!valid_layer_char(v.p[i]))
-            return 0;
-    return !strview_eq(v, ".") && !strview_eq(v, "..");
+    return parse_layer_name(v.p, v.n);
 }
 
 /* "LON,LAT" into the route; 0 or CT_EINVAL. */
 static int parse_lonlat(struct strview v, struct route *out)
 {
     const char *comma = memchr(v.p, ',', v.n);
-    if (!comma || parse_double(v.p, comma, &out->lon) ||
-        parse_double(comma + 1, v.p + v.n, &out->lat))
+    if (!comma || parse_decimal(v.p, (size_t)(comma - v.p), &out->lon) ||
+        parse_decimal(comma + 1, (size_t)(v.p + v.n - comma - 1), &out->lat))
         return CT_EINVAL;
     return fabs(out->lon) <= 180 && fabs(out->lat) <= 90 ? CT_OK : CT_EINVAL;
 }
@@ -187,8 +79,8 @@ static int parse_tile(const char *p, const char *end, struct route *out)
         return CT_EINVAL;
 
     uint64_t z, x, yy;
-    if (route_parse_u64(seg[1].p, seg[1].n, &z) || route_parse_u64(seg[2].p, seg[2].n, &x) ||
-        route_parse_u64(ydigits.p, ydigits.n, &yy))
+    if (parse_u64(seg[1].p, seg[1].n, &z) || parse_u64(seg[2].p, seg[2].n, &x) ||
+        parse_u64(ydigits.p, ydigits.n, &yy))
         return CT_EINVAL;
     if (z > TILEMATH_MAXZ)
         return CT_ERANGE;
@@ -198,10 +90,9 @@ static int parse_tile(const char *p, const char *end, struct route *out)
     return tilemath_check(out->z, x, yy);
 }
 
-int route_parse(const char *path, size_t len, struct route *out)
+static int parse_path(const char *path, size_t len, struct route *out)
 {
     const char *end = path + len;
-    memset(out, 0, sizeof *out);
     if (len == 1 && path[0] == '/') {
         out->kind = ROUTE_INDEX;
         return CT_OK;
@@ -255,4 +146,31 @@ int route_parse(const char *path, size_t len, struct route *out)
         return CT_OK;
     }
     return CT_ENOROUTE;
+}
+
+int route_parse(const char *path, size_t len, struct route *out)
+{
+    memset(out, 0, sizeof *out);
+    int err = parse_path(path, len, out);
+    if (err == CT_ENOROUTE)
+        out->kind = ROUTE_NONE;
+    return err;
+}
+
+const char *route_allow(enum route_kind kind)
+{
+    switch (kind) {
+    case ROUTE_NONE: return NULL;
+    case ROUTE_INDEX:
+    case ROUTE_STATIC:
+    case ROUTE_TILE:
+    case ROUTE_COLORMAPS:
+    case ROUTE_COLORMAP:
+    case ROUTE_LAYERS:
+    case ROUTE_INFO:
+    case ROUTE_TILEJSON:
+    case ROUTE_POINT:
+    case ROUTE_MAP: return "GET, HEAD, OPTIONS";
+    }
+    return NULL;
 }

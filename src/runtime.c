@@ -1,4 +1,4 @@
-/* runtime.c - the Lambda Runtime API loop. The only file that includes curl.h. */
+/* runtime.c - the Lambda Runtime API loop over libcurl. */
 #include "runtime.h"
 
 #include <cJSON.h>
@@ -12,7 +12,6 @@
 
 #include "err.h"
 #include "event.h"
-#include "handler.h"
 #include "log.h"
 
 #define API_PREFIX "/2018-06-01/runtime"
@@ -40,34 +39,28 @@ struct runtime {
     char curl_err[CURL_ERROR_SIZE];
 };
 
-static double mono_ms(void)
+int runtime_invoke(const struct http_service *svc, void *ctx, const char *event, size_t len,
+                   long long deadline_ms, const char *request_id, char **json, size_t *json_len,
+                   char *msg, size_t msgcap)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-int runtime_invoke(struct app *app, const char *event, size_t len, long long deadline_ms,
-                   const char *request_id, char **json, size_t *json_len, char *msg,
-                   size_t msgcap)
-{
-    double t0 = mono_ms();
+    double t0 = http_mono_ms();
     struct event *ev = NULL;
     struct response resp;
-    struct request empty = { "", "", NULL, 0, NULL, 0, 0, NULL };
+    struct request empty = { .method = "", .path = "" };
     const struct request *req = &empty;
     int err = event_parse(event, len, &ev, msg, msgcap);
     if (err)
         return err;
     const char *bad = event_error(ev);
     if (bad) {
-        handler_error(app, &resp, CT_EINVAL, bad);
+        req = event_request(ev); /* for the log: what of it could be read */
+        svc->refuse(ctx, &resp, event_error_code(ev), bad);
     } else {
         struct request *r = event_request(ev);
         if (deadline_ms)
             r->deadline_ms = deadline_ms - RUNTIME_DEADLINE_MARGIN_MS;
         req = r;
-        handler_handle(app, r, &resp);
+        svc->handle(ctx, r, &resp);
         if (r->method && strcmp(r->method, "HEAD") == 0)
             response_free(&resp); /* headers only */
     }
@@ -76,10 +69,10 @@ int runtime_invoke(struct app *app, const char *event, size_t len, long long dea
         free(*json);
         *json = NULL;
         response_free(&resp);
-        handler_error(app, &resp, CT_ETOOBIG, "response larger than Lambda's 6 MB limit");
+        svc->refuse(ctx, &resp, CT_ETOOBIG, "response larger than Lambda's 6 MB limit");
         err = event_response(ev, &resp, json, json_len);
     }
-    log_request(request_id, req, &resp, mono_ms() - t0);
+    log_request(request_id, req, &resp, http_mono_ms() - t0);
     response_free(&resp);
     event_free(ev);
     if (err)
@@ -261,7 +254,7 @@ static CURLcode next_invocation(struct runtime *rt, long *code)
     return rc;
 }
 
-int runtime_run(struct app *app, const char *api)
+int runtime_run(const struct http_service *svc, void *ctx, const char *api)
 {
     struct runtime rt;
     int err = runtime_open(&rt, api);
@@ -297,8 +290,9 @@ int runtime_run(struct app *app, const char *api)
         char path[300], msg[512] = "";
         char *json = NULL;
         size_t len = 0;
-        err = runtime_invoke(app, rt.body.p ? rt.body.p : "", rt.body.n, rt.next.deadline_ms,
-                             rt.next.request_id, &json, &len, msg, sizeof msg);
+        err = runtime_invoke(svc, ctx, rt.body.p ? rt.body.p : "", rt.body.n,
+                             rt.next.deadline_ms, rt.next.request_id, &json, &len, msg,
+                             sizeof msg);
         if (err) {
             /* Not an HTTP event at all: a failure of this invocation. */
             char *body = error_json(err == CT_EINVAL ? "InvalidEvent" : "Runtime.Internal", msg);

@@ -5,31 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "colormap.h"
 #include "err.h"
 #include "tilemath.h"
 
-/* Decides how pixels get colour: passthrough, palette, or rescale + ramp. */
-static int choose_colors(struct raster *r, const struct tile_style *st, int nbands,
+/* Decides how pixels get colour: passthrough, palette, or rescale + ramp.
+ * The request was checked by params_check(); what can still fail here is the
+ * source's (no value range, a broken colour table). */
+static int choose_colors(struct raster *r, const struct tile_params *p, int nbands,
                          struct color_spec *spec, uint8_t palette[256][4], char *msg,
                          size_t msgcap)
 {
     const struct raster_info *in = raster_get_info(r);
-    const int band1 = st->read.nbands ? st->read.bands[0] : 1;
+    const int band1 = p->nbands ? p->bands[0] : 1;
     memset(spec, 0, sizeof *spec);
     if (nbands >= 3) {
         spec->mode = COLOR_RGB;
-        if (st->nrescale > 1 && st->nrescale != 3) {
-            snprintf(msg, msgcap, "rescale: give one range, or one per band (3)");
-            return CT_EINVAL;
-        }
-        spec->rgb_rescale = st->nrescale > 0;
+        spec->rgb_rescale = p->nrescale > 0;
         for (int b = 0; b < 3; b++) {
-            int k = st->nrescale > 1 ? b : 0;
-            if (st->nrescale) {
-                spec->rgb_min[b] = st->rmin[k];
-                spec->rgb_max[b] = st->rmax[k];
+            int k = p->nrescale > 1 ? b : 0;
+            if (p->nrescale) {
+                spec->rgb_min[b] = p->rmin[k];
+                spec->rgb_max[b] = p->rmax[k];
             } else if (!in->is_byte) {
-                int band = st->read.nbands ? st->read.bands[b] : b + 1;
+                int band = p->nbands ? p->bands[b] : b + 1;
                 if (raster_range(r, band, &spec->rgb_min[b], &spec->rgb_max[b])) {
                     snprintf(msg, msgcap, "no value range: give rescale=min,max");
                     return CT_ESOURCE;
@@ -38,16 +37,12 @@ static int choose_colors(struct raster *r, const struct tile_style *st, int nban
         }
         return CT_OK;
     }
-    if (st->nrescale > 1) {
-        snprintf(msg, msgcap, "rescale: one range for a single band");
-        return CT_EINVAL;
-    }
-    if (st->custom) {
+    if (p->has_custom) {
         spec->mode = COLOR_CUSTOM;
-        spec->custom = st->custom;
+        spec->custom = &p->custom;
         return CT_OK;
     }
-    if (in->has_palette && band1 == 1 && !st->cmap) {
+    if (in->has_palette && band1 == 1 && !p->cmap) {
         spec->mode = COLOR_PALETTE;
         spec->lut = (const uint8_t(*)[4])palette;
         if (raster_palette(r, palette, &spec->lut_n))
@@ -55,14 +50,14 @@ static int choose_colors(struct raster *r, const struct tile_style *st, int nban
         return CT_OK;
     }
     spec->mode = COLOR_RAMP;
-    const struct colormap *cm = st->cmap ? st->cmap : colormap_find("gray", 4);
+    const struct colormap *cm = p->cmap ? p->cmap : colormap_find("gray", 4);
     if (!cm)
         return CT_EINTERNAL;
     spec->lut = (const uint8_t(*)[4])cm->rgba;
     spec->lut_n = 256;
-    if (st->nrescale) {
-        spec->min = st->rmin[0];
-        spec->max = st->rmax[0];
+    if (p->nrescale) {
+        spec->min = p->rmin[0];
+        spec->max = p->rmax[0];
     } else if (raster_is_byte_band(r, band1)) {
         spec->min = 0;
         spec->max = 255;
@@ -73,14 +68,15 @@ static int choose_colors(struct raster *r, const struct tile_style *st, int nban
     return CT_OK;
 }
 
-int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
-                const struct tile_style *style, struct pngbuf *out, char *msg, size_t msgcap)
+int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, const struct tile_params *p,
+                long long deadline_ms, struct pngbuf *out, char *msg, size_t msgcap)
 {
     struct bbox merc, ll;
     struct raster_tile t = { 0 };
     struct color_spec spec;
     uint8_t palette[256][4];
     uint8_t *rgba = NULL;
+    const int size = p->size;
     int err;
 
     memset(out, 0, sizeof *out);
@@ -91,19 +87,22 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
                  (unsigned long long)y);
         return CT_EOUTSIDE;
     }
+    struct raster_read_opts ro = {
+        .resampling = p->resampling,
+        .nbands = p->nbands,
+        .has_nodata = p->has_nodata,
+        .nodata = p->nodata,
+        .deadline_ms = deadline_ms,
+    };
+    memcpy(ro.bands, p->bands, sizeof ro.bands);
     /* Resampling kernels need no padding here: GDAL's warper already reads the
      * source with the kernel's radius around the window, so tiles join without
      * seams (test_handler's seam test); padding would only move sampling
      * points. Hillshade needs real neighbours and reads TILE_PAD more. */
-    const int pad = style->algorithm == 1 + ALGO_HILLSHADE ? TILE_PAD : 0;
-    struct raster_read_opts ro = style->read;
+    const int pad = p->algorithm == ALGO_HILLSHADE ? TILE_PAD : 0;
     struct bbox win = merc;
     const double px = (merc.maxx - merc.minx) / size;
-    if (style->algorithm) {
-        if (ro.nbands > 1) {
-            snprintf(msg, msgcap, "algorithm: needs one band (bidx=N)");
-            return CT_EINVAL;
-        }
+    if (p->algorithm != ALGO_NONE) {
         ro.as_double = 1;
         if (!ro.nbands) { /* terrain comes from band 1 unless bidx says otherwise */
             ro.nbands = 1;
@@ -116,8 +115,8 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
     }
     if ((err = raster_read(r, &win, size + 2 * pad, &ro, &t, msg, msgcap)))
         return err;
-    if (!style->algorithm && (err = choose_colors(r, style, t.nbands, &spec, palette, msg,
-                                                  msgcap)))
+    if (p->algorithm == ALGO_NONE &&
+        (err = choose_colors(r, p, t.nbands, &spec, palette, msg, msgcap)))
         goto out;
     /* size <= 4096 (checked by raster_read), so size^2 * 4 fits in size_t. */
     rgba = malloc((size_t)size * (size_t)size * 4);
@@ -125,13 +124,14 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, int size,
         err = CT_ENOMEM;
         goto out;
     }
-    if (style->algorithm) {
+    if (p->algorithm != ALGO_NONE) {
         /* Slopes in ground metres: a Web Mercator pixel spans cos(latitude)
          * times its projected size (taken at the tile's centre). */
         double lat = (ll.miny + ll.maxy) / 2 * M_PI / 180.0;
         double ground = px * cos(lat);
-        if ((err = algo_render((enum algo_kind)(style->algorithm - 1), t.data, t.mask, size, pad,
-                               ground, ground, &style->algo, rgba))) {
+        if ((err = algo_render(p->algorithm, t.data, t.mask, size, pad, ground, ground, &p->algo,
+                               rgba))) {
+            err = CT_EINTERNAL; /* params_tile() checked the parameters */
             snprintf(msg, msgcap, "algorithm: bad parameters");
             goto out;
         }

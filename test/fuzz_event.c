@@ -16,7 +16,7 @@
 
 #include "err.h"
 #include "event.h"
-#include "handler.h"
+#include "http.h"
 #include "route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -71,6 +71,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct route r;
         route_parse(req->path, n, &r);
         check_kv(req->query, req->nquery);
+        if ((req->body_len && !req->body) || req->body_len > HTTP_MAX_BODY)
+            abort();
+        for (size_t i = 0; i < req->body_len; i++) /* every byte readable */
+            sink += req->body[i];
+    } else if (event_error_code(ev) != CT_EINVAL && event_error_code(ev) != CT_ETOOLARGE) {
+        abort();
     }
     check_kv(req->headers, req->nheaders);
 

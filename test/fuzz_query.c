@@ -1,5 +1,6 @@
-/* fuzz_query.c - libFuzzer target for the query-value and path parsers of the
- * route module (rescale, bidx, nodata, resampling, numbers, tile paths): any
+/* fuzz_query.c - libFuzzer target for the query-value parsers (params.h:
+ * rescale, bidx, nodata, resampling), the lexical rules (parse.h) and the
+ * route module's paths: any
  * bytes, NUL-terminated, through each; invariants they promise are checked
  * with abort(). Without -DCOGTILER_LIBFUZZER, a plain main() replays saved
  * inputs (test/query-corpus/ and test/fuzz/crashers/query/). */
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include "err.h"
+#include "params.h"
+#include "parse.h"
 #include "route.h"
 #include "tilemath.h"
 
@@ -25,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
 
     double a, b;
-    if (route_parse_range(s, &a, &b) == CT_OK && !(isfinite(a) && isfinite(b) && a < b))
+    if (params_range(s, &a, &b) == CT_OK && !(isfinite(a) && isfinite(b) && a < b))
         abort();
     int bands[3], n = 0;
-    if (route_parse_bidx(s, bands, &n) == CT_OK) {
+    if (params_bidx(s, bands, &n) == CT_OK) {
         if (n != 1 && n != 3)
             abort();
         for (int i = 0; i < n; i++)
@@ -36,18 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
     }
     double v;
-    if (route_parse_number(s, &v) == CT_OK && isinf(v))
+    if (params_number(s, &v) == CT_OK && isinf(v))
         abort();
-    const char *rs = route_resampling(s);
+    const char *rs = params_resampling(s);
     if (rs && strlen(rs) > 16)
         abort();
     uint64_t u;
-    if (route_parse_u64(s, strlen(s), &u) == CT_OK && strlen(s) > 15)
+    if (parse_u64(s, strlen(s), &u) == CT_OK && strlen(s) > 15)
         abort();
     struct route rt;
     /* paths: the raw bytes (with any NULs) as a length-delimited view */
     if (route_parse((const char *)data, size, &rt) == CT_OK && rt.kind == ROUTE_TILE) {
-        if (rt.layer.n < 1 || rt.layer.n > ROUTE_MAX_LAYER || tilemath_check(rt.z, rt.x, rt.y))
+        if (rt.layer.n < 1 || rt.layer.n > PARSE_MAX_LAYER || tilemath_check(rt.z, rt.x, rt.y))
             abort();
         if (rt.scale != 1 && rt.scale != 2)
             abort();

@@ -132,7 +132,8 @@ static void test_bad_arguments(void **state)
         { ALGO_HILLSHADE, 3, 1, 1, 1, 315, 45, NAN },
         { ALGO_HILLSHADE, 3, 1, 1, 1, 315, 45, -INFINITY },
         { ALGO_TERRARIUM, 3, 1, 1, 1, 315, 120, 1 },
-        { 3, 3, 1, 1, 1, 315, 45, 1 },
+        { ALGO_TERRARIUM + 1, 3, 1, 1, 1, 315, 45, 1 }, /* no such kind */
+        { ALGO_NONE, 3, 1, 1, 1, 315, 45, 1 },
         { -1, 3, 1, 1, 1, 315, 45, 1 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -63,8 +63,8 @@ static int setup(void **state)
 static void get(const char *method, const char *path, const struct kv *q, size_t nq,
                 struct response *r)
 {
-    struct request req = { method, path, q, nq, NULL, 0, 0, NULL };
-    handler_handle(app, &req, r);
+    struct request req = { .method = method, .path = path, .query = q, .nquery = nq, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
+    handler_handle(worker, &req, r);
 }
 
 /* Asserts a JSON error with that status, whose "detail" contains needle. */
@@ -234,9 +234,9 @@ static void test_etag_and_conditional_get(void **state)
         char inm[128];
         snprintf(inm, sizeof inm, matching[i] ? matching[i] : "%s", r.etag);
         struct kv h[] = { { "if-none-match", inm } };
-        struct request req = { "GET", "/tiles/world/1/0/0.png", NULL, 0, h, 1, 0, NULL };
+        struct request req = { .method = "GET", .path = "/tiles/world/1/0/0.png", .query = NULL, .nquery = 0, .headers = h, .nheaders = 1, .deadline_ms = 0, .base_path = NULL };
         struct response c;
-        handler_handle(app, &req, &c);
+        handler_handle(worker, &req, &c);
         if (c.status != 304)
             fail_msg("If-None-Match: %s gave %d", inm, c.status);
         assert_int_equal(c.len, 0);
@@ -244,9 +244,9 @@ static void test_etag_and_conditional_get(void **state)
         response_free(&c);
     }
     struct kv h[] = { { "If-None-Match", "\"0000000000000000\"" } };
-    struct request req = { "GET", "/tiles/world/1/0/0.png", NULL, 0, h, 1, 0, NULL };
+    struct request req = { .method = "GET", .path = "/tiles/world/1/0/0.png", .query = NULL, .nquery = 0, .headers = h, .nheaders = 1, .deadline_ms = 0, .base_path = NULL };
     struct response c;
-    handler_handle(app, &req, &c);
+    handler_handle(worker, &req, &c);
     assert_int_equal(c.status, 200);
     assert_int_equal(c.len, r.len);
     response_free(&c);
@@ -604,9 +604,9 @@ static void test_bands_and_masks(void **state)
 
 static cJSON *get_json(const char *path, const struct kv *h, size_t nh, int want)
 {
-    struct request req = { "GET", path, NULL, 0, h, nh, 0, NULL };
+    struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0, .headers = h, .nheaders = nh, .deadline_ms = 0, .base_path = NULL };
     struct response r;
-    handler_handle(app, &req, &r);
+    handler_handle(worker, &req, &r);
     if (r.status != want)
         fail_msg("%s: %d, want %d (%.*s)", path, r.status, want, (int)r.len, r.body);
     cJSON *j = cJSON_ParseWithLength((const char *)r.body, r.len);
@@ -657,9 +657,9 @@ static void test_metadata(void **state)
     /* TileJSON: absolute URL from Host, X-Forwarded-Proto; the query carried */
     struct kv h[] = { { "Host", "tiles.example" }, { "X-Forwarded-Proto", "https" } };
     struct kv q[] = { { "colormap_name", "magma" }, { "rescale", "0,3000" } };
-    struct request req = { "GET", "/tiles/dem/tilejson.json", q, 2, h, 2, 0, "/prod" };
+    struct request req = { .method = "GET", .path = "/tiles/dem/tilejson.json", .query = q, .nquery = 2, .headers = h, .nheaders = 2, .deadline_ms = 0, .base_path = "/prod" };
     struct response r;
-    handler_handle(app, &req, &r);
+    handler_handle(worker, &req, &r);
     assert_int_equal(r.status, 200);
     j = cJSON_ParseWithLength((const char *)r.body, r.len);
     response_free(&r);
@@ -704,15 +704,15 @@ static void test_deadline(void **state)
 {
     (void)state;
     /* already past: 504 before any read */
-    struct request req = { "GET", "/tiles/world/2/1/1.png", NULL, 0, NULL, 0, 1000, NULL };
+    struct request req = { .method = "GET", .path = "/tiles/world/2/1/1.png", .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 1000, .base_path = NULL };
     struct response r;
-    handler_handle(app, &req, &r);
+    handler_handle(worker, &req, &r);
     assert_int_equal(r.status, 504);
     assert_string_equal(r.cache_control, "no-store");
     response_free(&r);
     /* far in the future: served */
     req.deadline_ms = 4102444800000LL; /* 2100-01-01 */
-    handler_handle(app, &req, &r);
+    handler_handle(worker, &req, &r);
     assert_int_equal(r.status, 200);
     response_free(&r);
 }

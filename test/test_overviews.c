@@ -48,9 +48,9 @@ static int setup(void **state)
 /* The grey level at the tile's centre pixel. */
 static int centre_value(const char *path)
 {
-    struct request req = { "GET", path, NULL, 0, NULL, 0, 0, NULL };
+    struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
     struct response r;
-    handler_handle(app, &req, &r);
+    handler_handle(worker, &req, &r);
     if (r.status != 200)
         fail_msg("%s: status %d", path, r.status);
     int w = 0, h = 0;

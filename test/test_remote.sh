@@ -116,10 +116,12 @@ ok "s3rver holds the fixtures in bucket cogs (port $S3_PORT)"
 } >"$out/layers.json"
 jq -e . "$out/layers.json" >/dev/null || { notok "layers.json is valid"; exit 1; }
 
-# start_srv CONFIG: (re)starts `bootstrap serve` on a free port; sets base.
+# start_srv CONFIG [ARG...]: (re)starts `bootstrap serve` on a free port; sets base.
 start_srv() {
+  local cfg=$1
+  shift
   serve_stop
-  serve_start "$BOOTSTRAP" "$1" "$out" || { notok "bootstrap serve started"; exit 1; }
+  serve_start "$BOOTSTRAP" "$cfg" "$out" "$@" || { notok "bootstrap serve started"; exit 1; }
   base=$SERVE_URL
 }
 start_srv "$out/layers.json"
@@ -303,9 +305,10 @@ get "/tiles/http_swap/10/579/415.png"
 check "after dataset_ttl the replaced swap.tif is served" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/inverted.png"' "$code $(detail)"
 
 # --- how many requests (counted in nginx's log) ----------------------------------------
-# A server whose datasets are never reopened (dataset_ttl 0), so counts are exact.
+# A server whose datasets are never reopened (dataset_ttl 0), so counts are exact,
+# with one worker: every worker keeps datasets (and their cached blocks) of its own.
 sed 's|"dataset_ttl": 1|"dataset_ttl": 0|' "$out/layers2.json" >"$out/layers3.json"
-start_srv "$out/layers3.json"
+start_srv "$out/layers3.json" --workers 1
 # An overview tile read again costs nothing: the overview level's blocks stay
 # cached (GDALWarp's own per-tile overview dataset would drop them), and its
 # first use probes no sidecar files.

@@ -1,4 +1,5 @@
-/* Table-driven tests of route and parameter parsing, garbage included. */
+/* Table-driven tests of route parsing, garbage included (the query values are
+ * test_params.c's). */
 #include "testutil.h"
 
 #include "err.h"
@@ -116,53 +117,22 @@ static void test_route_uses_length(void **state)
         assert_int_not_equal(route_parse(p, n, &r) == CT_OK && r.kind == ROUTE_TILE, 1);
 }
 
-static void test_range_param(void **state)
+/* Every route answers GET, HEAD and OPTIONS; a path that is no route has no Allow. */
+static void test_allow(void **state)
 {
     (void)state;
-    static const struct {
-        const char *s;
-        int want;
-        double min, max;
-    } cases[] = {
-        { "0,255", CT_OK, 0, 255 },
-        { "-9999.5,1e3", CT_OK, -9999.5, 1000 },
-        { "1,1", CT_EINVAL, 0, 0 },
-        { "2,1", CT_EINVAL, 0, 0 },
-        { "1", CT_EINVAL, 0, 0 },
-        { "", CT_EINVAL, 0, 0 },
-        { ",", CT_EINVAL, 0, 0 },
-        { "a,b", CT_EINVAL, 0, 0 },
-        { "nan,1", CT_EINVAL, 0, 0 },
-        { "0,inf", CT_EINVAL, 0, 0 },
-        { "0,1e999", CT_EINVAL, 0, 0 },
-        { "0x10,20", CT_EINVAL, 0, 0 },
-        { "0,1,2", CT_EINVAL, 0, 0 },
-        { " 0,1", CT_EINVAL, 0, 0 },
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        double a = 0, b = 0;
-        int err = route_parse_range(cases[i].s, &a, &b);
-        if (err != cases[i].want)
-            fail_msg("\"%s\": got %d, want %d", cases[i].s, err, cases[i].want);
-        if (!err) {
-            assert_true(a == cases[i].min);
-            assert_true(b == cases[i].max);
-        }
-    }
-}
-
-static void test_u64(void **state)
-{
-    (void)state;
-    uint64_t v;
-    assert_int_equal(route_parse_u64("0", 1, &v), CT_OK);
-    assert_int_equal(v, 0);
-    assert_int_equal(route_parse_u64("123456789012345", 15, &v), CT_OK);
-    assert_int_equal(v, 123456789012345ULL);
-    assert_int_equal(route_parse_u64("1234567890123456", 16, &v), CT_EINVAL);
-    assert_int_equal(route_parse_u64("", 0, &v), CT_EINVAL);
-    assert_int_equal(route_parse_u64("12a", 3, &v), CT_EINVAL);
-    assert_int_equal(route_parse_u64("-1", 2, &v), CT_EINVAL);
+    assert_null(route_allow(ROUTE_NONE));
+    for (int k = ROUTE_INDEX; k <= ROUTE_MAP; k++)
+        assert_string_equal(route_allow((enum route_kind)k), "GET, HEAD, OPTIONS");
+    struct route r;
+    assert_int_equal(route_parse("/nope", 5, &r), CT_ENOROUTE);
+    assert_int_equal(r.kind, ROUTE_NONE);
+    assert_int_equal(route_parse("/tiles/demo/1/0", 15, &r), CT_ENOROUTE);
+    assert_int_equal(r.kind, ROUTE_NONE);
+    assert_int_equal(route_parse("/tiles/demo/point/x", 19, &r), CT_EINVAL);
+    assert_int_equal(r.kind, ROUTE_POINT);
+    assert_int_equal(route_parse("/map/..", 7, &r), CT_EINVAL);
+    assert_int_equal(r.kind, ROUTE_MAP);
 }
 
 int main(void)
@@ -170,8 +140,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route_table),
         cmocka_unit_test(test_route_uses_length),
-        cmocka_unit_test(test_range_param),
-        cmocka_unit_test(test_u64),
+        cmocka_unit_test(test_allow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

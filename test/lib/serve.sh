@@ -1,6 +1,8 @@
 # serve.sh - `bootstrap serve` on a free port of 127.0.0.1 for tests and benchmarks.
 # Source it, then:
-#   serve_start BOOTSTRAP CONFIG LOGDIR  starts it (stdout/stderr in LOGDIR/serve.*),
+#   serve_start BOOTSTRAP CONFIG LOGDIR [ARG...]
+#                                        starts it (stdout/stderr in LOGDIR/serve.*;
+#                                        ARGs such as --workers 1 are passed on),
 #                                        waits for its "listening on URL" line;
 #                                        sets SERVE_PID, SERVE_PORT and SERVE_URL.
 #                                        Returns 1 (stderr's tail on stderr) if it
@@ -8,9 +10,10 @@
 #   serve_stop                           stops it.
 serve_start() {
     local bin=$1 config=$2 dir=$3 _
+    shift 3
     mkdir -p "$dir"
     : >"$dir/serve.out" # before the start: a stale line must not be read
-    "$bin" serve --host 127.0.0.1 --port 0 --config "$config" >"$dir/serve.out" 2>>"$dir/serve.err" &
+    "$bin" serve --host 127.0.0.1 --port 0 --config "$config" "$@" >"$dir/serve.out" 2>>"$dir/serve.err" &
     SERVE_PID=$!
     SERVE_PORT=
     for _ in $(seq 200); do

@@ -1,0 +1,70 @@
+/* params.h - the query parameters of the routes (TiTiler's names), parsed and
+ * validated into plain structs before any I/O: every 400 a request can earn
+ * is decided here. Pure: no GDAL, no allocation; strings in a result point
+ * into the request they came from. */
+#ifndef COGTILER_PARAMS_H
+#define COGTILER_PARAMS_H
+
+#include <stddef.h>
+
+#include "algo.h"
+#include "colormap.h"
+#include "config.h"
+#include "custom.h"
+#include "http.h"
+#include "raster.h"
+
+/* How a tile is rendered. */
+struct tile_params {
+    int size;                         /* 256 or 512 pixels */
+    const struct colormap *cmap;      /* colormap_name= or the layer's default; NULL: the
+                                         raster's palette, else gray */
+    int has_custom;                   /* colormap= given: custom holds it */
+    struct custom_cmap custom;
+    int nrescale;                     /* 0, 1 (every band) or 3 (one per band) ranges */
+    double rmin[3], rmax[3];
+    int nbands;                       /* bidx=: 0 (every data band), 1 or 3 */
+    int bands[3];                     /* 1-based */
+    int has_nodata;                   /* nodata= replaces the source's nodata and masks */
+    double nodata;                    /* may be NaN */
+    const char *resampling;           /* a gdalwarp -r name; NULL: nearest */
+    enum algo_kind algorithm;         /* ALGO_NONE, or terrain from band 1 (or bidx) */
+    struct algo_params algo;
+};
+
+/* Reads every rendering parameter of req into *out: tilesize, colormap_name,
+ * colormap, rescale (repeatable), bidx, nodata, resampling, algorithm and
+ * algorithm_params. defaults (may be NULL) gives the layer's colormap and
+ * rescale when the request has none; scale is 2 for an "@2x" path. Unknown
+ * parameters are ignored. Returns 0, or CT_EINVAL with a message naming the
+ * parameter. *out is complete only on 0. */
+int params_tile(const struct request *req, const struct layer_conf *defaults, int scale,
+                struct tile_params *out, char *msg, size_t msgcap);
+
+/* The checks that need the source's shape, made after it is opened and before
+ * any pixel is read: bidx bands that exist (alpha counted), rescale ranges
+ * that fit the bands rendered (1 for one band, 1 or 3 for RGB), an algorithm
+ * on one band. 0, or CT_EINVAL with a message. */
+int params_check(const struct tile_params *p, const struct raster_info *in, char *msg,
+                 size_t msgcap);
+
+/* For the "/cog/" routes: the url= parameter, which must be present and not
+ * empty. 0 and *url (pointing into req), or CT_EINVAL with a message. */
+int params_url(const struct request *req, const char **url, char *msg, size_t msgcap);
+
+/* Value parsers, exposed for the table tests and the fuzzer. */
+
+/* "MIN,MAX": two finite decimal numbers, MIN < MAX. 0 or CT_EINVAL. */
+int params_range(const char *s, double *min, double *max);
+
+/* "B" or "B1,B2,B3": 1-based band numbers 1..65535, one or three. 0 or CT_EINVAL. */
+int params_bidx(const char *s, int bands[3], int *n);
+
+/* A finite decimal number, or "nan" (any case). 0 or CT_EINVAL. */
+int params_number(const char *s, double *out);
+
+/* The gdalwarp name of a TiTiler resampling name (nearest, bilinear, cubic,
+ * average, mode; "near" also accepted), or NULL. */
+const char *params_resampling(const char *name);
+
+#endif

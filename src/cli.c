@@ -1,0 +1,469 @@
+/* cli.c - the command-line transport and the commands that start the others. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "err.h"
+#include "handler.h"
+#include "runtime.h"
+#include "server.h"
+
+#define DEFAULT_CONFIG "data/layers.json"
+#define MAX_HEADERS 32
+
+const char cli_usage[] =
+    "usage:\n"
+    "  bootstrap tile Z/X/Y [--layer NAME | --source PATH] [--config FILE]\n"
+    "                 [--colormap NAME] [--rescale MIN,MAX] [--tilesize 256|512] -o OUT.png\n"
+    "  bootstrap request [-X METHOD] PATH[?QUERY] [-H 'Name: value']... [--body FILE|-]\n"
+    "                 [-o OUT] [--config FILE]   one request, answered in process\n"
+    "  bootstrap serve [--host 127.0.0.1] [--port 8080] [--workers N] [--config FILE]\n"
+    "  bootstrap invoke [EVENT.json]      one Lambda event (file or stdin) -> response JSON\n"
+    "  bootstrap                          with AWS_LAMBDA_RUNTIME_API set: the Lambda runtime\n"
+    "The configuration is --config FILE, else $COGTILER_CONFIG_JSON (inline JSON), else\n"
+    "$COGTILER_CONFIG (a file), else " DEFAULT_CONFIG ".\n";
+
+/* The app over one ad-hoc source, or over the configuration (--config,
+ * $COGTILER_CONFIG_JSON, $COGTILER_CONFIG, DEFAULT_CONFIG). NULL with the
+ * reason in msg. */
+static struct app *make_app_msg(const char *path, const char *source, char *msg, size_t msgcap)
+{
+    struct config cfg;
+    struct app *app = NULL;
+    snprintf(msg, msgcap, "out of memory");
+    /* Inline JSON (as a Lambda environment variable) when no file is named;
+     * its relative sources are relative to the working directory. */
+    const char *inline_json = path ? NULL : getenv("COGTILER_CONFIG_JSON");
+    if (!path)
+        path = getenv("COGTILER_CONFIG");
+    if (!path)
+        path = DEFAULT_CONFIG;
+    int err = source        ? config_single("source", source, &cfg)
+              : inline_json ? config_parse(inline_json, NULL, &cfg, msg, msgcap)
+                            : config_load(path, &cfg, msg, msgcap);
+    if (err && inline_json) {
+        size_t used = strlen(msg);
+        snprintf(msg + used, msgcap - used, " (COGTILER_CONFIG_JSON)");
+    }
+    if (!err)
+        err = config_apply_env(&cfg, msg, msgcap);
+    if (!err)
+        err = app_create(&cfg, &app);
+    if (err)
+        config_free(&cfg);
+    return app;
+}
+
+/* The app and one worker, or NULL after printing the reason. */
+static struct app *make_app(const char *path, const char *source, struct worker **w)
+{
+    char msg[512];
+    struct app *app = make_app_msg(path, source, msg, sizeof msg);
+    if (app && app_worker_new(app, w) != CT_OK) {
+        app_destroy(app);
+        app = NULL;
+        snprintf(msg, sizeof msg, "out of memory");
+    }
+    if (!app)
+        fprintf(stderr, "bootstrap: %s\n", msg);
+    return app;
+}
+
+static void free_app(struct app *app, struct worker *w)
+{
+    app_worker_free(w);
+    app_destroy(app);
+}
+
+/* Value of option argv[*i] ("--name VALUE"), advancing *i; NULL if missing. */
+static const char *optval(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "bootstrap: %s needs a value\n", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* Reads all of f, at most max bytes: the bytes (NUL-terminated, free with
+ * free()) and *len, or NULL when unreadable; *too_big when there were more. */
+static char *read_all(FILE *f, size_t max, size_t *len, int *too_big)
+{
+    size_t cap = 65536, n = 0;
+    char *p = malloc(cap + 1);
+    *too_big = 0;
+    while (p) {
+        n += fread(p + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        if (cap > max) {
+            *too_big = 1;
+            free(p);
+            return NULL;
+        }
+        cap *= 2;
+        char *q = realloc(p, cap + 1);
+        if (!q)
+            free(p);
+        p = q;
+    }
+    if (!p || ferror(f) || n > max) {
+        *too_big = p && n > max;
+        free(p);
+        return NULL;
+    }
+    p[n] = '\0';
+    *len = n;
+    return p;
+}
+
+/* Writes the answer's body to out ("-" or NULL: stdout). 0, or 1 after a message. */
+static int write_body(const struct response *resp, const char *out)
+{
+    int to_stdout = !out || strcmp(out, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(out, "wb");
+    int ok = f && fwrite(resp->body, 1, resp->len, f) == resp->len;
+    if (f)
+        ok &= (to_stdout ? fflush(f) : fclose(f)) == 0;
+    if (ok)
+        return 0;
+    fprintf(stderr, "bootstrap: cannot write %s\n", to_stdout ? "the answer" : out);
+    return 1;
+}
+
+/* The exit status of an answer. */
+static int exit_status(int status)
+{
+    return status < 400 ? 0 : status == 404 ? 3 : 1;
+}
+
+int cli_tile(int argc, char **argv)
+{
+    const char *zxy = NULL, *layer = NULL, *source = NULL, *config = NULL, *out = NULL;
+    const char *cmap = NULL, *rescale = NULL, *tilesize = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (a[0] != '-') {
+            if (zxy)
+                goto bad;
+            zxy = a;
+            continue;
+        }
+        if (!(v = optval(argc, argv, &i)))
+            return 2;
+        if (!strcmp(a, "--layer"))
+            layer = v;
+        else if (!strcmp(a, "--source"))
+            source = v;
+        else if (!strcmp(a, "--config"))
+            config = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+            out = v;
+        else if (!strcmp(a, "--colormap"))
+            cmap = v;
+        else if (!strcmp(a, "--rescale"))
+            rescale = v;
+        else if (!strcmp(a, "--tilesize"))
+            tilesize = v;
+        else
+            goto bad;
+    }
+    if (!zxy || !out || (layer && source))
+        goto bad;
+    /* The options become the query parameters a URL would carry. */
+    struct kv query[3];
+    size_t nq = 0;
+    if (cmap)
+        query[nq++] = (struct kv){ "colormap_name", cmap };
+    if (rescale)
+        query[nq++] = (struct kv){ "rescale", rescale };
+    if (tilesize)
+        query[nq++] = (struct kv){ "tilesize", tilesize };
+
+    struct worker *w = NULL;
+    struct app *app = make_app(config, source, &w);
+    if (!app)
+        return 1;
+    const struct config *c = app_config(app);
+    if (!layer)
+        layer = c->layers[source ? 0 : c->default_layer].name;
+
+    /* The CLI goes through the same handler as HTTP: it builds the tile path. */
+    char path[256];
+    int rc = 1;
+    if ((size_t)snprintf(path, sizeof path, "/tiles/%s/%s.png", layer, zxy) >= sizeof path) {
+        fprintf(stderr, "bootstrap tile: arguments too long\n");
+        free_app(app, w);
+        return 2;
+    }
+    struct request req = { .method = "GET", .path = path, .query = query, .nquery = nq };
+    struct response resp;
+    handler_handle(w, &req, &resp);
+    if (resp.status == 200) {
+        rc = write_body(&resp, out);
+    } else {
+        fprintf(stderr, "bootstrap tile: HTTP %d %.*s (%s)\n", resp.status, (int)resp.len,
+                (const char *)resp.body, resp.detail);
+        rc = exit_status(resp.status);
+    }
+    response_free(&resp);
+    free_app(app, w);
+    return rc;
+bad:
+    fputs(cli_usage, stderr);
+    return 2;
+}
+
+/* Splits "a=1&b=2" (in place) into decoded pairs. 0, or CT_EURI for too many. */
+static int split_query(char *q, struct kv *pairs, size_t *n)
+{
+    *n = 0;
+    while (q && *q) {
+        char *amp = strchr(q, '&'), *next = amp ? amp + 1 : NULL;
+        if (amp)
+            *amp = '\0';
+        if (*q) {
+            if (*n == HTTP_MAX_PAIRS)
+                return CT_EURI;
+            char *eq = strchr(q, '='), *value = eq ? eq + 1 : q + strlen(q);
+            if (eq)
+                *eq = '\0';
+            http_pct_decode(q, 1, NULL);
+            http_pct_decode(value, 1, NULL);
+            pairs[(*n)++] = (struct kv){ q, value };
+        }
+        q = next;
+    }
+    return CT_OK;
+}
+
+int cli_request_with(const struct http_service *svc, void *ctx, int argc, char **argv)
+{
+    const char *method = "GET", *target = NULL, *body_file = NULL, *out = NULL;
+    struct kv headers[MAX_HEADERS];
+    char *hbuf[MAX_HEADERS];
+    size_t nh = 0;
+    int rc = 2;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (a[0] != '-' || !a[1]) {
+            if (target)
+                goto out;
+            target = a;
+            continue;
+        }
+        if (!strcmp(a, "--config")) { /* read by cli_request */
+            i++;
+            continue;
+        }
+        if (!(v = optval(argc, argv, &i)))
+            goto out;
+        if (!strcmp(a, "-X")) {
+            method = v;
+        } else if (!strcmp(a, "--body")) {
+            body_file = v;
+        } else if (!strcmp(a, "-o")) {
+            out = v;
+        } else if (!strcmp(a, "-H") && nh < MAX_HEADERS && strchr(v, ':')) {
+            char *h = strdup(v);
+            if (!h)
+                goto out;
+            char *colon = strchr(h, ':'), *val = colon + 1;
+            *colon = '\0';
+            val += strspn(val, " \t");
+            hbuf[nh] = h;
+            headers[nh++] = (struct kv){ h, val };
+        } else {
+            goto out;
+        }
+    }
+    if (!target || target[0] != '/')
+        goto out;
+    rc = 1;
+    struct response resp;
+    char *path = strdup(target), *body = NULL;
+    struct kv query[HTTP_MAX_PAIRS];
+    size_t nq = 0, blen = 0;
+    int too_big = 0;
+    if (!path)
+        goto out;
+    char *qs = strchr(path, '?');
+    if (qs)
+        *qs++ = '\0';
+    if (body_file) {
+        FILE *f = strcmp(body_file, "-") ? fopen(body_file, "rb") : stdin;
+        body = f ? read_all(f, HTTP_MAX_BODY, &blen, &too_big) : NULL;
+        if (f && f != stdin)
+            fclose(f);
+        if (!body && !too_big) {
+            fprintf(stderr, "bootstrap request: cannot read %s\n", body_file);
+            free(path);
+            goto out;
+        }
+    }
+    int bad = 0;
+    http_pct_decode(path, 0, &bad);
+    int err = split_query(qs, query, &nq);
+    if (too_big)
+        svc->refuse(ctx, &resp, CT_ETOOLARGE, "request body larger than 6 MB");
+    else if (err)
+        svc->refuse(ctx, &resp, err, "more than 64 query parameters");
+    else if (bad)
+        svc->refuse(ctx, &resp, CT_EINVAL, "bad percent-encoding, or an encoded NUL, in the URL");
+    else {
+        struct request req = { .method = method, .path = path, .query = query, .nquery = nq,
+                               .headers = headers, .nheaders = nh,
+                               .body = (const unsigned char *)body, .body_len = blen };
+        svc->handle(ctx, &req, &resp);
+    }
+    fprintf(stderr, "HTTP %d\n", resp.status);
+    struct kv h[RESPONSE_MAX_HEADERS];
+    size_t n = response_headers(&resp, h);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s: %s\n", h[i].key, h[i].value);
+    rc = write_body(&resp, out);
+    if (!rc)
+        rc = exit_status(resp.status);
+    response_free(&resp);
+    free(path);
+    free(body);
+out:
+    for (size_t i = 0; i < nh; i++)
+        free(hbuf[i]);
+    if (rc == 2)
+        fputs(cli_usage, stderr);
+    return rc;
+}
+
+int cli_request(int argc, char **argv)
+{
+    const char *config = NULL;
+    for (int i = 2; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config"))
+            config = argv[i + 1];
+    struct worker *w = NULL;
+    struct app *app = make_app(config, NULL, &w);
+    if (!app)
+        return 1;
+    int rc = cli_request_with(&handler_service, w, argc, argv);
+    free_app(app, w);
+    return rc;
+}
+
+int cli_invoke(int argc, char **argv)
+{
+    if (argc > 3) {
+        fputs(cli_usage, stderr);
+        return 2;
+    }
+    FILE *f = argc == 3 && strcmp(argv[2], "-") ? fopen(argv[2], "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "bootstrap invoke: cannot open %s\n", argv[2]);
+        return 1;
+    }
+    size_t len = 0;
+    int too_big;
+    char *event = read_all(f, RUNTIME_MAX_PAYLOAD, &len, &too_big);
+    if (f != stdin)
+        fclose(f);
+    if (!event) {
+        fprintf(stderr, "bootstrap invoke: cannot read the event%s\n",
+                too_big ? " (over 6 MB)" : "");
+        return 1;
+    }
+    struct worker *w = NULL;
+    struct app *app = make_app(NULL, NULL, &w);
+    int rc = 1;
+    if (app) {
+        char *json = NULL, msg[512] = "";
+        size_t n = 0;
+        int err = runtime_invoke(&handler_service, w, event, len, 0, "invoke", &json, &n, msg,
+                                 sizeof msg);
+        if (err) {
+            fprintf(stderr, "bootstrap invoke: %s\n", msg);
+        } else {
+            fwrite(json, 1, n, stdout);
+            fputc('\n', stdout);
+            rc = 0;
+        }
+        free(json);
+        free_app(app, w);
+    }
+    free(event);
+    return rc;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    const char *config = NULL;
+    struct server_opts o = { .host = "127.0.0.1", .port = 8080, .svc = &handler_service };
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o.workers = cores > 0 ? (int)cores : 1;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v;
+        char *end;
+        if (!(v = optval(argc, argv, &i)))
+            return 2;
+        if (!strcmp(a, "--host")) {
+            o.host = v;
+        } else if (!strcmp(a, "--port") || !strcmp(a, "--workers")) {
+            long n = strtol(v, &end, 10);
+            int port = !strcmp(a, "--port");
+            if (*end || !*v || n < (port ? 0 : 1) || n > (port ? 65535 : 256)) {
+                fprintf(stderr, "bootstrap serve: bad %s %s\n", a + 2, v);
+                return 2;
+            }
+            *(port ? &o.port : &o.workers) = (int)n;
+        } else if (!strcmp(a, "--config")) {
+            config = v;
+        } else {
+            fputs(cli_usage, stderr);
+            return 2;
+        }
+    }
+    char msg[512];
+    struct app *app = make_app_msg(config, NULL, msg, sizeof msg);
+    if (!app) {
+        fprintf(stderr, "bootstrap: %s\n", msg);
+        return 1;
+    }
+    int err = CT_OK;
+    void **ctx = calloc((size_t)o.workers, sizeof *ctx);
+    for (int i = 0; ctx && !err && i < o.workers; i++)
+        err = app_worker_new(app, (struct worker **)&ctx[i]);
+    if (!ctx || err)
+        fprintf(stderr, "bootstrap serve: out of memory\n");
+    else
+        err = (o.ctx = ctx, server_run(&o));
+    for (int i = 0; ctx && i < o.workers; i++)
+        app_worker_free(ctx[i]);
+    free(ctx);
+    app_destroy(app);
+    return err || !ctx ? 1 : 0;
+}
+
+int cli_lambda(const char *api)
+{
+    char msg[512];
+    struct app *app = make_app_msg(NULL, NULL, msg, sizeof msg);
+    struct worker *w = NULL;
+    if (app && app_worker_new(app, &w) != CT_OK) {
+        app_destroy(app);
+        app = NULL;
+        snprintf(msg, sizeof msg, "out of memory");
+    }
+    if (!app) {
+        fprintf(stderr, "bootstrap: %s\n", msg);
+        runtime_init_error(api, "Runtime.ConfigError", msg);
+        return 1;
+    }
+    int err = runtime_run(&handler_service, w, api);
+    free_app(app, w);
+    return err ? 1 : 0;
+}
