@@ -26,7 +26,7 @@ LDLIBS += $(PKG_LIBS) -lm -lpthread
 LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/params.c \
             src/config.c src/colormap.c src/raster.c src/pngenc.c src/tile.c src/page.c \
             src/handler.c src/log.c src/app.c src/server.c src/event.c src/runtime.c \
-            src/algo.c src/custom.c src/source.c src/cli.c
+            src/algo.c src/custom.c src/source.c src/gate.c src/cli.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 WEB := web/index.html web/viewer.js web/viewer.css
@@ -130,7 +130,7 @@ test: deps-test $(if $(SANITIZE),,deps-bundle)
 	$(if $(SANITIZE),,$(MAKE) bundle)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh \
-	  test/test_remote.sh test/test_browser.sh test/test_template.sh $(BUNDLE_TEST)
+	  test/test_remote.sh test/test_gate.sh test/test_browser.sh test/test_template.sh $(BUNDLE_TEST)
 
 # --- benchmark and valgrind ----------------------------------------------------
 $(B)/bench_tiles: bench/bench_tiles.c bench/bench_proc.c bench/bench_report.c bench/bench_util.c \

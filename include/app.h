@@ -32,6 +32,12 @@ void app_worker_free(struct worker *w);
 
 struct app *worker_app(const struct worker *w);
 
+/* Brackets the answer to one client request on w: its deadline (epoch ms, 0 =
+ * none) bounds the url= gate's waits, and its budget of upstream requests
+ * starts (gate_begin). */
+void app_request_begin(struct worker *w, long long deadline_ms);
+void app_request_end(struct worker *w);
+
 /* The open dataset of layer l (opened on first use, kept, and reopened once it
  * is older than the configuration's dataset_ttl_s). A source that failed to
  * open is not tried again for negative_ttl_s: the same error is answered at
@@ -42,8 +48,9 @@ int app_raster(struct worker *w, const struct layer_conf *l, struct raster **out
 
 /* The dataset of an ad-hoc url= source: CT_EFORBIDDEN without any request
  * unless the allow-list admits url; then, when not already open (a bounded
- * LRU of 16 per worker, same lifetime as layers), an open of the GeoTIFF
- * through the url= gate (gate.h). Returns 0 and *out (owned by w), or the
+ * LRU of 16 per worker, same lifetime as layers), an open as a GeoTIFF only:
+ * http(s) through the url= gate (gate.h), s3 through GDAL's /vsis3/. A failed
+ * open is remembered like a layer's. Returns 0 and *out (owned by w), or the
  * error with its message. */
 int app_adhoc_raster(struct worker *w, const char *url, struct raster **out, char *msg,
                      size_t msgcap);

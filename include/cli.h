@@ -25,7 +25,8 @@ int cli_request_with(const struct http_service *svc, void *ctx, int argc, char *
 /* bootstrap invoke [EVENT.json | -]: one Lambda event -> the response payload. */
 int cli_invoke(int argc, char **argv);
 
-/* bootstrap serve [--host H] [--port P] [--workers N] [--config FILE] */
+/* bootstrap serve [--host H] [--port P] [--workers N] [--config FILE]
+ *   [--deadline S] [--receive-timeout S] */
 int cli_serve(int argc, char **argv);
 
 /* The Lambda custom runtime at api (AWS_LAMBDA_RUNTIME_API). */

@@ -42,13 +42,10 @@ void raster_global_cleanup(void);
 
 /* How to open a source. All zero (or a NULL pointer): a trusted, configured source. */
 struct raster_open_opts {
-    /* Untrusted (ad-hoc url=) sources: each file the source refers to (itself,
-     * and recursively every source of a VRT) is passed to allow() before GDAL
-     * opens it; a non-zero return (an enum ct_err, msg set) refuses the open.
-     * Only the GTiff and VRT drivers are tried, and VRTs with raw bands are
-     * refused. */
-    int (*allow)(void *ctx, const char *gdal_name, char *msg, size_t msgcap);
-    void *ctx;
+    /* An untrusted (url=) source: GDAL may read it as a GeoTIFF only (no VRT,
+     * no other driver, no sidecar file), and a failure to open names what it
+     * is when GDAL can tell (a VRT, another format: CT_EFORBIDDEN). */
+    int untrusted;
     int requester_pays; /* /vsis3/: AWS_REQUEST_PAYER=requester for this object */
     int unsigned_s3;    /* /vsis3/: AWS_NO_SIGN_REQUEST=YES for this object */
 };
@@ -56,8 +53,10 @@ struct raster_open_opts {
 /* Opens source (a path or GDAL name). Returns 0 and *out, or: CT_ENOTFOUND
  * (the source's server has no such object), CT_EDENIED (it refused access),
  * CT_ETIMEOUT (it did not answer in time), CT_ESOURCE (any other failure to
- * open), CT_EFORBIDDEN (opts->allow refused a file), CT_EUNSUPPORTED (no
- * geotransform, no CRS, not an Earth CRS); with a message in msg. Close with
+ * open: missing, truncated or corrupt, not a raster), CT_EFORBIDDEN (the url=
+ * gate refused a request, or an untrusted source is not a GeoTIFF),
+ * CT_EUNSUPPORTED (no geotransform, no CRS, not an Earth CRS); with a message
+ * in msg that names no location in GDAL's own code. Close with
  * raster_close(), which also forgets GDAL's cached bytes of a remote source,
  * so that reopening it picks up a replaced object. */
 int raster_open(const char *source, const struct raster_open_opts *opts, struct raster **out,

@@ -1,7 +1,7 @@
 /* source.h - where raster data may come from: GDAL names for configured layer
- * sources, and the allow-list that guards the ad-hoc url= parameter.
- * URLs are parsed by libcurl's URL API (curl_url), never by hand; the redirect
- * probe is one libcurl request that does not follow redirects. */
+ * sources, and the allow-list that guards the ad-hoc url= parameter (checked
+ * again by the url= gate, gate.h, on every request it makes). URLs are parsed
+ * by libcurl's URL API (curl_url), never by hand. Makes no request. */
 #ifndef COGTILER_SOURCE_H
 #define COGTILER_SOURCE_H
 
@@ -25,20 +25,5 @@ int source_check_prefix(const char *prefix, char *msg, size_t msgcap);
  * reason in msg (CT_ETOOBIG, CT_ENOMEM). */
 int source_allow_url(const char *const *prefixes, size_t nprefixes, const char *value,
                      char *gdal, size_t cap, char *msg, size_t msgcap);
-
-/* The same decision for a GDAL name found inside a VRT ("/vsicurl/URL" or
- * "/vsis3/B/K"); any other name (a local path, another /vsi handler) is
- * CT_EFORBIDDEN. */
-int source_allow_gdal_name(const char *const *prefixes, size_t nprefixes, const char *name,
-                           char *msg, size_t msgcap);
-
-/* For a "/vsicurl/" name: asks its server for one byte without following
- * redirects, and follows at most 5 redirects itself, each target checked with
- * source_allow_url. CT_OK when the chain ends in a 2xx answer; CT_EFORBIDDEN
- * (a redirect leaves the allow-list), CT_ENOTFOUND (404/410), CT_EDENIED
- * (401/403), CT_ESOURCE (other status, connection failure), CT_ETIMEOUT.
- * timeout_ms bounds the whole probe. Other names: CT_OK without a request. */
-int source_probe(const char *const *prefixes, size_t nprefixes, const char *gdal_name,
-                 long timeout_ms, char *msg, size_t msgcap);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "gate.h"
 #include "http.h"
 #include "source.h"
 
@@ -13,8 +14,8 @@
 #define APP_ADHOC_MAX 16
 /* Sources remembered as failing to open. */
 #define APP_NEGATIVE_MAX 64
-/* The redirect probe of an ad-hoc URL gives up after this long. */
-#define APP_PROBE_MS 5000
+/* A timeout this close to a request's deadline is the request's, not the source's. */
+#define APP_DEADLINE_SLACK_MS 250
 
 /* A source that failed to open, and how. */
 struct failure {
@@ -39,6 +40,7 @@ struct slot {
 
 struct worker {
     struct app *app;
+    long long deadline_ms; /* of the request being answered; 0 = none */
     struct slot *layers; /* one per layer */
     struct slot adhoc[APP_ADHOC_MAX];
 };
@@ -58,6 +60,8 @@ int app_create(struct config *cfg, struct app **out)
     app->cfg = *cfg;
     *cfg = (struct config){ 0 };
     raster_global_init();
+    gate_configure((const char *const *)app->cfg.allowed_prefixes, app->cfg.nallowed,
+                   app->cfg.url_max_requests, app->cfg.url_max_bytes);
     *out = app;
     return CT_OK;
 }
@@ -116,6 +120,18 @@ void app_worker_free(struct worker *w)
 struct app *worker_app(const struct worker *w)
 {
     return w->app;
+}
+
+void app_request_begin(struct worker *w, long long deadline_ms)
+{
+    w->deadline_ms = deadline_ms;
+    gate_begin(deadline_ms);
+}
+
+void app_request_end(struct worker *w)
+{
+    w->deadline_ms = 0;
+    gate_end();
 }
 
 /* The remembered failure of name, if it has not expired: 1 with its error and
@@ -182,10 +198,13 @@ static int open_slot(struct worker *w, struct slot *s, const char *name,
         return err;
     err = raster_open(name, o, &s->r, msg, msgcap);
     /* A timeout or a refused connection costs its full wait: remembered, the
-     * next requests answer at once. A deadline of the request's own is not
-     * the source's fault, but raster_open takes no deadline. */
+     * next requests answer at once. Running out of the request's own time is
+     * not the source's fault, and not remembered. */
     if (err) {
-        failure_put(w->app, name, now, err, msg);
+        int own_deadline = err == CT_ETIMEOUT && w->deadline_ms &&
+                           http_clock_ms() + APP_DEADLINE_SLACK_MS >= w->deadline_ms;
+        if (!own_deadline)
+            failure_put(w->app, name, now, err, msg);
         return err;
     }
     s->opened = now;
@@ -215,14 +234,6 @@ int app_raster(struct worker *w, const struct layer_conf *l, struct raster **out
     return CT_OK;
 }
 
-/* raster_open_opts.allow for ad-hoc sources: the allow-list decides. */
-static int allow_file(void *ctx, const char *gdal_name, char *msg, size_t msgcap)
-{
-    const struct config *c = ctx;
-    return source_allow_gdal_name((const char *const *)c->allowed_prefixes, c->nallowed,
-                                  gdal_name, msg, msgcap);
-}
-
 int app_adhoc_raster(struct worker *w, const char *url, struct raster **out, char *msg,
                      size_t msgcap)
 {
@@ -232,6 +243,15 @@ int app_adhoc_raster(struct worker *w, const char *url, struct raster **out, cha
     int err = source_allow_url(prefixes, c->nallowed, url, gdal, sizeof gdal, msg, msgcap);
     if (err)
         return err;
+    /* http(s): every byte through the gate. s3: GDAL's /vsis3/, whose
+     * endpoint is the operator's (AWS_S3_ENDPOINT, or AWS) and which follows
+     * no redirect to another host. */
+    if (strncmp(gdal, "/vsicurl/", 9) == 0) {
+        char http[sizeof gdal];
+        snprintf(http, sizeof http, "%s", gdal + 9);
+        if (gate_name(http, gdal, sizeof gdal) != CT_OK)
+            return CT_ETOOBIG;
+    }
     long long now = now_ms();
     struct slot *victim = &w->adhoc[0];
     for (size_t i = 0; i < APP_ADHOC_MAX; i++) {
@@ -249,14 +269,10 @@ int app_adhoc_raster(struct worker *w, const char *url, struct raster **out, cha
         if (!s->r || (victim->r && s->used < victim->used))
             victim = s;
     }
-    /* Not open: check where the URL redirects, then open with every file it
-     * refers to checked against the allow-list. */
-    if ((err = source_probe(prefixes, c->nallowed, gdal, APP_PROBE_MS, msg, msgcap)))
-        return err;
     slot_clear(victim);
     if (!(victim->gdal = strdup(gdal)))
         return CT_ENOMEM;
-    struct raster_open_opts o = { .allow = allow_file, .ctx = (void *)c };
+    struct raster_open_opts o = { .untrusted = 1 };
     if ((err = open_slot(w, victim, gdal, &o, now, msg, msgcap))) {
         slot_clear(victim);
         return err;

@@ -24,6 +24,7 @@ const char cli_usage[] =
     "  bootstrap request [-X METHOD] PATH[?QUERY] [-H 'Name: value']... [--body FILE|-]\n"
     "                 [-o OUT] [--config FILE]   one request, answered in process\n"
     "  bootstrap serve [--host 127.0.0.1] [--port 8080] [--workers N] [--config FILE]\n"
+    "                 [--deadline SECONDS (30)] [--receive-timeout SECONDS (10)]\n"
     "  bootstrap invoke [EVENT.json]      one Lambda event (file or stdin) -> response JSON\n"
     "  bootstrap                          with AWS_LAMBDA_RUNTIME_API set: the Lambda runtime\n"
     "The configuration is --config FILE, else $COGTILER_CONFIG_JSON (inline JSON), else\n"
@@ -412,14 +413,24 @@ int cli_serve(int argc, char **argv)
             return 2;
         if (!strcmp(a, "--host")) {
             o.host = v;
-        } else if (!strcmp(a, "--port") || !strcmp(a, "--workers")) {
+        } else if (!strcmp(a, "--port") || !strcmp(a, "--workers") || !strcmp(a, "--deadline") ||
+                   !strcmp(a, "--receive-timeout")) {
+            /* name, least, most, destination (seconds become ms) */
+            int port = !strcmp(a, "--port"), workers = !strcmp(a, "--workers");
+            long lo = port ? 0 : 1, hi = port ? 65535 : workers ? 256 : 3600;
             long n = strtol(v, &end, 10);
-            int port = !strcmp(a, "--port");
-            if (*end || !*v || n < (port ? 0 : 1) || n > (port ? 65535 : 256)) {
+            if (*end || !*v || n < lo || n > hi) {
                 fprintf(stderr, "bootstrap serve: bad %s %s\n", a + 2, v);
                 return 2;
             }
-            *(port ? &o.port : &o.workers) = (int)n;
+            if (port)
+                o.port = (int)n;
+            else if (workers)
+                o.workers = (int)n;
+            else if (!strcmp(a, "--deadline"))
+                o.deadline_ms = (int)n * 1000;
+            else
+                o.receive_ms = (int)n * 1000;
         } else if (!strcmp(a, "--config")) {
             config = v;
         } else {

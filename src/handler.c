@@ -13,6 +13,7 @@
 #include "assets.h"
 #include "colormap.h"
 #include "err.h"
+#include "gate.h"
 #include "page.h"
 #include "params.h"
 #include "route.h"
@@ -49,9 +50,14 @@ static void set_source_error(struct response *resp, int err, const char *detail,
     const char *p = detail;
     buf[0] = '\0';
     while (*p && n + 1 < sizeof buf) {
-        if (sl && strncmp(p, src, sl) == 0) {
+        /* the url= gate's name of a URL is GATE_PREFIX + the URL */
+        size_t gl = strncmp(p, GATE_PREFIX, sizeof GATE_PREFIX - 1) == 0 && sl &&
+                            strncmp(p + sizeof GATE_PREFIX - 1, src, sl) == 0
+                        ? sizeof GATE_PREFIX - 1
+                        : 0;
+        if (sl && strncmp(p + gl, src, sl) == 0) {
             n += (size_t)snprintf(buf + n, sizeof buf - n, "source");
-            p += sl;
+            p += gl + sl;
         } else {
             buf[n++] = *p++;
             buf[n] = '\0';
@@ -654,7 +660,9 @@ void handler_handle(void *ctx, const struct request *req, struct response *resp)
 {
     struct worker *w = ctx;
     memset(resp, 0, sizeof *resp);
+    app_request_begin(w, req->deadline_ms);
     dispatch(w, req, resp);
+    app_request_end(w);
     finish(w, resp);
     if (resp->status != 200)
         return;

@@ -10,7 +10,6 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
-#include <cpl_minixml.h>
 #include <cpl_vsi.h>
 #include <cpl_vsi_error.h>
 #include <gdal.h>
@@ -19,6 +18,7 @@
 #include <ogr_srs_api.h>
 
 #include "err.h"
+#include "gate.h"
 
 /* Earth ellipsoids have semi-major axes of 6377-6379 km; anything far from that
  * (Mars, Europa, the Moon) must not be drawn on a Web Mercator map of the Earth. */
@@ -28,8 +28,7 @@
 #define DIRECT_MAX_BANDS 16
 /* Overview levels the warp path keeps open datasets for. */
 #define RASTER_MAX_OVR 16
-/* Bytes of a remote file GDAL reads in its first GET (GDAL_INGESTED_BYTES_AT_OPEN);
- * check_file() reads as many, so that it and the open share that one request. */
+/* Bytes of a remote file GDAL reads in its first GET (GDAL_INGESTED_BYTES_AT_OPEN). */
 #define HEADER_BYTES 32768
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -46,7 +45,7 @@ struct raster {
     unsigned char *range_known;
     char *wkt3857;
     char *source;        /* GDAL's name, to forget its cached bytes at close */
-    int untrusted;       /* opened with opts->allow: GTiff and VRT drivers only */
+    int untrusted;       /* a url= source: the GTiff driver only */
     /* The source opened at one overview level (OVERVIEW_LEVEL=i), opened on
      * first use and kept: the warp reads through it instead of letting GDALWarp
      * wrap and close an overview dataset per tile, which drops the level's
@@ -91,6 +90,20 @@ static const char *const remote_defaults[][2] = {
     { "GDAL_VRT_ENABLE_PYTHON", "NO" },
 };
 
+/* The first message of a read that failed under GDAL since reset_errors():
+ * GDAL opens a truncated file with warnings ("IO error during reading of
+ * GeoPixelScale; tag ignored") and then lacks what it could not read. */
+static _Thread_local char io_fault[200];
+
+static void CPL_STDCALL quiet_errors(CPLErr cls, CPLErrorNum no, const char *msg)
+{
+    (void)cls;
+    if (!io_fault[0] && msg &&
+        (no == CPLE_FileIO || strstr(msg, "IO error") || strstr(msg, "Read error") ||
+         strstr(msg, "Can not read")))
+        snprintf(io_fault, sizeof io_fault, "%s", msg);
+}
+
 void raster_global_init(void)
 {
     GDALAllRegister();
@@ -108,21 +121,25 @@ void raster_global_init(void)
         VSISetPathSpecificOption("/vsis3/", "GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
     }
     /* Errors reach the caller through CPLGetLastErrorMsg(), not stderr. */
-    CPLSetErrorHandler(CPLQuietErrorHandler);
+    CPLSetErrorHandler(quiet_errors);
 }
 
-/* Before each GDAL call whose failure we report: clears GDAL's last error and
- * the VSI error that source_fault() reads. */
+/* Before each GDAL call whose failure we report: clears GDAL's last error,
+ * the VSI error that source_fault() reads, and the read fault seen. */
 static void reset_errors(void)
 {
     CPLErrorReset();
     VSIErrorReset();
+    io_fault[0] = '\0';
 }
 
 /* What a failed GDAL call on a source means, from the VSI error and GDAL's
  * message: the remote server's 404 / 403 / timeout, or any other failure. */
 static int source_fault(void)
 {
+    int gate = gate_last_error(NULL, 0);
+    if (gate)
+        return gate; /* the url= gate decided, and says why (set_msg) */
     switch (VSIGetLastErrorNo()) {
     case VSIE_AWSObjectNotFound:
     case VSIE_AWSBucketNotFound: return CT_ENOTFOUND;
@@ -134,11 +151,9 @@ static int source_fault(void)
     const char *m = CPLGetLastErrorMsg();
     const char *code = m ? strstr(m, "HTTP response code: ") : NULL;
     if (code) {
-        int status = atoi(code + 20);
-        if (status == 404 || status == 410)
-            return CT_ENOTFOUND;
-        if (status == 401 || status == 403)
-            return CT_EDENIED;
+        int err = ct_upstream_err(atoi(code + 20));
+        if (err == CT_ENOTFOUND || err == CT_EDENIED)
+            return err;
     }
     /* S3 errors GDAL 3.6 files under the generic VSIE_AWSError. */
     if (m && (strcasestr(m, "Access Denied") || strcasestr(m, "Access Key Id") ||
@@ -156,15 +171,43 @@ void raster_global_cleanup(void)
     OSRCleanup();
 }
 
+/* GDAL's message without the places in its own code it sometimes names
+ * ("./alg/gdalwarpoperation.cpp, 1847: "), which tell a client nothing. */
+static void scrub(char *s)
+{
+    for (char *p = s; (p = strstr(p, ", ")) != NULL;) {
+        char *start = p, *num = p + 2, *end = num;
+        while (*end >= '0' && *end <= '9')
+            end++;
+        int is_loc = end > num && end[0] == ':' && end[1] == ' ';
+        while (start > s && start[-1] != ' ')
+            start--;
+        size_t n = (size_t)(p - start);
+        is_loc &= (n > 4 && !strncmp(p - 4, ".cpp", 4)) || (n > 2 && !strncmp(p - 2, ".c", 2)) ||
+                  (n > 2 && !strncmp(p - 2, ".h", 2));
+        if (is_loc)
+            memmove(start, end + 2, strlen(end + 2) + 1);
+        else
+            p += 2;
+    }
+}
+
+/* msg = prefix, then why: the url= gate's reason when it refused or failed a
+ * request, else GDAL's last message. */
 static void set_msg(char *msg, size_t cap, const char *prefix)
 {
     if (!msg || cap == 0)
         return;
-    const char *gdal = CPLGetLastErrorMsg();
-    if (gdal && *gdal)
-        snprintf(msg, cap, "%s: %s", prefix, gdal);
+    char why[256] = "";
+    if (!gate_last_error(why, sizeof why)) {
+        const char *gdal = CPLGetLastErrorMsg();
+        snprintf(why, sizeof why, "%s", gdal ? gdal : "");
+    }
+    if (*why)
+        snprintf(msg, cap, "%s: %s", prefix, why);
     else
         snprintf(msg, cap, "%s", prefix);
+    scrub(msg);
 }
 
 /* True for the names GDAL reads over the network. */
@@ -174,11 +217,12 @@ static int is_remote(const char *name)
 }
 
 /* GDALOpenEx of a source (open_opts may be NULL); an untrusted one may only be
- * a GeoTIFF or a VRT (whose files check_file() has vetted). */
+ * a GeoTIFF: a VRT (or another format naming other files) would make GDAL
+ * open what it names itself, outside the gate. */
 static GDALDatasetH open_ds(const char *name, int untrusted, const char *const *open_opts,
                             unsigned flags)
 {
-    static const char *const untrusted_drivers[] = { "GTiff", "VRT", NULL };
+    static const char *const untrusted_drivers[] = { "GTiff", NULL };
     return GDALOpenEx(name, GDAL_OF_RASTER | GDAL_OF_READONLY | flags,
                       untrusted ? untrusted_drivers : NULL, open_opts, NULL);
 }
@@ -214,97 +258,6 @@ static int compute_lonlat(GDALDatasetH ds, const double gt[6], OGRSpatialReferen
     return CT_OK;
 }
 
-/* Files named by a VRT (SourceFilename, SourceDataset), anywhere in its tree,
- * each passed to check(); a raw band (VRTRawRasterBand reads any file as
- * pixels) is refused outright. */
-static int check_vrt_node(const CPLXMLNode *n, const char *vrtdir, const struct raster_open_opts *o,
-                          int depth, char *msg, size_t msgcap);
-static int check_file(const char *name, const struct raster_open_opts *o, int depth, char *msg,
-                      size_t msgcap);
-
-static int check_vrt_node(const CPLXMLNode *n, const char *vrtdir, const struct raster_open_opts *o,
-                          int depth, char *msg, size_t msgcap)
-{
-    for (; n; n = n->psNext) {
-        if (n->eType != CXT_Element)
-            continue;
-        const char *sub = CPLGetXMLValue(n, "subClass", "");
-        if (strcmp(n->pszValue, "VRTRasterBand") == 0 && strcmp(sub, "VRTRawRasterBand") == 0) {
-            snprintf(msg, msgcap, "a VRT with raw bands is not accepted");
-            return CT_EFORBIDDEN;
-        }
-        if (strcmp(n->pszValue, "SourceFilename") == 0 ||
-            strcmp(n->pszValue, "SourceDataset") == 0) {
-            const char *name = CPLGetXMLValue(n, NULL, "");
-            int relative = atoi(CPLGetXMLValue(n, "relativeToVRT", "0"));
-            char *full = CPLStrdup(relative ? CPLProjectRelativeFilename(vrtdir, name) : name);
-            int err = check_file(full, o, depth + 1, msg, msgcap);
-            CPLFree(full);
-            if (err)
-                return err;
-            continue;
-        }
-        int err = check_vrt_node(n->psChild, vrtdir, o, depth, msg, msgcap);
-        if (err)
-            return err;
-    }
-    return CT_OK;
-}
-
-/* Asks o->allow about name; when its bytes are VRT XML, checks its sources
- * too (to a depth of 4). The bytes read here stay in GDAL's cache for the open
- * that follows. */
-static int check_file(const char *name, const struct raster_open_opts *o, int depth, char *msg,
-                      size_t msgcap)
-{
-    enum { HEAD = HEADER_BYTES, MAX_VRT = 1 << 20 };
-    if (depth > 4) {
-        snprintf(msg, msgcap, "VRTs nested more than 4 deep are not accepted");
-        return CT_EFORBIDDEN;
-    }
-    int err = o->allow(o->ctx, name, msg, msgcap);
-    if (err)
-        return err;
-    reset_errors();
-    VSILFILE *f = VSIFOpenL(name, "rb");
-    if (!f) {
-        err = source_fault();
-        set_msg(msg, msgcap, "cannot open source");
-        return err;
-    }
-    char *head = CPLMalloc(HEAD + 1);
-    size_t n = VSIFReadL(head, 1, HEAD, f);
-    head[n] = '\0';
-    const char *p = head + strspn(head, " \t\r\n");
-    int is_vrt = strncmp(p, "<VRTDataset", 11) == 0;
-    CPLFree(head);
-    if (!is_vrt) {
-        VSIFCloseL(f);
-        return CT_OK;
-    }
-    char *xml = CPLMalloc(MAX_VRT + 1);
-    VSIFSeekL(f, 0, SEEK_SET);
-    n = VSIFReadL(xml, 1, MAX_VRT + 1, f);
-    VSIFCloseL(f);
-    if (n > MAX_VRT) {
-        CPLFree(xml);
-        snprintf(msg, msgcap, "a VRT over 1 MB is not accepted");
-        return CT_EFORBIDDEN;
-    }
-    xml[n] = '\0';
-    CPLXMLNode *root = CPLParseXMLString(xml);
-    CPLFree(xml);
-    if (!root) {
-        snprintf(msg, msgcap, "cannot open source: malformed VRT");
-        return CT_ESOURCE;
-    }
-    char *dir = CPLStrdup(CPLGetPath(name));
-    err = check_vrt_node(root, dir, o, depth, msg, msgcap);
-    CPLFree(dir);
-    CPLDestroyXMLNode(root);
-    return err;
-}
-
 int raster_open(const char *source, const struct raster_open_opts *opts, struct raster **out,
                 char *msg, size_t msgcap)
 {
@@ -332,32 +285,52 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         if (opts->unsigned_s3)
             VSISetPathSpecificOption(source, "AWS_NO_SIGN_REQUEST", "YES");
     }
-    r->untrusted = opts && opts->allow;
-    if (r->untrusted && (err = check_file(source, opts, 0, msg, msgcap)))
-        goto error;
+    r->untrusted = opts && opts->untrusted;
     reset_errors();
     r->ds = open_ds(source, r->untrusted, NULL, GDAL_OF_VERBOSE_ERROR);
     if (!r->ds) {
         err = source_fault();
         set_msg(msg, msgcap, "cannot open source");
+        if (r->untrusted && err == CT_ESOURCE && !gate_last_error(NULL, 0)) {
+            /* Readable, not a GeoTIFF: what GDAL would take it for, from
+             * its header alone (identification opens nothing else). */
+            GDALDriverH d = GDALIdentifyDriverEx(source, GDAL_OF_RASTER, NULL, NULL);
+            if (d) {
+                err = CT_EFORBIDDEN;
+                snprintf(msg, msgcap, "url: a %s source is not accepted: only GeoTIFF (COG); "
+                                      "VRTs and other formats can be configured as layers",
+                         GDALGetDriverShortName(d));
+            }
+        }
         goto error;
+    }
+    /* Opened, but parts could not be read: whatever is missing below is the
+     * file's fault (truncated or corrupt), an upstream fault like any other. */
+    if (io_fault[0]) {
+        char why[sizeof io_fault];
+        snprintf(why, sizeof why, "%s", io_fault);
+        scrub(why);
+        snprintf(msg, msgcap, "cannot open source: truncated or corrupt (%s)", why);
     }
     int nb = GDALGetRasterCount(r->ds);
     if (nb < 1) {
-        err = CT_EUNSUPPORTED;
-        set_msg(msg, msgcap, "source has no raster band");
+        err = io_fault[0] ? CT_ESOURCE : CT_EUNSUPPORTED;
+        if (!io_fault[0])
+            set_msg(msg, msgcap, "source has no raster band");
         goto error;
     }
     double gt[6];
     if (GDALGetGeoTransform(r->ds, gt) != CE_None) {
-        err = CT_EUNSUPPORTED;
-        snprintf(msg, msgcap, "source has no geotransform (GCP-only or not georeferenced)");
+        err = io_fault[0] ? CT_ESOURCE : CT_EUNSUPPORTED;
+        if (!io_fault[0])
+            snprintf(msg, msgcap, "source has no geotransform (GCP-only or not georeferenced)");
         goto error;
     }
     const OGRSpatialReferenceH dsrs = GDALGetSpatialRef(r->ds);
     if (!dsrs) {
-        err = CT_EUNSUPPORTED;
-        snprintf(msg, msgcap, "source has no coordinate reference system");
+        err = io_fault[0] ? CT_ESOURCE : CT_EUNSUPPORTED;
+        if (!io_fault[0])
+            snprintf(msg, msgcap, "source has no coordinate reference system");
         goto error;
     }
     srs = OSRClone(dsrs);

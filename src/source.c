@@ -2,14 +2,12 @@
 
 #include <curl/curl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "err.h"
 
 #define MAX_URL 2048
-#define MAX_REDIRECTS 5
 
 static const char VSICURL[] = "/vsicurl/", VSIS3[] = "/vsis3/";
 
@@ -206,96 +204,5 @@ int source_allow_url(const char *const *prefixes, size_t nprefixes, const char *
     err = CT_OK;
 out:
     parts_free(&u);
-    return err;
-}
-
-int source_allow_gdal_name(const char *const *prefixes, size_t nprefixes, const char *name,
-                           char *msg, size_t msgcap)
-{
-    char url[MAX_URL + 8], gdal[MAX_URL + 16];
-    if (strncmp(name, VSICURL, sizeof VSICURL - 1) == 0) {
-        snprintf(url, sizeof url, "%s", name + sizeof VSICURL - 1);
-    } else if (strncmp(name, VSIS3, sizeof VSIS3 - 1) == 0) {
-        snprintf(url, sizeof url, "s3://%s", name + sizeof VSIS3 - 1);
-    } else {
-        snprintf(msg, msgcap, "a source that is not an allowed URL");
-        return CT_EFORBIDDEN;
-    }
-    return source_allow_url(prefixes, nprefixes, url, gdal, sizeof gdal, msg, msgcap);
-}
-
-static size_t discard(char *p, size_t size, size_t n, void *ctx)
-{
-    (void)p;
-    (void)ctx;
-    return size * n;
-}
-
-int source_probe(const char *const *prefixes, size_t nprefixes, const char *gdal_name,
-                 long timeout_ms, char *msg, size_t msgcap)
-{
-    if (strncmp(gdal_name, VSICURL, sizeof VSICURL - 1) != 0)
-        return CT_OK;
-    char url[MAX_URL + 8];
-    snprintf(url, sizeof url, "%s", gdal_name + sizeof VSICURL - 1);
-    CURL *h = curl_easy_init();
-    if (!h)
-        return CT_ENOMEM;
-    /* The CA bundle GDAL would use (it reads the same variables), so the probe
-     * and GDAL's reads trust the same certificates, e.g. on Amazon Linux. */
-    static const char *const ca_vars[] = { "GDAL_CURL_CA_BUNDLE", "CURL_CA_BUNDLE",
-                                           "SSL_CERT_FILE" };
-    for (size_t i = 0; i < sizeof ca_vars / sizeof ca_vars[0]; i++)
-        if (getenv(ca_vars[i]) && *getenv(ca_vars[i])) {
-            curl_easy_setopt(h, CURLOPT_CAINFO, getenv(ca_vars[i]));
-            break;
-        }
-    int err = CT_ESOURCE;
-    for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(h, CURLOPT_RANGE, "0-0");
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, "cogtiler");
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-        CURLcode rc = curl_easy_perform(h);
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (rc == CURLE_OPERATION_TIMEDOUT) {
-            snprintf(msg, msgcap, "the source's server did not answer in time");
-            err = CT_ETIMEOUT;
-            break;
-        }
-        if (rc != CURLE_OK) {
-            snprintf(msg, msgcap, "cannot reach the source's server: %s", curl_easy_strerror(rc));
-            err = CT_ESOURCE;
-            break;
-        }
-        if (status >= 300 && status < 400) {
-            char *next = NULL, gdal[MAX_URL + 16];
-            curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &next);
-            if (!next || source_allow_url(prefixes, nprefixes, next, gdal, sizeof gdal, msg,
-                                          msgcap) != CT_OK) {
-                snprintf(msg, msgcap, "the source redirects outside the allowed URL prefixes");
-                err = CT_EFORBIDDEN;
-                break;
-            }
-            snprintf(url, sizeof url, "%s", next);
-            err = CT_ESOURCE; /* too many redirects, unless a later hop ends */
-            snprintf(msg, msgcap, "the source redirects more than %d times", MAX_REDIRECTS);
-            continue;
-        }
-        err = status >= 200 && status < 300      ? CT_OK
-              : status == 404 || status == 410   ? CT_ENOTFOUND
-              : status == 401 || status == 403   ? CT_EDENIED
-                                                 : CT_ESOURCE;
-        if (err)
-            snprintf(msg, msgcap, "the source's server answered HTTP %ld", status);
-        break;
-    }
-    curl_easy_cleanup(h);
     return err;
 }

@@ -118,34 +118,6 @@ static void test_refused(void **state)
     assert_non_null(strstr(msg, "disabled"));
 }
 
-/* Names found inside a VRT: only allowed URLs, never local files. */
-static void test_gdal_names(void **state)
-{
-    (void)state;
-    char msg[256];
-    assert_int_equal(source_allow_gdal_name(PREFIXES, NPREFIXES,
-                                            "/vsicurl/https://data.example.com/cogs/a.tif", msg,
-                                            sizeof msg),
-                     CT_OK);
-    assert_int_equal(source_allow_gdal_name(PREFIXES, NPREFIXES, "/vsis3/bucket/public/a.tif",
-                                            msg, sizeof msg),
-                     CT_OK);
-    static const char *const refused[] = {
-        "/etc/passwd",
-        "test/data/titiler/dem.tif",
-        "/vsicurl/https://data.example.com/secret/a.tif",
-        "/vsicurl/https://data.example.com/cogs/../secret/a.tif",
-        "/vsis3/bucket/private/a.tif",
-        "/vsizip//vsicurl/https://data.example.com/cogs/a.zip/a.tif",
-        "/vsimem/a.tif",
-        "https://data.example.com/cogs/a.tif", /* GDAL would open it as a local path */
-    };
-    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-        if (source_allow_gdal_name(PREFIXES, NPREFIXES, refused[i], msg, sizeof msg) !=
-            CT_EFORBIDDEN)
-            fail_msg("%s admitted", refused[i]);
-}
-
 static void test_prefixes_and_names(void **state)
 {
     (void)state;
@@ -174,7 +146,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allowed),
         cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_gdal_names),
         cmocka_unit_test(test_prefixes_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,26 @@
+# tap.sh - the TAP helpers of every shell test (sourced, never copied).
+#   plan N                 "1..N" before the tests, when the count is known
+#   ok WHAT                a passed test
+#   notok WHAT [WHY]       a failed test
+#   skip WHAT WHY          a test that could not run here ("ok N - WHAT # SKIP WHY";
+#                          test/run.sh counts it apart, never as passed)
+#   verdict RC WHAT [WHY]  ok when RC is 0, else notok: `[ "$a" = b ]; verdict $? "a is b" "$a"`
+#   stop WHAT [WHY]        a failed test that ends the script (exit 1)
+#   done_testing           "1..N" at the end, for a script that gave no plan
+#   ccurl ARGS...          curl, never through a proxy
+# test/run.sh fails a script whose count of tests differs from its plan, or
+# that prints no plan at all (it stopped short).
+TAP_N=0
+TAP_PLAN=
+plan() { TAP_PLAN=$1; echo "1..$1"; }
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
+notok() { TAP_N=$((TAP_N + 1)); echo "not ok $TAP_N - $1${2:+ ($2)}"; }
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP ${2:-}"; }
+verdict() {
+  local rc=$1
+  shift
+  if [ "$rc" = 0 ]; then ok "$1"; else notok "$@"; fi
+}
+stop() { notok "$@"; done_testing; exit 1; }
+done_testing() { [ -n "$TAP_PLAN" ] || echo "1..$TAP_N"; }
+ccurl() { curl -s --noproxy '*' "$@"; }
