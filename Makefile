@@ -34,7 +34,7 @@ ASSETS := index.html=web/index.html viewer.js=web/viewer.js viewer.css=web/viewe
           leaflet.js=$(LEAFLET_DIR)/leaflet.js leaflet.css=$(LEAFLET_DIR)/leaflet.css \
           leaflet-LICENSE.txt=$(LEAFLET_DIR)/../LICENSE
 
-.PHONY: all deps deps-test run test test-unit bench valgrind clean
+.PHONY: all deps deps-test run test test-unit bench valgrind clean fuzz-long
 all: bootstrap
 
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
@@ -97,8 +97,8 @@ FUZZ_TARGETS := event custom query url
 FUZZ_SRC_event := src/event.c src/http.c src/err.c src/route.c src/parse.c src/tilemath.c
 FUZZ_LIBS_event := -lcjson
 FUZZ_SRC_url := src/source.c
-FUZZ_SRC_custom := src/custom.c
-FUZZ_SRC_query := src/params.c src/parse.c src/route.c src/tilemath.c
+FUZZ_SRC_custom := src/custom.c src/parse.c
+FUZZ_SRC_query := src/params.c src/parse.c src/route.c src/tilemath.c src/http.c src/custom.c
 FUZZERS := $(if $(SANITIZE),,$(FUZZ_TARGETS:%=build/rel/fuzz_%))
 REPLAYS := $(FUZZ_TARGETS:%=$(B)/fuzz_%_replay)
 $(B)/fuzz_%_replay: test/fuzz_%.c test/fuzz_replay.h $(B)/libcogtiler.a
@@ -109,6 +109,11 @@ build/rel/fuzz_%: test/fuzz_%.c test/fuzz_replay.h $$(FUZZ_SRC_$$*) build/rel/li
 	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude -Itest \
 	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) \
 	  $(or $(FUZZ_LIBS_$*),build/rel/libcogtiler.a $(PKG_LIBS)) -lm -lpthread
+
+# Long fuzzing (not part of make test): FUZZ_RUNS=10000000 executions, or
+# FUZZ_LONG_SECONDS per target, from a corpus kept in build/fuzz-corpus/.
+fuzz-long: $(FUZZ_TARGETS:%=build/rel/fuzz_%)
+	test/fuzz_long.sh
 
 # The browser tests' npm packages, at the versions pinned in their lock file.
 BROWSER_NPM := test/browser/node_modules/.installed

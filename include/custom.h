@@ -27,7 +27,7 @@ struct custom_cmap {
  * intervals. Keeps no allocation.
  * Also CT_EINVAL: no entries at all ({} or []); anything but JSON whitespace after the value;
  * cJSON running out of memory (it cannot be told from bad JSON). A key is a decimal number as
- * strtod reads it ("1", "-9999", "2.5", "1e3"), spelled with 0-9 + - . e E only: no spaces,
+ * strtod reads it ("1", "-9999", "2.5", "1e3"), at most 63 characters of 0-9 + - . e E: no spaces,
  * hex, inf or nan. A colour component may be written 255 or 255.0 but not 254.5. Intervals
  * are sorted by MIN and may touch ([0, 1) and [1, 2)) but not overlap. json need not be
  * NUL-terminated and is read only within len. msg (msgcap bytes; may be NULL when msgcap is

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "parse.h"
 
 /* The message may end up in a JSON error body; keep it printable ASCII. */
 static void setmsg(char *msg, size_t msgcap, const char *fmt, ...)
@@ -38,18 +39,10 @@ static void excerpt(const char *s, char out[32])
     out[i] = '\0';
 }
 
-/* strtod alone would also take leading spaces, hex, "inf" and "nan": the
- * character set keeps keys to plain decimal notation. */
+/* Keys are plain decimal notation (parse.h): no spaces, hex, "inf" or "nan". */
 static int parse_key(const char *s, double *v)
 {
-    if (!*s || strspn(s, "0123456789+-.eE") != strlen(s))
-        return -1;
-    char *end;
-    double d = strtod(s, &end);
-    if (end == s || *end || !isfinite(d))
-        return -1;
-    *v = d;
-    return 0;
+    return parse_decimal(s, strlen(s), v) == CT_OK ? 0 : -1;
 }
 
 static int parse_colour(const cJSON *a, uint8_t rgba[4])

@@ -19,6 +19,7 @@
 
 #include "err.h"
 #include "gate.h"
+#include "http.h"
 
 /* Earth ellipsoids have semi-major axes of 6377-6379 km; anything far from that
  * (Mars, Europa, the Moon) must not be drawn on a Web Mercator map of the Earth. */
@@ -489,14 +490,22 @@ static int CPL_STDCALL past_deadline(double done, const char *text, void *arg)
     (void)done;
     (void)text;
     const long long *deadline = arg;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < *deadline;
+    return http_clock_ms() < *deadline;
 }
 
-static int deadline_passed(long long deadline)
+/* The error of a read GDAL failed (what: "the source", "the source mask"):
+ * the deadline's, or the source's fault with its message. */
+static int read_failed(long long deadline, const char *what, char *msg, size_t msgcap)
 {
-    return deadline && !past_deadline(0, NULL, &deadline);
+    if (deadline && http_clock_ms() >= deadline) {
+        snprintf(msg, msgcap, "deadline reached while reading");
+        return CT_ETIMEOUT;
+    }
+    int fault = source_fault();
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "cannot read %s", what);
+    set_msg(msg, msgcap, prefix);
+    return fault;
 }
 
 /* Buffer pixels [*i0, *i1) whose centres fall inside [0, n) source pixels, for
@@ -565,29 +574,15 @@ static int read_direct(struct raster *r, const struct bbox *merc, int size, cons
     unsigned char *first = (unsigned char *)out->data + ((size_t)j0 * size + (size_t)i0) * bpp;
     reset_errors();
     if (GDALDatasetRasterIOEx(r->ds, GF_Read, xoff, yoff, xend - xoff, yend - yoff, first, bw,
-                              bh, dt, nb, (int *)bands, pixsp, linesp, bandsp, &ex) != CE_None) {
-        if (deadline_passed(*deadline)) {
-            snprintf(msg, msgcap, "deadline reached while reading");
-            return CT_ETIMEOUT;
-        }
-        int fault = source_fault();
-        set_msg(msg, msgcap, "cannot read the source");
-        return fault;
-    }
+                              bh, dt, nb, (int *)bands, pixsp, linesp, bandsp, &ex) != CE_None)
+        return read_failed(*deadline, "the source", msg, msgcap);
 
     uint8_t *m = out->mask + (size_t)j0 * size + (size_t)i0;
     GDALRasterBandH b1 = GDALGetRasterBand(r->ds, 1);
     if (!o->has_nodata && (r->mask_flags & (GMF_PER_DATASET | GMF_ALPHA))) {
         if (GDALRasterIOEx(GDALGetMaskBand(b1), GF_Read, xoff, yoff, xend - xoff, yend - yoff,
-                           m, bw, bh, GDT_Byte, 1, size, &ex) != CE_None) {
-            if (deadline_passed(*deadline)) {
-                snprintf(msg, msgcap, "deadline reached while reading");
-                return CT_ETIMEOUT;
-            }
-            int fault = source_fault();
-            set_msg(msg, msgcap, "cannot read the source mask");
-            return fault;
-        }
+                           m, bw, bh, GDT_Byte, 1, size, &ex) != CE_None)
+            return read_failed(*deadline, "the source mask", msg, msgcap);
         for (int j = 0; j < bh; j++)
             for (int i = 0; i < bw; i++)
                 m[(size_t)j * size + i] = m[(size_t)j * size + i] ? 255 : 0;
@@ -847,16 +842,8 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
     GDALDatasetH res = GDALWarp(NULL, mem, 1, &src, wopts, &usage);
     /* Only a failed warp counts: GDAL also reports points it cannot project
      * (beyond Mercator's latitude limit) as errors while the tile is fine. */
-    if (!res && deadline_passed(deadline_ms)) {
-        err = CT_ETIMEOUT;
-        snprintf(msg, msgcap, "deadline reached while reading");
-        goto out;
-    }
-    if (!res) {
-        err = source_fault();
-        set_msg(msg, msgcap, "cannot read the source");
-        goto out;
-    }
+    if (!res)
+        err = read_failed(deadline_ms, "the source", msg, msgcap);
 
 out:
     GDALWarpAppOptionsFree(wopts);
@@ -917,18 +904,12 @@ int raster_point(struct raster *r, double lon, double lat, double *values, int m
     reset_errors();
     for (int b = 0; b < nb; b++)
         if (GDALRasterIO(GDALGetRasterBand(r->ds, b + 1), GF_Read, ix, iy, 1, 1, &values[b], 1, 1,
-                         GDT_Float64, 0, 0) != CE_None) {
-            int fault = source_fault();
-            set_msg(msg, msgcap, "cannot read the source");
-            return fault;
-        }
+                         GDT_Float64, 0, 0) != CE_None)
+            return read_failed(0, "the source", msg, msgcap);
     uint8_t m = 0;
     if (GDALRasterIO(GDALGetMaskBand(GDALGetRasterBand(r->ds, 1)), GF_Read, ix, iy, 1, 1, &m, 1,
-                     1, GDT_Byte, 0, 0) != CE_None) {
-        int fault = source_fault();
-        set_msg(msg, msgcap, "cannot read the source mask");
-        return fault;
-    }
+                     1, GDT_Byte, 0, 0) != CE_None)
+        return read_failed(0, "the source mask", msg, msgcap);
     *n = nb;
     *valid = m != 0;
     return CT_OK;

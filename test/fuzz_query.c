@@ -1,6 +1,7 @@
 /* fuzz_query.c - libFuzzer target for the query-value parsers (params.h:
- * rescale, bidx, nodata, resampling), the lexical rules (parse.h) and the
- * route module's paths: any
+ * rescale, bidx, nodata, resampling), the lexical rules (parse.h), the
+ * route module's paths, and a whole query string (split and percent-decoded
+ * as the transports do) through params_tile() and params_check(): any
  * bytes, NUL-terminated, through each; invariants they promise are checked
  * with abort(). Without -DCOGTILER_LIBFUZZER, a plain main() replays saved
  * inputs (test/query-corpus/ and test/fuzz/crashers/query/). */
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "http.h"
 #include "params.h"
 #include "parse.h"
 #include "route.h"
@@ -53,6 +55,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rt.layer.n < 1 || rt.layer.n > PARSE_MAX_LAYER || tilemath_check(rt.z, rt.x, rt.y))
             abort();
         if (rt.scale != 1 && rt.scale != 2)
+            abort();
+    }
+    /* the bytes as a query string: k=v&k=v, decoded like a transport does */
+    struct kv pairs[HTTP_MAX_PAIRS];
+    size_t np = 0;
+    for (char *q = s; q && *q && np < HTTP_MAX_PAIRS;) {
+        char *amp = strchr(q, '&'), *next = amp ? amp + 1 : NULL;
+        if (amp)
+            *amp = '\0';
+        char *eq = strchr(q, '='), *val = eq ? eq + 1 : q + strlen(q);
+        if (eq)
+            *eq = '\0';
+        http_pct_decode(q, 1, NULL);
+        http_pct_decode(val, 1, NULL);
+        pairs[np++] = (struct kv){ q, val };
+        q = next;
+    }
+    struct request req = { .method = "GET", .path = "/", .query = pairs, .nquery = np };
+    static const struct layer_conf dem = { .name = "dem", .colormap = "viridis",
+                                           .has_rescale = 1, .rescale_min = 0,
+                                           .rescale_max = 1 };
+    struct tile_params p;
+    char msg[256];
+    for (int scale = 1; scale <= 2; scale++) {
+        msg[0] = '\0';
+        int err = params_tile(&req, scale == 2 ? &dem : NULL, scale, &p, msg, sizeof msg);
+        if (err && (err != CT_EINVAL || !msg[0]))
+            abort();
+        if (err)
+            continue;
+        if ((p.size != 256 && p.size != 512) || p.nrescale < 0 || p.nrescale > 3 ||
+            (p.nbands != 0 && p.nbands != 1 && p.nbands != 3) ||
+            p.algorithm < ALGO_NONE || p.algorithm > ALGO_TERRARIUM)
+            abort();
+        for (int i = 0; i < p.nrescale; i++)
+            if (!(p.rmin[i] < p.rmax[i]) || !isfinite(p.rmin[i]) || !isfinite(p.rmax[i]))
+                abort();
+        for (int i = 0; i < p.nbands; i++)
+            if (p.bands[i] < 1 || p.bands[i] > 65535)
+                abort();
+        struct raster_info in = { .nbands = 3 };
+        int c = params_check(&p, &in, msg, sizeof msg);
+        if (c && c != CT_EINVAL)
             abort();
     }
     free(s);
