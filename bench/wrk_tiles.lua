@@ -1,7 +1,10 @@
 -- wrk_tiles.lua - wrk script of bench/run.sh: cycles through a tile list and
 -- checks every answer's status.
---   wrk -t N -c N -d 5s -s bench/wrk_tiles.lua http://127.0.0.1:PORT -- LIST
--- LIST has one "PATH STATUS" per line (STATUS: the expected HTTP status).
+--   wrk -t N -c N -d 5s -s bench/wrk_tiles.lua http://127.0.0.1:PORT -- LIST [MAX DONE]
+-- LIST has one "PATH STATUS [METHOD]" per line (STATUS: the expected HTTP
+-- status; METHOD: GET unless given). MAX: each thread stops after MAX answers
+-- and appends a line to the file DONE (wrk itself runs for -d regardless: the
+-- caller sends it SIGINT once DONE has N lines, and wrk then reports).
 -- Give as many threads as connections (-t = -c): each thread then has one
 -- connection without pipelining, its answers come back in request order, and
 -- answer k is checked against the status of the k-th request it sent. Each
@@ -19,9 +22,9 @@ end
 function init(args)
    reqs, want = {}, {}
    for line in io.lines(args[1]) do
-      local path, status = line:match("^(%S+)%s+(%d+)")
+      local path, status, method = line:match("^(%S+)%s+(%d+)%s*(%a*)")
       if path then
-         reqs[#reqs + 1] = wrk.format("GET", path)
+         reqs[#reqs + 1] = wrk.format(method ~= "" and method or "GET", path)
          want[#want + 1] = tonumber(status)
       end
    end
@@ -29,6 +32,8 @@ function init(args)
       error("no tiles in " .. args[1])
    end
    start = (id * 7) % #reqs
+   max = tonumber(args[2] or "0")
+   done_file = args[3]
    -- wrk calls request() once more in the first thread, before the run, to
    -- check the request (script_verify_request); that one is never sent
    sent = (id == 0) and -1 or 0
@@ -46,6 +51,14 @@ function response(status, headers, body)
       bad = bad + 1
    end
    got = got + 1
+   if max > 0 and got == max then
+      if done_file then
+         local f = io.open(done_file, "a")
+         f:write("done\n")
+         f:close()
+      end
+      wrk.thread:stop()
+   end
 end
 
 function done(summary, latency, requests)

@@ -7,9 +7,10 @@
 //
 //   node test/lambda_emulator.js [--timeout-ms 30000] [--idle-s 120]
 //        [--max-lifetime-s 1800] [--max-response 6291456] [--max-event 6291456]
-//        [--function-name NAME] [--region us-east-1] [--quiet]
+//        [--function-name NAME] [--region us-east-1] [--keep N] [--quiet]
 //
-// Listens on 127.0.0.1 on a free port and prints "PORT N" as the first line of
+// --keep N forgets all but the last N invocations (a soak of 100,000 would
+// otherwise keep every payload). Listens on 127.0.0.1 on a free port and prints "PORT N" as the first line of
 // stdout. Exits by itself after --idle-s seconds without any request (a runtime
 // blocked on /next does not count as activity) and after --max-lifetime-s.
 //
@@ -58,10 +59,10 @@ const DRAIN_CAP = 64 * 1024 * 1024; // bodies beyond this are cut off (connectio
 function parseArgs(argv) {
     const o = {
         timeoutMs: 30000, idleS: 120, maxLifetimeS: 1800, maxResponse: 6291456, maxEvent: 6291456,
-        functionName: 'cogtiler', region: 'us-east-1', quiet: false,
+        functionName: 'cogtiler', region: 'us-east-1', quiet: false, keep: 0,
     };
     const num = { '--timeout-ms': 'timeoutMs', '--idle-s': 'idleS', '--max-lifetime-s': 'maxLifetimeS',
-        '--max-response': 'maxResponse', '--max-event': 'maxEvent' };
+        '--max-response': 'maxResponse', '--max-event': 'maxEvent', '--keep': 'keep' };
     const str = { '--function-name': 'functionName', '--region': 'region' };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
@@ -224,6 +225,8 @@ function complete(inv, kind, result) {
     inv.waiters = [];
     for (const f of w)
         f();
+    while (opts.keep > 0 && st.invocations.size > opts.keep)
+        st.invocations.delete(st.invocations.keys().next().value);
 }
 
 // Waits until inv is no longer pending or wait_s passes; then calls done().
