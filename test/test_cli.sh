@@ -6,7 +6,7 @@ BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 out=test/out/cli
 mkdir -p "$out"
 . test/lib/tap.sh
-plan 29
+plan 30
 # expect STATUS WHAT ARGS...: runs bootstrap, checks its exit status
 expect() {
   local want=$1 what=$2; shift 2
@@ -37,8 +37,11 @@ expect 1 "missing config" tile 0/0/0 --config test/data/nope.json -o "$out/t.png
 grep -q 'nope.json' "$out/stderr"; verdict $? "names the missing config file"
 # Inline configuration (COGTILER_CONFIG_JSON), as a Lambda environment would give it.
 export COGTILER_CONFIG_JSON='{"layers": {"inline": {"source": "test/data/rio-tiler/cog.tif", "colormap": "viridis"}}}'
+rm -f "$out/t.png" "$out/ref.png"
 expect 0 "layer from COGTILER_CONFIG_JSON" tile 9/175/99 --layer inline -o "$out/t.png"
-"$BOOTSTRAP" tile 9/175/99 --source test/data/rio-tiler/cog.tif --colormap viridis -o "$out/ref.png" 2>/dev/null
+# The reference: made afresh (a stale ref.png must not pass) and checked.
+expect 0 "... its reference tile from --source with that colormap" tile 9/175/99 \
+  --source test/data/rio-tiler/cog.tif --colormap viridis -o "$out/ref.png"
 cmp -s "$out/t.png" "$out/ref.png"; verdict $? "... renders the same tile as --source with that colormap"
 expect 0 "--config wins over COGTILER_CONFIG_JSON" tile 2/1/1 --config data/layers.json \
   --layer bluemarble -o "$out/t.png"
