@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tap.sh - the TAP helpers of every shell test (sourced, never copied).
 #   plan N                 "1..N" before the tests, when the count is known
 #   ok WHAT                a passed test
