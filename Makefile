@@ -1,5 +1,5 @@
 # cogtiler - `make` builds ./bootstrap; `make run` serves the demo map;
-# `make test` runs every test. See README.md.
+# `make test` runs every test, `make check` the quick tier. See README.md.
 
 CC ?= cc
 PKGS := gdal libpng libcjson libmicrohttpd libcurl zlib
@@ -34,7 +34,7 @@ ASSETS := index.html=web/index.html viewer.js=web/viewer.js viewer.css=web/viewe
           leaflet.js=$(LEAFLET_DIR)/leaflet.js leaflet.css=$(LEAFLET_DIR)/leaflet.css \
           leaflet-LICENSE.txt=$(LEAFLET_DIR)/../LICENSE
 
-.PHONY: all deps deps-test run test test-unit bench valgrind clean fuzz-long
+.PHONY: all deps deps-test run test check bench valgrind clean fuzz-long
 all: bootstrap
 
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
@@ -136,6 +136,23 @@ test: deps-test $(if $(SANITIZE),,deps-bundle)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh \
 	  test/test_remote.sh test/test_gate.sh test/test_browser.sh test/test_template.sh $(BUNDLE_TEST)
+
+# The quick tier: the cmocka programs and the command-line test, built and run
+# with nothing installed (no apt, npm only for the build's Leaflet), no
+# servers, no browser, no bundle. T= picks one program (test_route) or one
+# shell test (test_cli.sh or test/test_cli.sh); F= one cmocka case by name
+# (a pattern with * and ?, through COGTILER_TEST_FILTER; see test/testutil.h).
+T ?=
+F ?=
+CHECK_RUN := $(strip $(foreach t,$(or $(T),$(TESTS) test/test_cli.sh),\
+               $(if $(filter %.sh,$t),$(if $(findstring /,$t),$t,test/$t),$t)))
+CHECK_BAD := $(filter-out $(TESTS) test/%.sh,$(CHECK_RUN)) \
+             $(filter-out $(wildcard test/*.sh),$(filter %.sh,$(CHECK_RUN)))
+check:
+	$(if $(strip $(CHECK_BAD)),$(error T=$(T): not a test program ($(TESTS)) nor a test/*.sh script))
+	$(if $(and $(F),$(filter %.sh,$(CHECK_RUN))),$(error F= picks cmocka cases; $(filter %.sh,$(CHECK_RUN)) is a shell test))
+	$(MAKE) bootstrap $(addprefix $(B)/,$(filter-out %.sh,$(CHECK_RUN)))
+	$(if $(F),COGTILER_TEST_FILTER='$(F)') test/run.sh $(B) $(CHECK_RUN)
 
 # --- benchmark and valgrind ----------------------------------------------------
 $(B)/bench_tiles: bench/bench_tiles.c bench/bench_proc.c bench/bench_report.c bench/bench_util.c \

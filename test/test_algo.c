@@ -602,8 +602,9 @@ static void test_hillshade_vs_gdaldem(void **state)
     free(wide.valid);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_bad_arguments),

@@ -13,26 +13,21 @@
 #
 # Needs node, jq, curl, unzip, objdump (binutils), nginx (test/lib/nginx.sh), openssl,
 # gdal_translate (the codec COGs) and, for the chroot case, root and
-# busybox-static (skipped otherwise). Prints TAP-style lines.
+# busybox-static (skipped otherwise). Prints TAP lines (test/lib/tap.sh), the
+# plan at the end.
 set -u
 BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 NODE=${NODE:-node}
 case $(uname -m) in aarch64|arm64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
 ZIP=${BUNDLE_ZIP:-dist/cogtiler-$arch.zip}
 out=test/out/bundle
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-note() { echo "# $1"; }
-check() { if [ "$1" = 0 ]; then ok "$2"; else notok "$2${3:+ ($3)}"; fi; }
-ccurl() { curl -s --noproxy '*' "$@"; }
+. test/lib/tap.sh
 oneline() { tr '\n\t' '  ' | head -c "${1:-300}"; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
 emu_pid='' bs_pid='' api='' ctl=''
 exited() { [ ! -e "/proc/$1/stat" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-stop() { # PID...: TERM, then KILL after 2 s
+kill_wait() { # PID...: TERM, then KILL after 2 s
     local p
     for p in "$@"; do kill "$p" 2>/dev/null; done
     for p in "$@"; do
@@ -45,13 +40,13 @@ stop() { # PID...: TERM, then KILL after 2 s
 . test/lib/nginx.sh
 . test/lib/s3rver.sh
 . test/lib/lambda_env.sh
-trap 'stop $bs_pid $emu_pid; nginx_stop; s3_stop' EXIT
+trap 'kill_wait $bs_pid $emu_pid; nginx_stop; s3_stop' EXIT
 
 for tool in "$NODE" jq curl unzip objdump readelf base64; do
-    command -v "$tool" >/dev/null || { notok "$tool is installed"; exit 1; }
+    command -v "$tool" >/dev/null || stop "$tool is installed"
 done
 if [ ! -f "$ZIP" ]; then
-    notok "the bundle $ZIP exists (make bundle)"; exit 1
+    stop "the bundle $ZIP exists (make bundle)"
 fi
 rm -rf "$out" && mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -61,27 +56,27 @@ repo=$PWD
 dir=$out/task        # plays /var/task
 mkdir -p "$dir"
 unzip -q "$ZIP" -d "$dir"
-check $? "unzip $ZIP into an empty directory"
+verdict $? "unzip $ZIP into an empty directory"
 zbytes=$(stat -c %s "$ZIP")
 ubytes=$(find "$dir" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 nso=$(find "$dir/lib" -name '*.so*' | wc -l)
 note "zip $(mb "$zbytes") ($zbytes bytes), unzipped $(mb "$ubytes"), $nso shared objects"
 [ "$zbytes" -lt 50000000 ] && [ "$ubytes" -lt 250000000 ]
-check $? "within Lambda's limits: $(mb "$zbytes") zipped (< 50 MB), $(mb "$ubytes") unzipped (< 250 MB)"
+verdict $? "within Lambda's limits: $(mb "$zbytes") zipped (< 50 MB), $(mb "$ubytes") unzipped (< 250 MB)"
 
 # bootstrap at the root, executable for everyone; nothing but the binary, its
 # libraries, proj.db and an optional layers.json.
 perm=$(unzip -Z "$ZIP" bootstrap 2>/dev/null | awk '{print $1}')
 [ -f "$dir/bootstrap" ] && [[ $perm == -rwxr-xr-x ]]
-check $? "bootstrap at the zip root, mode $perm"
+verdict $? "bootstrap at the zip root, mode $perm"
 extra=$(cd "$dir" && find . -mindepth 1 \( -type f -o -type l \) | sed 's|^\./||' |
         grep -vE '^(bootstrap|bin/cogtiler|lib/[^/]+\.so(\.[0-9]+)*|share/proj/proj\.db|layers\.json)$')
 [ -z "$extra" ]
-check $? "nothing else in the zip" "$(oneline <<<"$extra")"
+verdict $? "nothing else in the zip" "$(oneline <<<"$extra")"
 bad=$(find "$dir" -type l -lname '*/*' -printf '%p -> %l\n')
 dangling=$(find "$dir" -xtype l)
 [ -z "$bad$dangling" ]
-check $? "symlinks are relative, within lib/, and resolve" "$(oneline <<<"$bad $dangling")"
+verdict $? "symlinks are relative, within lib/, and resolve" "$(oneline <<<"$bad $dangling")"
 
 # Every DT_NEEDED of every ELF file is in lib/ (nothing resolved from the host).
 missing=''
@@ -92,7 +87,7 @@ for f in $elfs; do
     done
 done
 [ -z "$missing" ]
-check $? "every library named in DT_NEEDED is in lib/" "$missing"
+verdict $? "every library named in DT_NEEDED is in lib/" "$missing"
 
 # The GLIBC symbol versions each ELF file needs (objdump -T, undefined symbols), and that the
 # bundled libc.so.6 (+ loader) defines the highest of them.
@@ -108,7 +103,7 @@ for f in $elfs; do
 done
 note "highest GLIBC version needed per file:$report"
 [ -n "$worst" ] && [ "$(printf '%s\n%s\n' "$worst" "$libc_has" | sort -V | tail -n 1)" = "$libc_has" ]
-check $? "highest GLIBC needed ($worst) is provided by the bundled libc ($libc_has), not the host's"
+verdict $? "highest GLIBC needed ($worst) is provided by the bundled libc ($libc_has), not the host's"
 
 # --- fixtures: COGs of each codec, a layers file ------------------------------------
 # The same small RGB image as COGs of each compression real COGs use; LERC on
@@ -128,7 +123,7 @@ if command -v gdal_translate >/dev/null; then
     gdal_translate -q -of COG -co COMPRESS=LERC_ZSTD -co MAX_Z_ERROR=0 "$dem" "$cogs/dem_LERC.tif" \
         >>"$out/cogs.err" 2>&1 || made=0
 fi
-check $((1 - made)) "codec COGs made with gdal_translate ($codecs LERC_ZSTD)" "$(oneline <"$out/cogs.err" 2>/dev/null)"
+verdict $((1 - made)) "codec COGs made with gdal_translate ($codecs LERC_ZSTD)" "$(oneline <"$out/cogs.err" 2>/dev/null)"
 
 # HTTPS: a throw-away CA and a certificate for 127.0.0.1, served by the same
 # nginx on a second port. The bundle's libcurl and OpenSSL must verify it
@@ -147,7 +142,7 @@ if command -v openssl >/dev/null &&
        -days 2 -extfile "$tls/ext" -out "$tls/server.crt" >>"$tls/log" 2>&1; then
     tls_ok=1
 fi
-check $((1 - tls_ok)) "a test CA and a certificate for 127.0.0.1 (openssl)" "$(oneline <"$tls/log")"
+verdict $((1 - tls_ok)) "a test CA and a certificate for 127.0.0.1 (openssl)" "$(oneline <"$tls/log")"
 tls_port=$(free_port)
 tls_conf=''
 [ $tls_ok = 1 ] && tls_conf="listen 127.0.0.1:$tls_port ssl; ssl_certificate $tls/server.crt; ssl_certificate_key $tls/server.key;"
@@ -215,13 +210,13 @@ while read -r layer zxy; do
     fi
 done <<<"$tiles"
 [ -z "$refs_err" ]
-check $? "reference tiles from $BOOTSTRAP tile ($refs_ok)" "$refs_err"
+verdict $? "reference tiles from $BOOTSTRAP tile ($refs_ok)" "$refs_err"
 
 # --- the CLI of the bundle, environment empty ------------------------------------------
 env -i "$dir/bootstrap" tile 2/1/1 --config "$out/layers.json" -o "$out/cli.png" 2>"$out/cli.err"
 rc=$?
 [ $rc = 0 ] && cmp -s "$out/cli.png" "$out/ref_bluemarble_2_1_1.png"
-check $? "env -i bundle/bootstrap tile 2/1/1 writes the same bytes as $BOOTSTRAP" "exit $rc: $(oneline <"$out/cli.err")"
+verdict $? "env -i bundle/bootstrap tile 2/1/1 writes the same bytes as $BOOTSTRAP" "exit $rc: $(oneline <"$out/cli.err")"
 
 # TLS is verified: without the test CA the https layer fails (the host's CA
 # bundle, which bootstrap picks, does not know it); with it, the tile is right.
@@ -229,12 +224,12 @@ env -i "$dir/bootstrap" tile 9/145/219 --config "$out/layers.json" --layer https
     2>"$out/tls0.err"
 rc=$?
 [ $rc != 0 ] && grep -qi 'certificate\|SSL\|TLS' "$out/tls0.err"
-check $? "https source with an unknown CA is refused by the bundle" "exit $rc: $(oneline <"$out/tls0.err")"
+verdict $? "https source with an unknown CA is refused by the bundle" "exit $rc: $(oneline <"$out/tls0.err")"
 env -i SSL_CERT_FILE="$tls/ca.crt" "$dir/bootstrap" tile 9/145/219 --config "$out/layers.json" --layer https_rgb \
     -o "$out/tls1.png" 2>"$out/tls1.err"
 rc=$?
 [ $rc = 0 ] && cmp -s "$out/tls1.png" "$out/ref_https_rgb_9_145_219.png"
-check $? "https source verified against SSL_CERT_FILE: same tile as $BOOTSTRAP" "exit $rc: $(oneline <"$out/tls1.err")"
+verdict $? "https source verified against SSL_CERT_FILE: same tile as $BOOTSTRAP" "exit $rc: $(oneline <"$out/tls1.err")"
 
 # --- Lambda: emulator and the bundle's bootstrap -----------------------------------------
 "$NODE" test/lambda_emulator.js --timeout-ms 30000 --idle-s 120 >"$out/emu.out" 2>"$out/emu.err" </dev/null &
@@ -248,7 +243,7 @@ for _ in $(seq 100); do
 done
 api=127.0.0.1:$port ctl=http://127.0.0.1:$port/test
 [ -n "$port" ]
-check $? "Runtime API emulator on $api" "$(oneline <"$out/emu.err")"
+verdict $? "Runtime API emulator on $api" "$(oneline <"$out/emu.err")"
 
 # What Lambda gives a provided.al2023 function (see start_bootstrap in
 # test/test_lambda.sh) and nothing else: env -i, plus the test CA as
@@ -279,7 +274,7 @@ wait_next() {
 }
 start_bundle "$out/bundle.err"
 wait_next
-check $? "the bundle's bootstrap (no arguments, env -i + Lambda's variables) waits on GET /next" \
+verdict $? "the bundle's bootstrap (no arguments, env -i + Lambda's variables) waits on GET /next" \
     "$(tail -n 5 "$out/bundle.err" | oneline)"
 
 # invoke_tile LAYER Z/X/Y: a payload 2.0 event for the tile; true when the
@@ -308,12 +303,12 @@ while read -r layer zxy; do
         notok "$layer $zxy through the bundle: no reference tile"; continue
     fi
     invoke_tile "$layer" "$zxy"
-    check $? "$layer $zxy through the bundle = $BOOTSTRAP tile" \
+    verdict $? "$layer $zxy through the bundle = $BOOTSTRAP tile" \
         "$(jq -r '"kind \(.kind): \(.payload // .errorBody // "" | .[0:200])"' "$out/outcome.json" 2>/dev/null | oneline)"
 done <<<"$tiles"
 ranges=$(nginx_requests 2>/dev/null | grep -c ' 206 ')
 [ "$ranges" -gt 0 ]
-check $? "the HTTP layers were read with range requests ($ranges answered 206)"
+verdict $? "the HTTP layers were read with range requests ($ranges answered 206)"
 
 # Every shared object in the process, loader included, comes from the bundle.
 if ! exited "$bs_pid"; then
@@ -323,12 +318,12 @@ if ! exited "$bs_pid"; then
     exe=$(readlink "/proc/$bs_pid/exe")
     note "mapped files: $(wc -l <<<"$maps"), shared objects: $(wc -l <<<"$sos"), /proc/PID/exe = $exe"
     [ -n "$sos" ] && [ -z "$foreign" ] && grep -qxF "$dir/bin/cogtiler" <<<"$maps"
-    check $? "every shared object mapped ($(wc -l <<<"$sos")) and the program come from the bundle" \
+    verdict $? "every shared object mapped ($(wc -l <<<"$sos")) and the program come from the bundle" \
         "$(oneline <<<"$foreign")"
 else
     notok "every shared object mapped comes from the bundle (the process exited: $(tail -n 3 "$out/bundle.err" | oneline))"
 fi
-stop "$bs_pid"; bs_pid=''
+kill_wait "$bs_pid"; bs_pid=''
 
 jsonl=$(jq -R 'fromjson? | objects | select(.status == 200)' "$out/bundle.err" 2>/dev/null | jq -s length)
 note "bundle log: $jsonl lines with status 200; first lines: $(head -c 300 "$out/bundle.err" | oneline)"
@@ -353,7 +348,8 @@ else
         -o /tmp/t.png 2>"$out/chroot.err"
     rc=$?
     [ $rc = 0 ] && cmp -s "$root/tmp/t.png" "$out/ref_rgb_zstd_9_145_219.png"
-    check $? "the bundle runs in an empty root (busybox sh only): same tile as $BOOTSTRAP" \
+    verdict $? "the bundle runs in an empty root (busybox sh only): same tile as $BOOTSTRAP" \
         "exit $rc: $(oneline <"$out/chroot.err")"
     find "$root" -mindepth 1 -maxdepth 1 ! -name var -exec rm -rf {} +
 fi
+done_testing

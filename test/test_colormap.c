@@ -177,8 +177,9 @@ static void test_apply_rgb_float_rescaled(void **state)
     assert_memory_equal(out, stretched, 4);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_entries),
         cmocka_unit_test(test_named_set),

@@ -153,8 +153,9 @@ static void test_headers_and_env(void **state)
     assert_non_null(strstr(msg, "cors_origin"));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),

@@ -748,8 +748,9 @@ static void test_against_gdaldem(void **state)
     check_intervals("float32", interval_map, ni, &iv);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),      cmocka_unit_test(test_parse_values),
         cmocka_unit_test(test_parse_uses_length), cmocka_unit_test(test_parse_msg_buffer),

@@ -7,24 +7,28 @@
 # crasher (test/fuzz/crashers/TARGET/); then, when libFuzzer builds exist,
 # each is fuzzed for FUZZ_SECONDS and anything found is kept as a regression
 # case. Env: FUZZ_BUILD (build dir), FUZZ_WITH_LIBFUZZER (1 to fuzz),
-# FUZZ_SECONDS (default 20).
+# FUZZ_SECONDS (default 20). Prints TAP lines (test/lib/tap.sh).
 set -u
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; }
+. test/lib/tap.sh
 out=test/out/fuzz
 secs=${FUZZ_SECONDS:-20}
+targets="event:test/events custom:test/custom-corpus query:test/query-corpus url:test/url-corpus"
+fuzzing=0
+[ "${FUZZ_WITH_LIBFUZZER:-}" = 1 ] && [ "$secs" -gt 0 ] && fuzzing=1
+# each target: its replay, and its fuzzing run when fuzzing
+plan $(( $(wc -w <<<"$targets") * (1 + fuzzing) ))
+[ -n "${FUZZ_BUILD:-}" ] || stop "FUZZ_BUILD names the build directory (make test sets it)"
 
-for pair in event:test/events custom:test/custom-corpus query:test/query-corpus url:test/url-corpus; do
+for pair in $targets; do
   t=${pair%%:*} seeds=${pair#*:}
   kept=test/fuzz/crashers/$t
   mkdir -p "$out/$t" "$kept"
   if "$FUZZ_BUILD/fuzz_${t}_replay" "$seeds" "$kept" >"$out/$t/replay.log" 2>&1; then
     ok "$t: replay of $(ls "$seeds" | wc -l) seeds and $(ls "$kept" | wc -l) kept crashers"
   else
-    notok "$t: replay of seeds and kept crashers"; tail -n 30 "$out/$t/replay.log"
+    notok "$t: replay of seeds and kept crashers"; tail -n 30 "$out/$t/replay.log" | sed 's/^/# /'
   fi
-  [ "${FUZZ_WITH_LIBFUZZER:-}" = 1 ] && [ "$secs" -gt 0 ] || continue
+  [ $fuzzing = 1 ] || continue
   rm -rf "$out/$t/corpus" "$out/$t/artifacts"
   mkdir -p "$out/$t/corpus" "$out/$t/artifacts"
   cp "$seeds"/* "$out/$t/corpus/"
@@ -41,6 +45,6 @@ for pair in event:test/events custom:test/custom-corpus query:test/query-corpus 
   else
     for f in $found; do cp "$out/$t/artifacts/$f" "$kept/$f"; done
     notok "$t: fuzzer exit $rc; kept: ${found:-none} in $kept/ (commit them as regression cases)"
-    grep -A15 'ERROR\|SUMMARY' "$out/$t/fuzz.log" | head -n 40
+    grep -A15 'ERROR\|SUMMARY' "$out/$t/fuzz.log" | head -n 40 | sed 's/^/# /'
   fi
 done

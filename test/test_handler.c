@@ -717,8 +717,9 @@ static void test_deadline(void **state)
     response_free(&r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pages),
         cmocka_unit_test(test_tiles),

@@ -3,7 +3,8 @@
 # starts it, against a local Runtime API (test/lambda_emulator.js, on a free
 # port of 127.0.0.1), fed API Gateway REST (1.0) and HTTP API (2.0), Function
 # URL and ALB events (test/lambda/*.json and variants made here with jq).
-# Also `bootstrap invoke`. Needs node and jq. Prints TAP-style lines.
+# Also `bootstrap invoke`. Needs node and jq. Prints TAP lines
+# (test/lib/tap.sh), the plan at the end.
 set -u
 BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 NODE=${NODE:-node}
@@ -12,15 +13,11 @@ out=test/out/lambda
 ev=test/lambda
 mkdir -p "$out"
 rm -f "$out"/*.err "$out"/*.out
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; }
-note() { echo "# $1"; }
-ccurl() { curl -s --noproxy '*' "$@"; }
+. test/lib/tap.sh
 oneline() { tr '\n\t' '  ' | head -c "${1:-300}"; }
 
 emu_pid= bs_pid= bs_log= api= ctl=
-stop() { # PID...: TERM, then KILL after 2 s
+kill_wait() { # PID...: TERM, then KILL after 2 s
   local p
   for p in "$@"; do kill "$p" 2>/dev/null; done
   for p in "$@"; do
@@ -29,7 +26,7 @@ stop() { # PID...: TERM, then KILL after 2 s
     wait "$p" 2>/dev/null
   done
 }
-trap 'stop $bs_pid $emu_pid' EXIT
+trap 'kill_wait $bs_pid $emu_pid' EXIT
 
 # exited PID: true once PID is gone or a zombie (a child not yet waited for).
 exited() { [ ! -e "/proc/$1/stat" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
@@ -37,14 +34,14 @@ exited() { [ ! -e "/proc/$1/stat" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/
 cpu() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null; }
 
 for tool in "$NODE" jq curl base64; do
-  command -v "$tool" >/dev/null || { notok "$tool is installed"; exit 1; }
+  command -v "$tool" >/dev/null || stop "$tool is installed"
 done
 
 # The reference tiles: what `bootstrap tile` writes (the encoder is
 # deterministic, so equal bytes mean equal pixels).
 if ! "$BOOTSTRAP" tile 2/1/1 --config data/layers.json -o "$out/ref256.png" 2>"$out/ref.err" ||
    ! "$BOOTSTRAP" tile 2/1/1 --config data/layers.json --tilesize 512 -o "$out/ref512.png" 2>>"$out/ref.err"; then
-  notok "reference tiles from bootstrap tile: $(oneline <"$out/ref.err")"; exit 1
+  stop "reference tiles from bootstrap tile" "$(oneline <"$out/ref.err")"
 fi
 
 # --- jq helpers --------------------------------------------------------------
@@ -146,7 +143,7 @@ wait_next() {
 # A runtime that died or hung is reported and replaced, so that later cases
 # still say something.
 restart_bootstrap() {
-  stop $bs_pid
+  kill_wait $bs_pid
   start_bootstrap "$out/main.bs.err"
   wait_next
 }
@@ -281,7 +278,7 @@ expect_error() {
 }
 
 if ! start_emulator main; then
-  notok "Runtime API emulator started: $(oneline <"$out/main.emu.err")"; exit 1
+  stop "Runtime API emulator started" "$(oneline <"$out/main.emu.err")"
 fi
 ok "Runtime API emulator on $api"
 start_bootstrap "$out/main.bs.err"
@@ -454,11 +451,11 @@ if [ -n "$msg" ]; then ok "... and says why on stderr: $msg"; else notok "... an
 hz=$(getconf CLK_TCK)
 if [ -n "$t0" ] && [ $((t1 - t0)) -le $((hz / 2)) ]; then ok "... without spinning ($((t1 - t0)) CPU ticks of 1/$hz s)"
 else notok "... without spinning (${t0:-?} -> $t1 CPU ticks of 1/$hz s)"; fi
-stop $bs_pid
+kill_wait $bs_pid
 bs_pid=
 
 # --- start-up failure ------------------------------------------------------------------
-if ! start_emulator init; then notok "second emulator started"; exit 1; fi
+if ! start_emulator init; then stop "second emulator started"; fi
 start_bootstrap "$out/init.bs.err" /nonexistent.json
 start=$(date +%s%N)
 while ! exited $bs_pid && [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 10000 ]; do sleep 0.1; done
@@ -487,3 +484,4 @@ ccurl --max-time 5 -o /dev/null -X POST "$ctl/shutdown"
 wait $emu_pid 2>/dev/null
 emu_pid=
 trap - EXIT
+done_testing

@@ -99,8 +99,9 @@ static void test_warp_path_reads_overviews(void **state)
     check_layer("geo");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_path_reads_overviews),
         cmocka_unit_test(test_warp_path_reads_overviews),

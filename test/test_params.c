@@ -255,8 +255,9 @@ static void test_u64(void **state)
     assert_int_equal(parse_u64("-1", 2, &v), CT_EINVAL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tile_params),
         cmocka_unit_test(test_check),

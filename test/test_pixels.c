@@ -348,8 +348,9 @@ static void test_fixture(void **state)
         fail_msg("%s: %d tile(s) below threshold", fx->path, failures);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     /* One cmocka test per fixture, built from the tile lists. */
     if (load_cases("test/data/tiles.txt") || load_cases("test/tiles-extra.txt") || ncases == 0 ||
         group_fixtures() || make_derived()) {

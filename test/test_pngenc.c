@@ -121,8 +121,9 @@ static void test_bad_sizes(void **state)
     pngbuf_free(NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_palettes),

@@ -7,17 +7,15 @@
 # encoder is deterministic, so equal bytes are equal pixels), remote VRT
 # mosaics render like the local one, faults get their status and the next
 # request works, and the allow-list table answers 403 without any request
-# reaching a server (their request logs). TAP-style output.
+# reaching a server (their request logs). TAP lines (test/lib/tap.sh), the plan
+# at the end.
 set -u
 BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 out=test/out/remote
 rm -rf "$out"
 mkdir -p "$out/www/allowed" "$out/www/secret" "$out/www/mosaic" "$out/tiles"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1${3:+ ($3)}"; fi; }
 
+. test/lib/tap.sh
 . test/lib/nginx.sh
 . test/lib/s3rver.sh
 . test/lib/serve.sh
@@ -29,9 +27,9 @@ cleanup() {
 trap cleanup EXIT
 
 for tool in curl jq gdal_translate gdalbuildvrt node "$NGINX_BIN"; do
-  command -v "$tool" >/dev/null || { notok "$tool is installed (make deps-test)"; exit 1; }
+  command -v "$tool" >/dev/null || stop "$tool is installed (make deps-test)"
 done
-[ -d test/s3/node_modules/s3rver ] || { notok "test/s3/node_modules (make test runs npm ci there)"; exit 1; }
+[ -d test/s3/node_modules/s3rver ] || stop "test/s3/node_modules (make test runs npm ci there)"
 
 # --- the files served -----------------------------------------------------------
 FIXTURES="rio-tiler/cog.tif titiler/TCI.tif rasterio/cogeo.tif rio-tiler/cog_cmap.tif
@@ -59,7 +57,7 @@ nginx_start "$out/nginx" "$www" '
         location /slow/ { alias '"$PWD/$www"'/; limit_rate 1; }
         location = /allowed/redirect-out.tif { return 302 /secret/dem.tif; }
         location = /allowed/redirect-in.tif { return 302 /allowed/cog.tif; }
-' || { notok "nginx started"; exit 1; }
+' || stop "nginx started"
 ok "nginx serves the fixtures at $NGINX_URL"
 http=$NGINX_URL
 
@@ -79,10 +77,10 @@ cat >"$www/allowed/raw.vrt" <<'EOF'
 <VRTRasterBand dataType="Byte" band="1" subClass="VRTRawRasterBand"><SourceFilename relativeToVRT="0">/etc/hostname</SourceFilename><ImageOffset>0</ImageOffset><PixelOffset>1</PixelOffset><LineOffset>20</LineOffset></VRTRasterBand></VRTDataset>
 EOF
 
-s3_start "$out/s3" cogs || { notok "s3rver started"; exit 1; }
+s3_start "$out/s3" cogs || stop "s3rver started"
 for f in $FIXTURES mosaic/left.tif mosaic/right.tif mosaic/mosaic.vrt allowed/cog.tif \
          allowed/outside-url.vrt; do
-  s3_put "$www/$f" "cogs/$f" || { notok "upload $f to s3rver"; exit 1; }
+  s3_put "$www/$f" "cogs/$f" || stop "upload $f to s3rver"
 done
 ok "s3rver holds the fixtures in bucket cogs (port $S3_PORT)"
 
@@ -114,14 +112,14 @@ ok "s3rver holds the fixtures in bucket cogs (port $S3_PORT)"
   echo "  \"http_later_down\": {\"source\": \"$http/titiler/cog_with_nan.tif\"}"
   echo ' }}'
 } >"$out/layers.json"
-jq -e . "$out/layers.json" >/dev/null || { notok "layers.json is valid"; exit 1; }
+jq -e . "$out/layers.json" >/dev/null || stop "layers.json is valid"
 
 # start_srv CONFIG [ARG...]: (re)starts `bootstrap serve` on a free port; sets base.
 start_srv() {
   local cfg=$1
   shift
   serve_stop
-  serve_start "$BOOTSTRAP" "$cfg" "$out" "$@" || { notok "bootstrap serve started"; exit 1; }
+  serve_start "$BOOTSTRAP" "$cfg" "$out" "$@" || stop "bootstrap serve started"
   base=$SERVE_URL
 }
 start_srv "$out/layers.json"
@@ -130,7 +128,7 @@ start_srv "$out/layers.json"
 get() {
   local p=$1; shift
   local w
-  w=$(curl -s -o "$out/body" -D "$out/headers" -w '%{http_code} %{content_type}' --max-time 40 "$@" "$base$p")
+  w=$(ccurl -o "$out/body" -D "$out/headers" -w '%{http_code} %{content_type}' --max-time 40 "$@" "$base$p")
   code=${w%% *}; ctype=${w#* }
   cache=$(sed -n 's/^Cache-Control: *//Ip' "$out/headers" | tr -d '\r')
 }
@@ -151,7 +149,8 @@ for f in $FIXTURES; do
         bad="$bad $t($lc vs $code $(detail))"
       fi
     done
-    check "$kind: $count tiles of $f identical to the local file's" '[ -z "$bad" ] && [ $count -ge 5 ]' "$bad"
+    [ -z "$bad" ] && [ $count -ge 5 ]
+    verdict $? "$kind: $count tiles of $f identical to the local file's" "$bad"
   done
   i=$((i + 1))
 done
@@ -163,20 +162,21 @@ for t in 0/0/0 9/289/208 10/579/415 10/580/417 13/4635/3326; do
   get "/tiles/local_mosaic/$t.png"; lc=$code; cp "$out/body" "$out/tiles/local.png"
   get "/tiles/local_tci/$t.png"; cp "$out/body" "$out/tiles/tci.png"
   case $t in 0/*|9/*) ;; *)
-    check "local VRT mosaic of two halves renders tile $t like the whole file" \
-      '[ "$lc" = 200 ] && cmp -s "$out/tiles/local.png" "$out/tiles/tci.png"' "$lc" ;;
+    [ "$lc" = 200 ] && cmp -s "$out/tiles/local.png" "$out/tiles/tci.png"
+    verdict $? "local VRT mosaic of two halves renders tile $t like the whole file" "$lc" ;;
   esac
   for kind in http s3; do
     get "/tiles/${kind}_mosaic/$t.png"
-    check "$kind VRT mosaic: tile $t identical to the local VRT's" \
-      '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/local.png"' "$code $(detail)"
+    [ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/local.png"
+    verdict $? "$kind VRT mosaic: tile $t identical to the local VRT's" "$code $(detail)"
   done
 done
 
 # --- faults: each gets its status, and the next request works ------------------------
 good() { # the request after a fault
   get "/tiles/local_0/9/175/99.png"
-  check "  ... and the next request is served (200)" '[ "$code" = 200 ]' "$code"
+  [ "$code" = 200 ]
+  verdict $? "  ... and the next request is served (200)" "$code"
 }
 fault() { # WHAT LAYER STATUS [detail-pattern [TILE]]
   local t0 t1 want=$3 pat=${4:-}
@@ -185,8 +185,8 @@ fault() { # WHAT LAYER STATUS [detail-pattern [TILE]]
   t1=$(date +%s%N)
   local want_cache='no-store'
   [ "$want" -lt 500 ] && want_cache='public, max-age=60'
-  check "$1 -> $want JSON, Cache-Control $want_cache ($(( (t1 - t0) / 1000000 )) ms: $(detail))" \
-    '[ "$code" = "$want" ] && [ "$ctype" = application/json ] && [ "$cache" = "$want_cache" ] && [[ $(detail) == *"$pat"* ]]' \
+  [ "$code" = "$want" ] && [ "$ctype" = application/json ] && [ "$cache" = "$want_cache" ] && [[ $(detail) == *"$pat"* ]]
+  verdict $? "$1 -> $want JSON, Cache-Control $want_cache ($(( (t1 - t0) / 1000000 )) ms: $(detail))" \
     "got $code $ctype '$cache'"
   good
 }
@@ -197,23 +197,26 @@ fault "S3 bucket missing" s3_nobucket 404
 fault "HTTP 403" http_403 403
 fault "HTTP 503" http_503 502 "503"
 tries=$(( $(grep -c ' /e503/' "$NGINX_LOG") - n503 ))
-check "HTTP 503 was retried twice (3 requests in all)" '[ "$tries" = 3 ]' "$tries requests"
+[ "$tries" = 3 ]
+verdict $? "HTTP 503 was retried twice (3 requests in all)" "$tries requests"
 fault "HTTP server too slow (1 byte/s)" http_slow 504
 fault "truncated COG (tile past the end)" http_truncated 502 "" 10/579/415
 # The server goes away after the dataset was opened.
 get "/tiles/http_later_down/8/184/111.png"
-check "HTTP layer served before its server stops" '[ "$code" = 200 ]' "$code $(detail)"
+[ "$code" = 200 ]
+verdict $? "HTTP layer served before its server stops" "$code $(detail)"
 saved_log=$NGINX_LOG
 nginx_stop
 fault "HTTP server stopped mid-run (new blocks needed)" http_later_down 502 "" 9/369/223
 get "/tiles/s3_0/9/175/99.png"
-check "  ... S3 layers still work" '[ "$code" = 200 ]' "$code"
+[ "$code" = 200 ]
+verdict $? "  ... S3 layers still work" "$code"
 
 # --- url= and the allow-list --------------------------------------------------------------
 nginx_start "$out/nginx" "$www" '
         location = /allowed/redirect-out.tif { return 302 /secret/dem.tif; }
         location = /allowed/redirect-in.tif { return 302 /allowed/cog.tif; }
-' || { notok "nginx restarted"; exit 1; }
+' || stop "nginx restarted"
 old_http=$http http=$NGINX_URL
 # The allow-list names the old port: a server with the new one.
 sed "s|$old_http|$http|g" "$out/layers.json" >"$out/layers2.json"
@@ -226,21 +229,24 @@ start_srv "$out/layers2.json"
 get "/tiles/local_0/9/175/99.png"; cp "$out/body" "$out/tiles/cog.png"
 for u in "$http/allowed/cog.tif" "s3://cogs/allowed/cog.tif" "$http/allowed/redirect-in.tif"; do
   get "/cog/tiles/9/175/99.png" -G --data-urlencode "url=$u"
-  check "url=$u: tile identical to the local file's" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/cog.png"' "$code $(detail)"
+  [ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/cog.png"
+  verdict $? "url=$u: tile identical to the local file's" "$code $(detail)"
 done
 # A VRT, even of allowed COGs only, is not taken for url= (GDAL would open what
 # it names itself, outside the url= gate): 403, and only the VRT itself read.
 nl=$(nginx_log_lines)
 get "/cog/tiles/10/579/415.png" -G --data-urlencode "url=$http/allowed/mosaic.vrt"
 read_vrt=$(nginx_requests $((nl + 1)) | grep -vc ' /allowed/mosaic.vrt ')
-check "url=$http/allowed/mosaic.vrt (a VRT of allowed COGs) -> 403 naming the VRT, nothing but the VRT read" \
-  '[ "$code" = 403 ] && [[ $(detail) == *VRT* ]] && [ "$read_vrt" = 0 ]' "$code $(detail), $read_vrt other requests"
+[ "$code" = 403 ] && [[ $(detail) == *VRT* ]] && [ "$read_vrt" = 0 ]
+verdict $? "url=$http/allowed/mosaic.vrt (a VRT of allowed COGs) -> 403 naming the VRT, nothing but the VRT read" \
+  "$code $(detail), $read_vrt other requests"
 get "/cog/tilejson.json" -G --data-urlencode "url=$http/allowed/cog.tif" --data-urlencode "colormap_name=viridis"
 tj=$(jq -r '.tiles[0]' "$out/body" 2>/dev/null)
-check "url= TileJSON carries url= into its tiles URL" \
-  '[ "$code" = 200 ] && [[ $tj == "$base/cog/tiles/{z}/{x}/{y}.png?url=http%3A%2F%2F127.0.0.1%3A"*"colormap_name=viridis" ]]' "$code $tj"
+[ "$code" = 200 ] && [[ $tj == "$base/cog/tiles/{z}/{x}/{y}.png?url=http%3A%2F%2F127.0.0.1%3A"*"colormap_name=viridis" ]]
+verdict $? "url= TileJSON carries url= into its tiles URL" "$code $tj"
 get "/cog/tiles/9/175/99.png"
-check "/cog/ without url= -> 400" '[ "$code" = 400 ]' "$code"
+[ "$code" = 400 ]
+verdict $? "/cog/ without url= -> 400" "$code"
 
 # Each attempt: 403 JSON, and no request at all reaches nginx or s3rver.
 refused() { # URL [WHY]
@@ -248,7 +254,8 @@ refused() { # URL [WHY]
   nl=$(nginx_log_lines); sl=$(s3_log_lines)
   get "/cog/tiles/9/175/99.png" -G --data-urlencode "url=$1"
   local reached=$(( $(nginx_log_lines) - nl + $(s3_log_lines) - sl ))
-  check "url=$1 -> 403, no request made (${2:-$(detail)})" '[ "$code" = 403 ] && [ "$reached" = 0 ]' "$code, $reached requests: $(detail)"
+  [ "$code" = 403 ] && [ "$reached" = 0 ]
+  verdict $? "url=$1 -> 403, no request made (${2:-$(detail)})" "$code, $reached requests: $(detail)"
 }
 refused "$PWD/test/data/titiler/dem.tif"
 refused "file://$PWD/test/data/titiler/dem.tif"
@@ -280,7 +287,9 @@ refused_after_read() { # URL
   get "/cog/tiles/9/175/99.png" -G --data-urlencode "url=$1"
   local outside
   outside=$(nginx_requests $((nl + 1)) | grep -vc ' /allowed/')
-  check "url=$1 -> 403, nothing outside /allowed/ requested ($(detail))" '[ "$code" = 403 ] && [ "$outside" = 0 ]' "$code, $outside outside: $(detail)"
+  [ "$code" = 403 ] && [ "$outside" = 0 ]
+  verdict $? "url=$1 -> 403, nothing outside /allowed/ requested ($(detail))" \
+    "$code, $outside outside: $(detail)"
 }
 refused_after_read "$http/allowed/local-file.vrt"
 refused_after_read "$http/allowed/outside-url.vrt"
@@ -291,20 +300,24 @@ refused_after_read "$http/allowed/raw.vrt"
 refused_after_read "$http/allowed/redirect-out.tif"
 nl=$(nginx_log_lines)
 get "/cog/tiles/9/175/99.png" -G --data-urlencode "url=s3://cogs/allowed/outside-url.vrt"
-check "url=s3://cogs/allowed/outside-url.vrt (VRT in S3 naming an HTTP file outside) -> 403" \
-  '[ "$code" = 403 ] && [ "$(nginx_log_lines)" = "$nl" ]' "$code $(detail)"
+[ "$code" = 403 ] && [ "$(nginx_log_lines)" = "$nl" ]
+verdict $? "url=s3://cogs/allowed/outside-url.vrt (VRT in S3 naming an HTTP file outside) -> 403" \
+  "$code $(detail)"
 get "/tiles/local_0/9/175/99.png"
-check "after the refusals the next request is served" '[ "$code" = 200 ]' "$code"
+[ "$code" = 200 ]
+verdict $? "after the refusals the next request is served" "$code"
 
 # --- a replaced object is picked up after dataset_ttl (1 s) ----------------------------
 get "/tiles/local_tci/10/579/415.png"; cp "$out/body" "$out/tiles/tci.png"
 get "/tiles/local_inverted/10/579/415.png"; cp "$out/body" "$out/tiles/inverted.png"
 get "/tiles/http_swap/10/579/415.png"
-check "swap.tif served as TCI.tif" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/tci.png"' "$code $(detail)"
+[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/tci.png"
+verdict $? "swap.tif served as TCI.tif" "$code $(detail)"
 cp "$out/inverted.tif" "$www/swap.tif.new" && mv "$www/swap.tif.new" "$www/swap.tif"
 sleep 1.2
 get "/tiles/http_swap/10/579/415.png"
-check "after dataset_ttl the replaced swap.tif is served" '[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/inverted.png"' "$code $(detail)"
+[ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/inverted.png"
+verdict $? "after dataset_ttl the replaced swap.tif is served" "$code $(detail)"
 
 # --- how many requests (counted in nginx's log) ----------------------------------------
 # A server whose datasets are never reopened (dataset_ttl 0), so counts are exact,
@@ -318,13 +331,17 @@ get "/tiles/http_swap/9/289/208.png"; first=$code
 nl=$(nginx_log_lines)
 get "/tiles/http_swap/9/289/208.png"
 again=$(( $(nginx_log_lines) - nl ))
-check "an overview tile requested again makes no request" '[ "$first" = 200 ] && [ "$code" = 200 ] && [ "$again" = 0 ]' "$first $code, $again requests"
+[ "$first" = 200 ] && [ "$code" = 200 ] && [ "$again" = 0 ]
+verdict $? "an overview tile requested again makes no request" "$first $code, $again requests"
 heads=$(grep -c '^HEAD /swap' "$NGINX_LOG")
-check "no HEAD requests for swap.tif beyond one per open (no sidecar probes)" '[ "$heads" -le 3 ]' "$heads HEADs"
+[ "$heads" -le 3 ]
+verdict $? "no HEAD requests for swap.tif beyond one per open (no sidecar probes)" "$heads HEADs"
 nl=$(nginx_log_lines)
 get "/cog/info" -G --data-urlencode "url=$http/allowed/cog.tif?fresh=1"
 opened=$(nginx_requests $((nl + 1)))
 heads=$(grep -c '^HEAD' <<<"$opened"); lists=$(grep -c ' /allowed/ ' <<<"$opened")
-check "opening a url= COG through the gate: one GET of its first 32 KB, no HEAD, no listing, no sidecar probes ($(wc -l <<<"$opened") requests)" \
-  '[ "$(wc -l <<<"$opened")" = 1 ] && [ "$heads" = 0 ] && [ "$lists" = 0 ] && grep -q "bytes=0-32767 206" <<<"$opened"' "$(tr '\n' ';' <<<"$opened")"
-echo "# server log: $out/serve.err"
+[ "$(wc -l <<<"$opened")" = 1 ] && [ "$heads" = 0 ] && [ "$lists" = 0 ] && grep -q "bytes=0-32767 206" <<<"$opened"
+verdict $? "opening a url= COG through the gate: one GET of its first 32 KB, no HEAD, no listing, no sidecar probes ($(wc -l <<<"$opened") requests)" \
+  "$(tr '\n' ';' <<<"$opened")"
+note "server log: $out/serve.err"
+done_testing

@@ -135,8 +135,9 @@ static void test_allow(void **state)
     assert_int_equal(r.kind, ROUTE_MAP);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route_table),
         cmocka_unit_test(test_route_uses_length),

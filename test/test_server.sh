@@ -1,13 +1,17 @@
 #!/bin/bash
 # The local server over real HTTP: started here on 127.0.0.1 with a free port
-# (--port 0), queried with curl, stopped at the end. Prints TAP-style lines.
+# (--port 0), queried with curl, stopped at the end. Every JSON error answer
+# must carry Access-Control-Allow-Origin. Needs curl and jq. Prints TAP lines
+# (test/lib/tap.sh).
 set -u
 BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 out=test/out/server
 mkdir -p "$out"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; }
+. test/lib/tap.sh
+plan 43
+for tool in curl jq; do
+  command -v "$tool" >/dev/null || stop "$tool is installed (make deps-test)"
+done
 
 cat >"$out/layers.json" <<JSON
 {"default_layer": "world", "layers": {
@@ -19,25 +23,44 @@ JSON
 . test/lib/serve.sh
 trap serve_stop EXIT
 rm -f "$out/serve.err"
-serve_start "$BOOTSTRAP" "$out/layers.json" "$out" || { notok "server started"; exit 1; }
+serve_start "$BOOTSTRAP" "$out/layers.json" "$out" || stop "server started"
 pid=$SERVE_PID port=$SERVE_PORT
 ok "server started on port $port"
 base=$SERVE_URL
 
-# expect STATUS CONTENT-TYPE-PREFIX PATH [what]
+# fetch PATH [curl args...]: sets code and ctype; the headers in $out/headers,
+# the body in $out/body
+fetch() {
+  local path=$1 got
+  shift
+  rm -f "$out/headers" "$out/body"
+  got=$(ccurl -o "$out/body" -D "$out/headers" -w '%{http_code} %{content_type}' --max-time 20 "$@" "$base$path")
+  code=${got%% *} ctype=${got#* }
+}
+# hdr NAME: the last answer's header NAME (name in any case), "" when absent
+hdr() { sed -n "s/^$1: *//Ip" "$out/headers" 2>/dev/null | tr -d '\r' | head -n 1; }
+# json_error: the last answer is a JSON error ({"detail": "..."}) carrying
+# Access-Control-Allow-Origin
+json_error() {
+  [[ $ctype == application/json* ]] && [ -n "$(hdr Access-Control-Allow-Origin)" ] &&
+    jq -e 'type == "object" and (.detail | type) == "string"' "$out/body" >/dev/null 2>&1
+}
+answer() { echo "got $code $ctype, Access-Control-Allow-Origin '$(hdr Access-Control-Allow-Origin)': $(head -c 200 "$out/body" | tr -d '\0')"; }
+
+# expect STATUS CONTENT-TYPE-PREFIX PATH [what]: a 4xx or 5xx must be a JSON error
 expect() {
   local want=$1 type=$2 path=$3 what=${4:-$3}
-  local got
-  got=$(curl -s -o "$out/body" -w '%{http_code} %{content_type}' --max-time 20 "$base$path")
-  if [[ $got == "$want $type"* ]]; then ok "$what -> $want"; else notok "$what -> $want (got $got: $(head -c 200 "$out/body"))"; fi
+  fetch "$path"
+  [[ "$code $ctype" == "$want $type"* ]] && { [ "$want" -lt 400 ] || json_error; }
+  verdict $? "$what -> $want" "$(answer)"
 }
 
 expect 200 text/html "/" "map page"
-grep -q 'static/leaflet.js' "$out/body" && ok "page loads Leaflet locally" || notok "page loads Leaflet locally"
+grep -q 'static/leaflet.js' "$out/body"; verdict $? "page loads Leaflet locally"
 expect 200 application/javascript "/static/leaflet.js"
 expect 200 image/png "/tiles/world/0/0/0.png"
 file_type=$(head -c 8 "$out/body" | od -An -c | tr -d ' ')
-[ "$file_type" = '211PNG\r\n032\n' ] && ok "tile body is a PNG" || notok "tile body is a PNG ($file_type)"
+[ "$file_type" = '211PNG\r\n032\n' ]; verdict $? "tile body is a PNG" "$file_type"
 expect 200 image/png "/tiles/world/1/0/1@2x.png"
 expect 200 image/png "/tiles/dem/14/8514/5833.png?colormap_name=gray&rescale=1000%2C3000" "query string is decoded"
 expect 400 application/json "/tiles/world/x/0/0.png"
@@ -48,27 +71,67 @@ expect 404 application/json "/tiles/nolayer/0/0/0.png"
 expect 404 application/json "/no/such/route"
 expect 404 application/json "/tiles/dem/3/0/0.png" "tile outside the data"
 expect 500 application/json "/tiles/broken/0/0/0.png" "source without CRS"
+expect 400 application/json "/tiles/world/0/0/0.png%00.jpg" "an encoded NUL in the path"
+query=$(seq 100 | sed 's/.*/p&=1/' | paste -sd '&')
+expect 414 application/json "/tiles/world/0/0/0.png?$query" "100 query parameters"
 expect 200 image/png "/tiles/world/2/1/1.png" "served normally after errors"
 
-hdrs=$(curl -s -D - -o /dev/null "$base/tiles/world/0/0/0.png")
-grep -qi '^cache-control: public, max-age=' <<<"$hdrs" && ok "tiles carry Cache-Control" || notok "tiles carry Cache-Control"
-grep -qi '^access-control-allow-origin: \*' <<<"$hdrs" && ok "tiles carry CORS header" || notok "tiles carry CORS header"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/tiles/world/0/0/0.png")
-[ "$code" = 405 ] && ok "POST -> 405" || notok "POST -> 405 (got $code)"
-code=$(curl -s -o /dev/null -w '%{http_code}' -I "$base/tiles/world/0/0/0.png")
-[ "$code" = 200 ] && ok "HEAD -> 200" || notok "HEAD -> 200 (got $code)"
+hdrs=$(ccurl -D - -o /dev/null "$base/tiles/world/0/0/0.png")
+grep -qi '^cache-control: public, max-age=' <<<"$hdrs"; verdict $? "tiles carry Cache-Control"
+grep -qi '^access-control-allow-origin: \*' <<<"$hdrs"; verdict $? "tiles carry CORS header"
+fetch /tiles/world/0/0/0.png -X POST
+[ "$code" = 405 ]; verdict $? "POST -> 405" "got $code"
+allow=$(hdr Allow)
+[ "$allow" = "GET, HEAD, OPTIONS" ]; verdict $? "... with Allow: GET, HEAD, OPTIONS" "Allow: '$allow'"
+json_error; verdict $? "... a JSON error" "$(answer)"
+code=$(ccurl -o /dev/null -w '%{http_code}' -I "$base/tiles/world/0/0/0.png")
+[ "$code" = 200 ]; verdict $? "HEAD -> 200" "got $code"
 
-# a burst of parallel requests, then one more: nothing hangs or dies
-for i in $(seq 8); do curl -s -o /dev/null --max-time 30 "$base/tiles/world/3/$i/3.png" & done
+# A CORS preflight: the methods, the request headers asked for that are
+# allowed (X-Evil is not), how long to keep it, the origin.
+fetch /tiles/world/0/0/0.png -X OPTIONS -H 'Origin: https://x.example' \
+  -H 'Access-Control-Request-Method: GET' \
+  -H 'Access-Control-Request-Headers: Content-Type, If-None-Match, X-Evil'
+[ "$code" = 204 ]; verdict $? "CORS preflight (OPTIONS) -> 204" "$(answer)"
+methods=$(hdr Access-Control-Allow-Methods)
+[ "$methods" = "GET, HEAD, POST, OPTIONS" ]
+verdict $? "... Access-Control-Allow-Methods: GET, HEAD, POST, OPTIONS" "'$methods'"
+allowed=$(hdr Access-Control-Allow-Headers)
+names=$(tr 'A-Z,' 'a-z\n' <<<"$allowed" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+grep -qx content-type <<<"$names" && grep -qx if-none-match <<<"$names" && ! grep -q evil <<<"$names"
+verdict $? "... Access-Control-Allow-Headers lists content-type and if-none-match, not x-evil" "'$allowed'"
+max_age=$(hdr Access-Control-Max-Age)
+[[ $max_age =~ ^[0-9]+$ ]] && [ "$max_age" -gt 0 ]; verdict $? "... Access-Control-Max-Age ($max_age s)" "'$max_age'"
+origin=$(hdr Access-Control-Allow-Origin)
+[ "$origin" = '*' ] || [ "$origin" = https://x.example ]
+verdict $? "... Access-Control-Allow-Origin ($origin)" "'$origin'"
+
+# Host goes into the TileJSON's tile URLs: a valid host[:port] only.
+fetch /tiles/world/tilejson.json -H 'Host: evil.example"><script>'
+[ "$code" = 400 ] && json_error; verdict $? "TileJSON with Host: evil.example\"><script> -> 400 JSON" "$(answer)"
+fetch /tiles/world/tilejson.json -H 'Host: tiles.example:8080'
+tiles0=$(jq -r '.tiles[0]' "$out/body" 2>/dev/null)
+[ "$code" = 200 ] && [[ $tiles0 == http://tiles.example:8080/tiles/world/* ]]
+verdict $? "TileJSON with Host: tiles.example:8080 -> 200, tiles at http://tiles.example:8080/tiles/world/" "$code $tiles0"
+
+# a burst of parallel requests, each answered, then one more: nothing hangs or dies
+rm -f "$out"/burst.*
+for i in $(seq 0 7); do
+  ccurl -o /dev/null -w '%{http_code}' --max-time 30 "$base/tiles/world/3/$i/3.png" >"$out/burst.$i" &
+done
 wait $(jobs -p | grep -v "^$pid$") 2>/dev/null
+for i in $(seq 0 7); do
+  c=$(cat "$out/burst.$i" 2>/dev/null)
+  [ "$c" = 200 ]; verdict $? "parallel request 3/$i/3 -> 200" "got '$c'"
+done
 expect 200 image/png "/tiles/world/3/4/3.png" "served after a parallel burst"
 
-grep -q '"status":404' "$out/serve.err" && ok "one JSON log line per request" || notok "one JSON log line per request"
+grep -q '"status":404' "$out/serve.err"; verdict $? "one JSON log line per request"
 
 kill -TERM $pid
 for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $pid 2>/dev/null; then notok "stops on SIGTERM"; else
   wait $pid; rc=$?
-  [ $rc = 0 ] && ok "stops on SIGTERM with status 0" || notok "stops on SIGTERM (status $rc)"
+  [ $rc = 0 ]; verdict $? "stops on SIGTERM with status 0" "status $rc"
 fi
 trap - EXIT

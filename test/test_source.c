@@ -141,8 +141,9 @@ static void test_prefixes_and_names(void **state)
                      CT_ETOOBIG);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allowed),
         cmocka_unit_test(test_refused),

@@ -6,20 +6,19 @@
 # limited to the data bucket, the cache key and the outputs. Also
 # build-amzn.sh (which cannot run without a container registry) through bash -n
 # and shellcheck. Needs node and npm (the packages are installed on first use).
-# Prints TAP-style lines.
+# Prints TAP lines (test/lib/tap.sh); the plan at the end (check.js decides
+# how many checks there are).
 set -u
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; }
+. test/lib/tap.sh
 tdir=test/template
 
-command -v node >/dev/null || { notok "node is installed"; exit 1; }
+command -v node >/dev/null || stop "node is installed"
 mkdir -p test/out
 # The pinned packages, installed when missing or older than the lock file.
 if [ ! -f "$tdir/node_modules/.package-lock.json" ] ||
    [ "$tdir/package-lock.json" -nt "$tdir/node_modules/.package-lock.json" ]; then
     if ! (cd "$tdir" && npm ci --no-audit --no-fund --loglevel=error) >test/out/template-npm.log 2>&1; then
-        notok "npm ci in $tdir: $(tail -n 3 test/out/template-npm.log | tr '\n' ' ')"; exit 1
+        stop "npm ci in $tdir" "$(tail -n 3 test/out/template-npm.log | tr '\n' ' ')"
     fi
 fi
 
@@ -28,6 +27,7 @@ node "$tdir/check.js" template.yaml >test/out/template-check.txt 2>&1
 rc=$?
 while IFS= read -r line; do
     case $line in
+        "ok "*"# SKIP"*) what=${line#ok * - }; skip "${what% # SKIP*}" "${what#* # SKIP }" ;;
         "ok "*) ok "${line#ok * - }" ;;
         "not ok "*) notok "${line#not ok * - }" ;;
         *) echo "$line" ;;
@@ -37,15 +37,14 @@ if [ $rc != 0 ] && ! grep -q '^not ok ' test/out/template-check.txt; then
     notok "check.js exited with status $rc"
 fi
 
-if bash -n build-amzn.sh 2>test/out/template-bash.err; then ok "build-amzn.sh: bash -n"
-else notok "build-amzn.sh: bash -n ($(tr '\n' ' ' <test/out/template-bash.err))"; fi
+bash -n build-amzn.sh 2>test/out/template-bash.err
+verdict $? "build-amzn.sh: bash -n" "$(tr '\n' ' ' <test/out/template-bash.err)"
 if command -v shellcheck >/dev/null; then
-    if shellcheck -S warning build-amzn.sh tools/bundle.sh tools/bundle-deps.sh tools/bundle-figures.sh \
-        >test/out/template-shellcheck.txt 2>&1; then
-        ok "shellcheck (warnings and errors): build-amzn.sh and tools/bundle*.sh"
-    else
-        notok "shellcheck: build-amzn.sh and tools/bundle*.sh ($(head -c 400 test/out/template-shellcheck.txt | tr '\n' ' '))"
-    fi
+    shellcheck -S warning build-amzn.sh tools/bundle.sh tools/bundle-deps.sh tools/bundle-figures.sh \
+        >test/out/template-shellcheck.txt 2>&1
+    verdict $? "shellcheck (warnings and errors): build-amzn.sh and tools/bundle*.sh" \
+        "$(head -c 400 test/out/template-shellcheck.txt | tr '\n' ' ')"
 else
-    echo "ok $((n += 1)) - shellcheck of build-amzn.sh # SKIP shellcheck not installed"
+    skip "shellcheck of build-amzn.sh" "shellcheck not installed"
 fi
+done_testing

@@ -135,8 +135,9 @@ static void test_lonlat_bounds_and_resolution(void **state)
     assert_true(fabs(tilemath_resolution(3, 512) - 156543.03392804097 / 16) < 1e-6);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    test_main_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bounds_table),
         cmocka_unit_test(test_range_checks),

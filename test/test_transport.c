@@ -514,11 +514,7 @@ static void test_cli_body(void **state)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    if (access("test/data", F_OK) != 0) {
-        fprintf(stderr, "%s: run from the project's root (test/data not found)\n", argv[0]);
-        return 2;
-    }
+    test_main_init(argc, argv);
     fill_binary();
     const struct CMUnitTest events[] = {
         cmocka_unit_test(test_event_bodies),

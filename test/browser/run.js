@@ -1,7 +1,8 @@
 // Browser tests: Debian's Chromium driven by playwright-core loads the built-in
 // viewer and Leaflet, OpenLayers and MapLibre pages whose tiles come from a
 // `bootstrap serve` started here on 127.0.0.1 (free port) and stopped at the end.
-// Prints TAP-style lines ("ok N - ...", "not ok N - ...").
+// Prints TAP lines ("ok N - ...", "not ok N - ..."), one per test, and the plan
+// ("1..N") at the end, as test/run.sh requires.
 //
 // Expected colours come from GDAL (`gdallocationinfo -wgs84` on the source
 // files), not from cogtiler.
@@ -27,9 +28,10 @@ let n = 0, failures = 0;
 function ok(cond, what, why) {
   n++;
   if (cond) console.log(`ok ${n} - ${what}`);
-  else { failures++; console.log(`not ok ${n} - ${what}${why ? ": " + why : ""}`); }
+  else { failures++; console.log(`not ok ${n} - ${what}${why ? ": " + oneLine(why) : ""}`); }
   return cond;
 }
+function oneLine(s) { return String(s).replace(/\s*\n\s*/g, " | "); }
 
 // The server, on a free port it picks itself (--port 0, "listening on URL").
 function startServer(config) {
@@ -382,7 +384,12 @@ async function main() {
   if (server.proc.exitCode === null)
     await new Promise((res) => { server.proc.on("exit", res); setTimeout(res, 3000); });
   console.log(`# ${n - failures} passed, ${failures} failed`);
+  console.log(`1..${n}`);
   process.exit(failures ? 1 : 0);
 }
 
-main().catch((e) => { console.log(`not ok ${n + 1} - ${e.stack}`); process.exit(1); });
+main().catch((e) => {
+  ok(false, "browser run", e.stack);
+  console.log(`1..${n}`);
+  process.exit(1);
+});

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tap.sh - the TAP helpers of every shell test (sourced, never copied).
 #   plan N                 "1..N" before the tests, when the count is known
 #   ok WHAT                a passed test
@@ -7,15 +8,21 @@
 #   verdict RC WHAT [WHY]  ok when RC is 0, else notok: `[ "$a" = b ]; verdict $? "a is b" "$a"`
 #   stop WHAT [WHY]        a failed test that ends the script (exit 1)
 #   done_testing           "1..N" at the end, for a script that gave no plan
+#   note TEXT              a diagnostic line ("# TEXT")
 #   ccurl ARGS...          curl, never through a proxy
+# Each test is one line: newlines in WHAT and WHY are printed as spaces.
+# TAP_PASS, TAP_FAIL and TAP_SKIP count the tests so far (for a script that
+# prints its own summary, like test/valgrind.sh).
 # test/run.sh fails a script whose count of tests differs from its plan, or
 # that prints no plan at all (it stopped short).
 TAP_N=0
 TAP_PLAN=
+TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0
+tap_line() { local s=${1//$'\r'/}; echo "${s//$'\n'/ }"; }
 plan() { TAP_PLAN=$1; echo "1..$1"; }
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
-notok() { TAP_N=$((TAP_N + 1)); echo "not ok $TAP_N - $1${2:+ ($2)}"; }
-skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP ${2:-}"; }
+ok() { TAP_N=$((TAP_N + 1)) TAP_PASS=$((TAP_PASS + 1)); tap_line "ok $TAP_N - $1"; }
+notok() { TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1)); tap_line "not ok $TAP_N - $1${2:+ ($2)}"; }
+skip() { TAP_N=$((TAP_N + 1)) TAP_SKIP=$((TAP_SKIP + 1)); tap_line "ok $TAP_N - $1 # SKIP ${2:-}"; }
 verdict() {
   local rc=$1
   shift
@@ -23,4 +30,5 @@ verdict() {
 }
 stop() { notok "$@"; done_testing; exit 1; }
 done_testing() { [ -n "$TAP_PLAN" ] || echo "1..$TAP_N"; }
+note() { tap_line "# $1"; }
 ccurl() { curl -s --noproxy '*' "$@"; }
