@@ -41,7 +41,9 @@ all: bootstrap
 BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libcjson-dev \
               libmicrohttpd-dev libcurl4-openssl-dev
 TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev \
-             chromium fonts-dejavu-core nginx-light
+             chromium fonts-dejavu-core nginx-light python3-matplotlib
+# (python3-matplotlib: test_colormap recomputes every colormap table with
+# matplotlib itself, through test/colormaps_ref.py.)
 # Node.js and npm fetch the pinned front-end packages (web/package-lock.json);
 # Debian's nodejs/npm are installed only when no npm is on the PATH (a
 # NodeSource nodejs already has one).
