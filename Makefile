@@ -111,6 +111,8 @@ build/rel/fuzz_%: test/fuzz_%.c test/fuzz_replay.h $$(FUZZ_SRC_$$*) build/rel/li
 	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude -Itest \
 	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) \
 	  $(or $(FUZZ_LIBS_$*),build/rel/libcogtiler.a $(PKG_LIBS)) -lm -lpthread
+# The url= target's allow-list is shared with test_source (fuzz_url.h).
+$(B)/test_source $(B)/fuzz_url_replay build/rel/fuzz_url: test/fuzz_url.h
 
 # The browser tests' npm packages, at the versions pinned in their lock file.
 BROWSER_NPM := test/browser/node_modules/.installed
