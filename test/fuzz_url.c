@@ -29,13 +29,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int err = source_allow_url(FUZZ_URL_PREFIXES, FUZZ_URL_NPREFIXES, s, gdal, sizeof gdal, msg,
                                sizeof msg);
     if (err == CT_OK) {
-        /* what GDAL is given: one of the allowed prefixes' places, nothing else */
+        /* what GDAL is given: one of the allowed prefixes' places, nothing else;
+         * a prefix not ending in '/' ends at a '/' boundary ("allowedx" is not
+         * under "allowed") */
         static const char *const starts[] = { "/vsicurl/https://data.example.com/cogs/",
                                               "/vsicurl/http://127.0.0.1:8080/allowed",
                                               "/vsis3/bucket/public/" };
         int under = 0;
-        for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
-            under |= strncasecmp(gdal, starts[i], strlen(starts[i])) == 0;
+        for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+            size_t l = strlen(starts[i]);
+            under |= strncasecmp(gdal, starts[i], l) == 0 &&
+                     (starts[i][l - 1] == '/' || gdal[l] == '\0' || gdal[l] == '/' ||
+                      gdal[l] == '?');
+        }
         if (!under || strchr(gdal, '\\') || strchr(gdal, '#') || strpbrk(gdal, " \t\r\n"))
             abort();
         /* the path (up to any query, which servers do not resolve) has no dot
