@@ -41,7 +41,9 @@ all: bootstrap
 BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libcjson-dev \
               libmicrohttpd-dev libcurl4-openssl-dev
 TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev \
-             chromium fonts-dejavu-core nginx-light
+             chromium fonts-dejavu-core nginx-light python3-matplotlib
+# (python3-matplotlib: test_colormap recomputes every colormap table with
+# matplotlib itself, through test/colormaps_ref.py.)
 # Node.js and npm fetch the pinned front-end packages (web/package-lock.json);
 # Debian's nodejs/npm are installed only when no npm is on the PATH (a
 # NodeSource nodejs already has one).
@@ -109,6 +111,8 @@ build/rel/fuzz_%: test/fuzz_%.c test/fuzz_replay.h $$(FUZZ_SRC_$$*) build/rel/li
 	  -fno-sanitize-recover=all -DCOGTILER_LIBFUZZER -Wall -Wextra -Werror -Iinclude -Itest \
 	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) \
 	  $(or $(FUZZ_LIBS_$*),build/rel/libcogtiler.a $(PKG_LIBS)) -lm -lpthread
+# The url= target's allow-list is shared with test_source (fuzz_url.h).
+$(B)/test_source $(B)/fuzz_url_replay build/rel/fuzz_url: test/fuzz_url.h
 
 # Long fuzzing (not part of make test): FUZZ_RUNS=10000000 executions, or
 # FUZZ_LONG_SECONDS per target, from a corpus kept in build/fuzz-corpus/.

@@ -1,6 +1,7 @@
 /* fuzz_url.c - libFuzzer target for the url= allow-list (source_allow_url):
  * any bytes, NUL-terminated, as the url= value against a fixed list; whatever
- * it admits must keep the promises of source.h, checked with abort(). Without
+ * it admits must keep the promises of source.h, checked with abort(). The list
+ * is in fuzz_url.h (test_source.c checks each seed's verdict under it). Without
  * -DCOGTILER_LIBFUZZER, a plain main() replays saved inputs
  * (test/url-corpus/ and test/fuzz/crashers/url/). */
 #include <stdint.h>
@@ -10,12 +11,10 @@
 #include <strings.h>
 
 #include "err.h"
+#include "fuzz_url.h"
 #include "source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const char *const PREFIXES[] = { "https://data.example.com/cogs/",
-                                        "http://127.0.0.1:8080/allowed", "s3://bucket/public/" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,15 +26,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     char gdal[8192], msg[256];
-    int err = source_allow_url(PREFIXES, 3, s, gdal, sizeof gdal, msg, sizeof msg);
+    int err = source_allow_url(FUZZ_URL_PREFIXES, FUZZ_URL_NPREFIXES, s, gdal, sizeof gdal, msg,
+                               sizeof msg);
     if (err == CT_OK) {
-        /* what GDAL is given: one of the allowed prefixes' places, nothing else */
+        /* what GDAL is given: one of the allowed prefixes' places, nothing else;
+         * a prefix not ending in '/' ends at a '/' boundary ("allowedx" is not
+         * under "allowed") */
         static const char *const starts[] = { "/vsicurl/https://data.example.com/cogs/",
                                               "/vsicurl/http://127.0.0.1:8080/allowed",
                                               "/vsis3/bucket/public/" };
         int under = 0;
-        for (size_t i = 0; i < 3; i++)
-            under |= strncasecmp(gdal, starts[i], strlen(starts[i])) == 0;
+        for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+            size_t l = strlen(starts[i]);
+            under |= strncasecmp(gdal, starts[i], l) == 0 &&
+                     (starts[i][l - 1] == '/' || gdal[l] == '\0' || gdal[l] == '/' ||
+                      gdal[l] == '?');
+        }
         if (!under || strchr(gdal, '\\') || strchr(gdal, '#') || strpbrk(gdal, " \t\r\n"))
             abort();
         /* the path (up to any query, which servers do not resolve) has no dot
@@ -60,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * checks every request it makes with that URL */
         if (strncmp(gdal, "/vsicurl/", 9) == 0) {
             char again[8192];
-            if (source_allow_url(PREFIXES, 3, gdal + 9, again, sizeof again, msg, sizeof msg) !=
-                    CT_OK ||
+            if (source_allow_url(FUZZ_URL_PREFIXES, FUZZ_URL_NPREFIXES, gdal + 9, again,
+                                 sizeof again, msg, sizeof msg) != CT_OK ||
                 strcmp(again, gdal) != 0)
                 abort();
         }

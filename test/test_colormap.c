@@ -72,6 +72,71 @@ static void test_named_set(void **state)
     }
 }
 
+/* Every entry of every built-in map against matplotlib itself: the tables
+ * recomputed by test/colormaps_ref.py from Debian's python3-matplotlib 3.6.3
+ * exactly as colormaps/README.md and each file's header say they were made
+ * (NAME_r from matplotlib's own NAME_r, so a reversal is checked against
+ * matplotlib too, not only against our NAME). Every map must be there, and
+ * every map the reference lists must be built in. */
+#define REF_CMD "/usr/bin/python3 test/colormaps_ref.py"
+static void test_every_entry_matches_matplotlib(void **state)
+{
+    (void)state;
+    FILE *p = popen(REF_CMD, "r");
+    assert_non_null(p);
+    char line[128], version[64] = "", name[40] = "", first[160] = "";
+    const struct colormap *c = NULL;
+    int entry = 256, maps = 0, wrong = 0, bad_line = 0;
+    if (fgets(line, sizeof line, p))
+        sscanf(line, "matplotlib %63s", version);
+    while (fgets(line, sizeof line, p)) {
+        unsigned v[4];
+        if (sscanf(line, "%u %u %u %u", &v[0], &v[1], &v[2], &v[3]) != 4) {
+            /* a map's name: the previous map must have been complete */
+            if (entry != 256 || sscanf(line, "%39s", name) != 1) {
+                bad_line = 1;
+                break;
+            }
+            c = colormap_find(name, strlen(name));
+            if (!c) {
+                pclose(p);
+                fail_msg("matplotlib's %s is not built in", name);
+            }
+            entry = 0;
+            maps++;
+            continue;
+        }
+        if (!c || entry > 255 || v[0] > 255 || v[1] > 255 || v[2] > 255 || v[3] > 255) {
+            bad_line = 1;
+            break;
+        }
+        const uint8_t want[4] = { (uint8_t)v[0], (uint8_t)v[1], (uint8_t)v[2], (uint8_t)v[3] };
+        if (memcmp(c->rgba[entry], want, 4)) {
+            const uint8_t *g = c->rgba[entry];
+            char msg[160];
+            snprintf(msg, sizeof msg, "%s entry %d is %u %u %u %u, matplotlib %s gives %u %u %u %u",
+                     name, entry, g[0], g[1], g[2], g[3], version, v[0], v[1], v[2], v[3]);
+            if (wrong < 20) /* enough to see a pattern, not a whole map */
+                printf("  %s\n", msg);
+            if (!wrong++)
+                snprintf(first, sizeof first, "%s", msg);
+        }
+        entry++;
+    }
+    int rc = pclose(p);
+    if (bad_line || rc != 0 || entry != 256)
+        fail_msg("%s: bad output or exit status %d (is python3-matplotlib installed?)", REF_CMD,
+                 rc);
+    printf("  %d maps x 256 entries compared with matplotlib %s, %d differ\n", maps, version,
+           wrong);
+    if (wrong)
+        fail_msg("%d entries differ from matplotlib, first: %s", wrong, first);
+    /* colormap_find found each reference name; with the counts equal, no
+     * built-in map went unchecked. */
+    assert_int_equal(maps, 44);
+    assert_int_equal(colormap_count(), (size_t)maps);
+}
+
 static void test_scale(void **state)
 {
     (void)state;
@@ -183,6 +248,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_entries),
         cmocka_unit_test(test_named_set),
+        cmocka_unit_test(test_every_entry_matches_matplotlib),
         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_apply_ramp_and_mask),
         cmocka_unit_test(test_apply_rgb_and_palette),

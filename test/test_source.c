@@ -3,7 +3,11 @@
  * The same table runs over real HTTP in test/test_remote.sh. */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <stdio.h>
+
 #include "err.h"
+#include "fuzz_url.h"
 #include "source.h"
 
 static const char *const PREFIXES[] = {
@@ -118,6 +122,125 @@ static void test_refused(void **state)
     assert_non_null(strstr(msg, "disabled"));
 }
 
+/* The url= fuzz target's seeds (test/url-corpus/) under its own allow-list
+ * (fuzz_url.h): each is admitted or refused for the reason its name states, so
+ * the fuzzer starts from every refusal class of source_allow_url, each just
+ * beside an admitted URL. A seed missing from this table, or a listed one
+ * missing from the folder, fails. */
+static void test_url_seeds(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *says; /* NULL: admitted */
+    } seeds[] = {
+        { "allowed-https", NULL },
+        { "allowed-port", NULL },
+        { "allowed-s3", NULL },
+        { "query", NULL },
+        { "numeric-ip", NULL }, /* 2130706433 is 127.0.0.1, which is listed */
+        { "long-2047-allowed", NULL },
+        /* hosts and buckets not listed */
+        { "foreign-host", "not under" },
+        { "foreign-host-suffix", "not under" },
+        { "foreign-host-in-path", "not under" },
+        { "foreign-host-trailing-dot", "not under" },
+        { "foreign-host-localhost", "not under" },
+        { "foreign-host-metadata", "not under" },
+        { "foreign-bucket", "not under" },
+        /* other schemes, and a listed one that is not this prefix's */
+        { "scheme-ftp", "only http" },
+        { "scheme-file", "only http" },
+        { "scheme-gopher", "only http" },
+        { "scheme-one-slash", "only http" },
+        { "vsi", "only http" },
+        { "scheme-other-allowed", "not under" },
+        /* credentials */
+        { "userinfo", "credentials" },
+        { "credentials-user-password", "credentials" },
+        { "credentials-s3", "credentials" },
+        /* dot segments, and encoded dots, slashes, backslashes, percent, NUL */
+        { "dotdot", "segments" },
+        { "dot-single", "segments" },
+        { "dot-trailing", "segments" },
+        { "dot-s3", "segments" },
+        { "pct", "percent-encoded" },
+        { "pct-dots-upper", "percent-encoded" },
+        { "pct-slash", "percent-encoded" },
+        { "pct-backslash", "percent-encoded" },
+        { "pct-percent", "percent-encoded" },
+        { "pct-nul", "percent-encoded" },
+        /* ports */
+        { "port-other", "not under" },
+        { "port-default", "not under" },
+        { "port-https-other", "not under" },
+        { "port-invalid", "not a valid URL" },
+        /* the prefix's path ends at a '/' boundary */
+        { "prefix-boundary", "not under" },
+        { "prefix-boundary-slash", "not under" },
+        { "prefix-boundary-s3", "not under" },
+        { "fragment", "fragments" },
+        { "s3-query", "without a query" },
+        /* raw bytes that must be percent-encoded */
+        { "backslash", "backslashes" },
+        { "control-crlf", "control characters" },
+        { "control-tab", "control characters" },
+        { "control-del", "control characters" },
+        { "control-space", "spaces" },
+        { "non-ascii-path", "non-ASCII" },
+        { "non-ascii-host", "non-ASCII" },
+        { "too-long-2048", "longer than 2047" },
+        /* other spellings of a listed or a foreign host */
+        { "ipv6-loopback", "not under" },
+        { "ipv6-mapped-ipv4", "not under" },
+        { "ipv4-decimal-other-port", "not under" },
+        { "ipv4-decimal-metadata", "not under" },
+        { "ipv4-hex-metadata", "not under" },
+        { "ipv4-octal-metadata", "not under" },
+        { "ipv4-short-other-path", "not under" },
+    };
+    const size_t nseeds = sizeof seeds / sizeof seeds[0];
+    DIR *d = opendir("test/url-corpus");
+    assert_non_null(d);
+    struct dirent *e;
+    size_t found = 0;
+    while ((e = readdir(d))) {
+        char name[256]; /* e->d_name goes with closedir() */
+        snprintf(name, sizeof name, "%s", e->d_name);
+        if (name[0] == '.')
+            continue;
+        size_t i = 0;
+        while (i < nseeds && strcmp(seeds[i].file, name) != 0)
+            i++;
+        if (i == nseeds) {
+            closedir(d);
+            fail_msg("test/url-corpus/%s: not in test_url_seeds' table", name);
+        }
+        found++;
+        /* read as fuzz_url.c reads an input: at most 4096 bytes, NUL-terminated */
+        char path[512], value[4097], gdal[8192] = "", msg[256] = "";
+        snprintf(path, sizeof path, "test/url-corpus/%s", name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        size_t n = fread(value, 1, sizeof value, f);
+        fclose(f);
+        assert_true(n < sizeof value);
+        value[n] = '\0';
+        int err = source_allow_url(FUZZ_URL_PREFIXES, FUZZ_URL_NPREFIXES, value, gdal,
+                                   sizeof gdal, msg, sizeof msg);
+        int ok = seeds[i].says ? err == CT_EFORBIDDEN && strstr(msg, seeds[i].says)
+                               : err == CT_OK;
+        if (!ok) {
+            closedir(d);
+            fail_msg("seed %s: %d (%s), want %s%s", name, err, err ? msg : gdal,
+                     seeds[i].says ? "403 saying " : "admitted",
+                     seeds[i].says ? seeds[i].says : "");
+        }
+    }
+    closedir(d);
+    printf("  %zu url= seeds, each with the verdict its name states\n", found);
+    assert_int_equal(found, nseeds);
+}
+
 static void test_prefixes_and_names(void **state)
 {
     (void)state;
@@ -147,6 +270,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allowed),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_url_seeds),
         cmocka_unit_test(test_prefixes_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 #ifndef COGTILER_TESTUTIL_H
 #define COGTILER_TESTUTIL_H
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,6 +55,40 @@ static inline uint8_t *test_decode_png(const void *data, size_t len, int *w, int
     *w = (int)img.width;
     *h = (int)img.height;
     return buf;
+}
+
+/* The XYZ tile grid of Web Mercator (EPSG:3857), written again here rather
+ * than taken from src/tilemath.c: a test that asks gdalwarp for the window
+ * the product computed would follow the product's mistake (a tile shifted by
+ * a row would match its own reference). The world is the square of half-width
+ * pi * 6378137 m, 2^z tiles a side, x counted from the west, y from the
+ * north. */
+#define TEST_MERC_ORIGIN 20037508.342789244
+
+struct test_bounds {
+    double minx, miny, maxx, maxy;
+};
+
+/* EPSG:3857 bounds of tile z/x/y (0 <= z <= 30, x and y < 2^z: the caller's
+ * tiles are valid ones). */
+static inline struct test_bounds test_tile_bounds(int z, unsigned long long x,
+                                                  unsigned long long y)
+{
+    const double tile = 2.0 * TEST_MERC_ORIGIN / (double)(1ULL << z);
+    struct test_bounds b = {
+        .minx = -TEST_MERC_ORIGIN + (double)x * tile,
+        .maxx = -TEST_MERC_ORIGIN + (double)(x + 1) * tile,
+        .maxy = TEST_MERC_ORIGIN - (double)y * tile,
+        .miny = TEST_MERC_ORIGIN - (double)(y + 1) * tile,
+    };
+    return b;
+}
+
+/* Latitude in degrees of the northern edge of tile row y at zoom z (the
+ * slippy-map formula; row 2^z gives the southern edge of the last row). */
+static inline double test_tile_lat(int z, unsigned long long y)
+{
+    return atan(sinh(M_PI * (1.0 - 2.0 * (double)y / (double)(1ULL << z)))) * 180.0 / M_PI;
 }
 
 #endif
