@@ -34,7 +34,7 @@ ASSETS := index.html=web/index.html viewer.js=web/viewer.js viewer.css=web/viewe
           leaflet.js=$(LEAFLET_DIR)/leaflet.js leaflet.css=$(LEAFLET_DIR)/leaflet.css \
           leaflet-LICENSE.txt=$(LEAFLET_DIR)/../LICENSE
 
-.PHONY: all deps deps-test run test check bench valgrind clean fuzz-long
+.PHONY: all deps deps-test run test check bench soak valgrind clean fuzz-long
 all: bootstrap
 
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
@@ -173,6 +173,15 @@ bench: deps-test $(B)/main.o $(B)/libcogtiler.a $(B)/bench_tiles $(S3_NPM)
 	$(MAKE) SANITIZE= bundle
 	$(CC) $(LDFLAGS) -o $(B)/bootstrap-bench $(B)/main.o $(B)/libcogtiler.a $(LDLIBS)
 	bench/run.sh $(B)/bench_tiles $(B)/bootstrap-bench
+
+# The soak (bench/soak.sh: 100,000 Lambda invocations, 1,000,000 server
+# requests; about an hour on 2 cores), written to bench/soak-results.md, which
+# `make bench` includes.
+soak: deps-test $(B)/main.o $(B)/libcogtiler.a
+	@tools/deps.sh $(BENCH_DEBS)
+	$(CC) $(LDFLAGS) -o $(B)/bootstrap-soak $(B)/main.o $(B)/libcogtiler.a $(LDLIBS)
+	mkdir -p bench/out && { bench/soak.sh $(B)/bootstrap-soak && echo && echo "Run: $$(date -u +%Y-%m-%dT%H:%MZ), cogtiler $$(git rev-parse --short HEAD), $$(nproc) cores."; } \
+	  >bench/out/soak-results.md && cp bench/out/soak-results.md bench/soak-results.md
 
 valgrind: deps-test
 	$(MAKE) SANITIZE= bootstrap $(TEST_BINS)

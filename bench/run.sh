@@ -15,6 +15,15 @@
 #   remote      HTTP requests, bytes and TIFF blocks per open and per tile kind
 #               for sources behind nginx (/vsicurl/) and s3rver (/vsis3/)
 #               (bench/remote.sh)
+#   concurrency the local server's worker threads beside the single-threaded
+#               server of an older commit: throughput at 1, 2, 8, 64 connections,
+#               and 16 parallel requests with one slow upstream (bench/concurrency.sh)
+#   faults      every fault and hostile-input case of test/test_remote.sh and
+#               test/test_gate.sh: status, time taken, next request served
+#   soak        the last `make soak` (bench/soak.sh) as committed in
+#               bench/soak-results.md: 100,000 Lambda invocations and 1,000,000
+#               server requests with peak RSS at 10% and 100% (too long to run
+#               in every `make bench`)
 # Each section is a function section_NAME that prints Markdown on stdout and
 # returns non-zero when a tile answered an unexpected status; add a section by
 # writing such a function and naming it in SECTIONS.
@@ -29,7 +38,8 @@
 #   BENCH_ITER        timed calls per tile in the breakdown section (30)
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
-#   BENCH_SECTIONS    sections to run (default "compare breakdown lambda bundle remote")
+#   BENCH_SECTIONS    sections to run (default "compare breakdown lambda bundle remote
+#                     concurrency faults soak")
 #   BENCH_OUTPUT      where the report is copied (BENCHMARKS.md; "" for nowhere)
 # Timings are printed, never judged: the exit status is non-zero only when the
 # benchmark cannot run, a tile answers an unexpected HTTP status, or a peer
@@ -56,7 +66,7 @@ WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda bundle remote}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda bundle remote concurrency faults soak}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -564,6 +574,41 @@ section_bundle() {
 section_remote() {
     say "remote reads: requests per open and per tile"
     bench/remote.sh "$BOOTSTRAP"
+}
+
+section_concurrency() {
+    say "concurrency: worker threads against the single-threaded server"
+    bench/concurrency.sh "$BOOTSTRAP"
+}
+
+section_faults() {
+    say "faults: test/test_remote.sh and test/test_gate.sh with a fault table"
+    local table=$ROOT/$OUT/faults.md rc=0
+    : >"$table"
+    FAULT_TABLE=$table BOOTSTRAP=$BOOTSTRAP bash test/test_remote.sh >"$OUT/faults-remote.log" 2>&1 || rc=1
+    FAULT_TABLE=$table BOOTSTRAP=$BOOTSTRAP bash test/test_gate.sh >"$OUT/faults-gate.log" 2>&1 || rc=1
+    echo "## Faults and hostile input: status, time, and the next request"
+    echo
+    echo "Every case of test/test_remote.sh (layers on nginx and s3rver) and"
+    echo "test/test_gate.sh (url= through the gate, the server under trickling clients),"
+    echo "in this run: the status answered, the time the answer took, and whether the"
+    echo "request after it was served (a local tile, 200)."
+    echo
+    echo "| case | status | time | next served |"
+    echo "|---|---|---|---|"
+    cat "$table"
+    [ "$rc" = 0 ] || fail "a fault test failed: see $OUT/faults-*.log"
+    return "$rc"
+}
+
+section_soak() {
+    if [ -f bench/soak-results.md ]; then
+        cat bench/soak-results.md
+    else
+        echo "## Soak"
+        echo
+        echo "No soak run on record: \`make soak\` writes bench/soak-results.md."
+    fi
 }
 
 # --- the report ---------------------------------------------------------------------

@@ -112,10 +112,12 @@ get() {
   ms=$(( (t1 - t0) / 1000000 ))
 }
 detail() { jq -r .detail "$out/body" 2>/dev/null | head -c 160; }
-next_ok() { # the request after a case
+next_ok() { # the request after a case; sets next (yes/no)
   local c
   c=$(ccurl -o /dev/null -w '%{http_code}' --max-time 20 "$base/tiles/local/9/175/99.png")
   [ "$c" = 200 ]; verdict $? "  ... and the next request is served" "$c"
+  next=no
+  [ "$c" = 200 ] && next=yes
 }
 # url_case WHAT URL STATUS [PATTERN] [ROUTE]: a url= request, its status, its time
 url_case() {
@@ -124,6 +126,7 @@ url_case() {
   [ "$code" = "$want" ] && [[ $(detail) == *"$pat"* ]]
   verdict $? "$what -> $want in $ms ms ($(detail))" "got $code"
   next_ok
+  fault_row "url=: $what" "$code" "$ms" "$next"
 }
 
 get /tiles/local/9/175/99.png
@@ -180,6 +183,9 @@ url_case "a server that ignores Range" "$http/allowed/norange/cog.tif" 502 "rang
 url_case "a 300-byte truncated TIFF" "$http/allowed/truncated.tif" 502 "truncated"
 get /tiles/truncated/9/175/99.png
 [ "$code" = 502 ]; verdict $? "a 300-byte truncated TIFF as a layer -> 502 ($(detail))" "$code"
+c=$code t=$ms
+next_ok
+fault_row "layer: a 300-byte truncated TIFF" "$c" "$t" "$next"
 url_case "an upstream sending a byte a second (deadline 4 s)" "$http/allowed/slow/cog.tif" 504 ""
 [ "$ms" -lt 4500 ]; verdict $? "  ... answered within the deadline ($ms ms)"
 
@@ -201,6 +207,10 @@ nl=$(nginx_log_lines)
 get /tiles/slow/9/175/99.png
 [ "$first" = 504 ] && [ "$code" = 504 ] && [ "$ms" -lt 500 ] && [ "$(nginx_log_lines)" = "$nl" ]
 verdict $? "a layer whose server trickles: 504 after $first_ms ms, then 504 in $ms ms without a request" "$first $code"
+c=$code t=$ms
+next_ok
+fault_row "layer: a server sending a byte a second (GDAL's stall timeout)" "$first" "$first_ms" "$next"
+fault_row "layer: the same, again within negative_ttl (no request made)" "$c" "$t" "$next"
 
 # --- a slow upstream blocks nobody else (worker threads) --------------------------------------
 sleep 5.5 # the failure is forgotten (negative_ttl 5 s)
@@ -209,6 +219,7 @@ slow_pid=$!
 sleep 0.3
 get /tiles/local/9/175/99.png
 [ "$code" = 200 ] && [ "$ms" -lt 2000 ]; verdict $? "a tile while another request waits on a trickling upstream: 200 in $ms ms" "$code"
+fault_row "a local tile while another request waits on a 1 byte/s upstream" "$code" "$ms" "-"
 wait "$slow_pid"
 
 # --- connections that trickle (slowloris) -------------------------------------------------------
@@ -217,6 +228,7 @@ trickle_pid=$!
 sleep 1
 get /tiles/local/9/175/99.png
 [ "$code" = 200 ] && [ "$ms" -lt 2000 ]; verdict $? "80 trickling connections from 127.0.0.2: a tile from 127.0.0.1 in $ms ms" "$code"
+fault_row "a tile from 127.0.0.1 while 80 connections from 127.0.0.2 send a byte a second" "$code" "$ms" "-"
 wait "$trickle_pid"
 early=$(jq .early "$out/trickle.json") cut=$(jq .cut "$out/trickle.json")
 last=$(jq .last_close_s "$out/trickle.json")

@@ -173,10 +173,12 @@ for t in 0/0/0 9/289/208 10/579/415 10/580/417 13/4635/3326; do
 done
 
 # --- faults: each gets its status, and the next request works ------------------------
-good() { # the request after a fault
+good() { # the request after a fault; sets next (yes/no)
   get "/tiles/local_0/9/175/99.png"
   [ "$code" = 200 ]
   verdict $? "  ... and the next request is served (200)" "$code"
+  next=no
+  [ "$code" = 200 ] && next=yes
 }
 fault() { # WHAT LAYER STATUS [detail-pattern [TILE]]
   local t0 t1 want=$3 pat=${4:-}
@@ -188,7 +190,9 @@ fault() { # WHAT LAYER STATUS [detail-pattern [TILE]]
   [ "$code" = "$want" ] && [ "$ctype" = application/json ] && [ "$cache" = "$want_cache" ] && [[ $(detail) == *"$pat"* ]]
   verdict $? "$1 -> $want JSON, Cache-Control $want_cache ($(( (t1 - t0) / 1000000 )) ms: $(detail))" \
     "got $code $ctype '$cache'"
+  local got=$code
   good
+  fault_row "layer: $1" "$got" "$(( (t1 - t0) / 1000000 ))" "$next"
 }
 n503=$(grep -c ' /e503/' "$NGINX_LOG")
 fault "HTTP object missing" http_missing 404

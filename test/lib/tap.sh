@@ -10,6 +10,7 @@
 #   done_testing           "1..N" at the end, for a script that gave no plan
 #   note TEXT              a diagnostic line ("# TEXT")
 #   ccurl ARGS...          curl, never through a proxy
+#   fault_row WHAT STATUS MS NEXT  a row for $FAULT_TABLE (bench/run.sh faults)
 # Each test is one line: newlines in WHAT and WHY are printed as spaces.
 # TAP_PASS, TAP_FAIL and TAP_SKIP count the tests so far (for a script that
 # prints its own summary, like test/valgrind.sh).
@@ -32,3 +33,7 @@ stop() { notok "$@"; done_testing; exit 1; }
 done_testing() { [ -n "$TAP_PLAN" ] || echo "1..$TAP_N"; }
 note() { tap_line "# $1"; }
 ccurl() { curl -s --noproxy '*' "$@"; }
+# fault_row WHAT STATUS MS NEXT: a row of the fault table (bench section
+# "faults") appended to $FAULT_TABLE when it is set: the case, the status
+# answered, the time it took, whether the next request was served.
+fault_row() { [ -z "${FAULT_TABLE:-}" ] || echo "| $1 | $2 | $3 ms | $4 |" >>"$FAULT_TABLE"; }
