@@ -111,21 +111,29 @@ static void set_static(struct response *resp, const struct asset *a, const char 
     resp->len = a->len;
 }
 
+/* A 200 answer whose body (malloc'd, or NULL when it could not be made) the
+ * response takes over. */
+static void set_body(struct response *resp, const char *type, const char *cache, void *body,
+                     size_t len)
+{
+    if (!body) {
+        set_error(resp, CT_ENOMEM, NULL);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = type;
+    resp->cache_control = cache;
+    resp->body = body;
+    resp->len = len;
+    resp->body_owned = 1;
+}
+
 /* A JSON answer built with cJSON; takes ownership of o. */
 static void set_json(struct response *resp, cJSON *o)
 {
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
-    if (!text) {
-        set_error(resp, CT_ENOMEM, NULL);
-        return;
-    }
-    resp->status = 200;
-    resp->content_type = "application/json";
-    resp->cache_control = CACHE_STATIC;
-    resp->body = (unsigned char *)text;
-    resp->len = strlen(text);
-    resp->body_owned = 1;
+    set_body(resp, "application/json", CACHE_STATIC, text, text ? strlen(text) : 0);
 }
 
 /* The target a route names: a configured layer (404 when unknown), or for
@@ -207,12 +215,8 @@ static void handle_tile(struct worker *w, const struct request *req, const struc
         return;
     }
     const struct config *c = app_config(worker_app(w));
-    resp->status = 200;
-    resp->content_type = "image/png";
-    resp->cache_control = c->tile_cache_control ? c->tile_cache_control : CONFIG_TILE_CACHE;
-    resp->body = png.data;
-    resp->len = png.len;
-    resp->body_owned = 1;
+    set_body(resp, "image/png", c->tile_cache_control ? c->tile_cache_control : CONFIG_TILE_CACHE,
+             png.data, png.len);
 }
 
 /* GET /colormaps: {"colormaps": [names]}. */
@@ -532,18 +536,9 @@ static void handle_page(struct worker *w, const struct request *req, const struc
     }
     const char *const kv[][2] = { { "ROOT", rt->kind == ROUTE_MAP ? "../" : "./" },
                                   { "LAYER", layer } };
-    size_t n;
+    size_t n = 0;
     char *body = page_fill(page->data, page->len, kv, 2, &n);
-    if (!body) {
-        set_error(resp, CT_ENOMEM, NULL);
-        return;
-    }
-    resp->status = 200;
-    resp->content_type = "text/html; charset=utf-8";
-    resp->cache_control = CACHE_PAGE;
-    resp->body = (unsigned char *)body;
-    resp->len = n;
-    resp->body_owned = 1;
+    set_body(resp, "text/html; charset=utf-8", CACHE_PAGE, body, n);
 }
 
 /* GET /static/NAME */

@@ -32,23 +32,20 @@ const char *request_header(const struct request *req, const char *name)
 
 size_t response_headers(const struct response *resp, struct kv *out)
 {
+    const struct kv all[RESPONSE_MAX_HEADERS] = {
+        { "Content-Type", resp->content_type },
+        { "Cache-Control", resp->cache_control },
+        { "ETag", resp->etag[0] ? resp->etag : NULL },
+        { "Allow", resp->allow },
+        { "Access-Control-Allow-Origin", resp->cors_origin },
+        { "Access-Control-Allow-Methods", resp->cors_methods },
+        { "Access-Control-Allow-Headers", resp->cors_headers[0] ? resp->cors_headers : NULL },
+        { "Access-Control-Max-Age", resp->cors_max_age },
+    };
     size_t n = 0;
-    if (resp->content_type)
-        out[n++] = (struct kv){ "Content-Type", resp->content_type };
-    if (resp->cache_control)
-        out[n++] = (struct kv){ "Cache-Control", resp->cache_control };
-    if (resp->etag[0])
-        out[n++] = (struct kv){ "ETag", resp->etag };
-    if (resp->allow)
-        out[n++] = (struct kv){ "Allow", resp->allow };
-    if (resp->cors_origin)
-        out[n++] = (struct kv){ "Access-Control-Allow-Origin", resp->cors_origin };
-    if (resp->cors_methods)
-        out[n++] = (struct kv){ "Access-Control-Allow-Methods", resp->cors_methods };
-    if (resp->cors_headers[0])
-        out[n++] = (struct kv){ "Access-Control-Allow-Headers", resp->cors_headers };
-    if (resp->cors_max_age)
-        out[n++] = (struct kv){ "Access-Control-Max-Age", resp->cors_max_age };
+    for (size_t i = 0; i < RESPONSE_MAX_HEADERS; i++)
+        if (all[i].value)
+            out[n++] = all[i];
     return n;
 }
 

@@ -90,6 +90,16 @@ static int parse_tile(const char *p, const char *end, struct route *out)
     return tilemath_check(out->z, x, yy);
 }
 
+/* True when path[0..len) is prefix followed by something; *rest is that. */
+static int one_segment(const char *path, size_t len, const char *prefix, struct strview *rest)
+{
+    size_t n = strlen(prefix);
+    if (len <= n || memcmp(path, prefix, n) != 0)
+        return 0;
+    *rest = (struct strview){ path + n, len - n };
+    return 1;
+}
+
 static int parse_path(const char *path, size_t len, struct route *out)
 {
     const char *end = path + len;
@@ -107,10 +117,8 @@ static int parse_path(const char *path, size_t len, struct route *out)
         out->kind = ROUTE_COLORMAPS;
         return CT_OK;
     }
-    if (len > sizeof cmaps - 1 && memcmp(path, cmaps, sizeof cmaps - 1) == 0) {
+    if (one_segment(path, len, cmaps, &out->asset)) {
         out->kind = ROUTE_COLORMAP;
-        out->asset.p = path + sizeof cmaps - 1;
-        out->asset.n = len - (sizeof cmaps - 1);
         return memchr(out->asset.p, '/', out->asset.n) ? CT_ENOROUTE : CT_OK;
     }
     if (len > sizeof tiles - 1 && memcmp(path, tiles, sizeof tiles - 1) == 0) {
@@ -129,21 +137,15 @@ static int parse_path(const char *path, size_t len, struct route *out)
         out->adhoc = 1;
         return err;
     }
-    if (len > sizeof map - 1 && memcmp(path, map, sizeof map - 1) == 0) {
+    if (one_segment(path, len, map, &out->layer)) {
         out->kind = ROUTE_MAP;
-        out->layer.p = path + sizeof map - 1;
-        out->layer.n = len - (sizeof map - 1);
         if (memchr(out->layer.p, '/', out->layer.n))
             return CT_ENOROUTE;
         return valid_layer(out->layer) ? CT_OK : CT_EINVAL;
     }
-    if (len > sizeof stat - 1 && memcmp(path, stat, sizeof stat - 1) == 0) {
+    if (one_segment(path, len, stat, &out->asset)) {
         out->kind = ROUTE_STATIC;
-        out->asset.p = path + sizeof stat - 1;
-        out->asset.n = len - (sizeof stat - 1);
-        if (memchr(out->asset.p, '/', out->asset.n))
-            return CT_ENOROUTE;
-        return CT_OK;
+        return memchr(out->asset.p, '/', out->asset.n) ? CT_ENOROUTE : CT_OK;
     }
     return CT_ENOROUTE;
 }

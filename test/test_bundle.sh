@@ -22,20 +22,10 @@ case $(uname -m) in aarch64|arm64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
 ZIP=${BUNDLE_ZIP:-dist/cogtiler-$arch.zip}
 out=test/out/bundle
 . test/lib/tap.sh
-oneline() { tr '\n\t' '  ' | head -c "${1:-300}"; }
+. test/lib/proc.sh
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
 emu_pid='' bs_pid='' api='' ctl=''
-exited() { [ ! -e "/proc/$1/stat" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-kill_wait() { # PID...: TERM, then KILL after 2 s
-    local p
-    for p in "$@"; do kill "$p" 2>/dev/null; done
-    for p in "$@"; do
-        for _ in $(seq 20); do exited "$p" && break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-}
 # shellcheck source=test/lib/nginx.sh
 . test/lib/nginx.sh
 . test/lib/s3rver.sh

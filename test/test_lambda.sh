@@ -14,22 +14,11 @@ ev=test/lambda
 mkdir -p "$out"
 rm -f "$out"/*.err "$out"/*.out
 . test/lib/tap.sh
-oneline() { tr '\n\t' '  ' | head -c "${1:-300}"; }
+. test/lib/proc.sh
 
 emu_pid= bs_pid= bs_log= api= ctl=
-kill_wait() { # PID...: TERM, then KILL after 2 s
-  local p
-  for p in "$@"; do kill "$p" 2>/dev/null; done
-  for p in "$@"; do
-    for _ in $(seq 20); do exited "$p" && break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-}
 trap 'kill_wait $bs_pid $emu_pid' EXIT
 
-# exited PID: true once PID is gone or a zombie (a child not yet waited for).
-exited() { [ ! -e "/proc/$1/stat" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 # cpu PID: user + system clock ticks used so far, children waited for included.
 cpu() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null; }
 
