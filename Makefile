@@ -41,9 +41,10 @@ all: bootstrap
 BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libcjson-dev \
               libmicrohttpd-dev libcurl4-openssl-dev
 TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev \
-             chromium fonts-dejavu-core nginx-light python3-matplotlib
+             chromium fonts-dejavu-core nginx-light python3-matplotlib python3-gdal python3-numpy
 # (python3-matplotlib: test_colormap recomputes every colormap table with
-# matplotlib itself, through test/colormaps_ref.py.)
+# matplotlib itself, through test/colormaps_ref.py. python3-gdal and
+# python3-numpy: test/zonal_ref.py, the reference of the zonal statistics.)
 # Node.js and npm fetch the pinned front-end packages (web/package-lock.json);
 # Debian's nodejs/npm are installed only when no npm is on the PATH (a
 # NodeSource nodejs already has one).
@@ -139,7 +140,7 @@ test: deps-test $(if $(SANITIZE),,deps-bundle)
 	$(if $(SANITIZE),,$(MAKE) bundle)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh \
-	  test/test_remote.sh test/test_gate.sh test/test_browser.sh test/test_template.sh $(BUNDLE_TEST)
+	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_browser.sh test/test_template.sh $(BUNDLE_TEST)
 
 # The quick tier: the cmocka programs and the command-line test, built and run
 # with nothing installed (no apt, npm only for the build's Leaflet), no

@@ -16,7 +16,9 @@ Written apart from the C code, with GDAL's Python bindings and numpy only
       compares two answers of cogtiler: every statistic equal, floating ones to
       R relative (default 1e-12); with --scale N, the counts of B (valid_pixels,
       count, masked_pixels, sum, histogram counts, category counts) are N times
-      A's (the resolution test: the raster upsampled by k, N = k^2).
+      A's (the resolution test: the raster upsampled by k, N = k^2). A
+      majority or minority that differs passes when both answers' categories
+      show a tie (equal counts to R); --skip KEY leaves a statistic out.
 
 How the reference decides which cells count (docs/ZONAL.md, "Which cells"):
 
@@ -887,7 +889,22 @@ COUNTS = ("valid_pixels", "count", "masked_pixels", "sum")
 FLOATS = ("sum", "mean", "std", "area_m2", "valid_percent")
 
 
-def same(a_path, b_path, scale, rel):
+def tie(p, q, k, scale, rel):
+    """majority/minority p[k] != q[k]: true when both answers' categories give
+    the two values counts equal to rel (a tie broken by rounding)."""
+    cp, cq = p.get("categories"), q.get("categories")
+    if not cp or not cq or p.get(k) is None or q.get(k) is None:
+        return False
+    ka, kb = vkey(p[k]), vkey(q[k])
+    try:
+        x, y = cp[ka]["count"], cp[kb]["count"]
+        u, v = cq[ka]["count"], cq[kb]["count"]
+    except KeyError:
+        return False
+    return close(x, y, rel * max(abs(x), abs(y))) and close(u, v, rel * max(abs(u), abs(v)))
+
+
+def same(a_path, b_path, scale, rel, skip=()):
     a, b = load(a_path), load(b_path)
     d = Diff()
     fa = a["features"] if a.get("type") == "FeatureCollection" else [a]
@@ -896,11 +913,13 @@ def same(a_path, b_path, scale, rel):
         print(f"{len(fa)} features against {len(fb)}")
         return 1
 
-    def cmp(where, x, y, floating):
+    def cmp(where, x, y, floating, floor=1e-300):
+        """equal; floating: to rel of the larger, or of floor (1 for counts
+        in cells: a rounding of the weights of a few cells)."""
         if x is None or y is None or not floating:
             if x != y and not (isinstance(x, (int, float)) and isinstance(y, (int, float)) and float(x) == float(y)):
                 d(where, f"{x!r} != {y!r}")
-        elif not close(x, y, rel * max(abs(x), abs(y), 1e-300)):
+        elif not close(x, y, rel * max(abs(x), abs(y), floor)):
             d(where, f"{x!r} != {y!r} (relative {rel:g})")
 
     for n, (x, y) in enumerate(zip(fa, fb)):
@@ -911,10 +930,14 @@ def same(a_path, b_path, scale, rel):
             w = f"features[{n}].{band}"
             for k in set(p) | set(q):
                 u, v = p.get(k), q.get(k)
+                if k in skip:
+                    continue
+                if k in ("majority", "minority") and u != v and tie(p, q, k, scale, max(rel, 1e-12)):
+                    continue
                 if k == "histogram" and u is not None and v is not None:
                     for i, (c1, c2) in enumerate(zip(u[0], v[0])):
                         cmp(f"{w}.histogram[0][{i}]", c1 * scale, c2,
-                            scale != 1 or isinstance(c1, float) or isinstance(c2, float))
+                            scale != 1 or isinstance(c1, float) or isinstance(c2, float), scale)
                     for i, (e1, e2) in enumerate(zip(u[1], v[1])):
                         cmp(f"{w}.histogram[1][{i}]", e1, e2, True)
                     if len(u[0]) != len(v[0]) or len(u[1]) != len(v[1]):
@@ -922,13 +945,17 @@ def same(a_path, b_path, scale, rel):
                 elif k == "categories" and u is not None and v is not None:
                     if set(u) != set(v):
                         d(f"{w}.categories", f"keys {sorted(u)} != {sorted(v)}")
+                    n = p.get("count") or 1
+                    cell = (p.get("area_m2") or 0) / n      # about one cell's area
                     for c in set(u) & set(v):
                         cmp(f"{w}.categories[{c}].count", u[c]["count"] * scale, v[c]["count"],
-                            isinstance(u[c]["count"], float) or scale != 1)
-                        cmp(f"{w}.categories[{c}].fraction", u[c]["fraction"], v[c]["fraction"], True)
-                        cmp(f"{w}.categories[{c}].area_m2", u[c]["area_m2"], v[c]["area_m2"], True)
+                            isinstance(u[c]["count"], float) or scale != 1, scale)
+                        cmp(f"{w}.categories[{c}].fraction", u[c]["fraction"], v[c]["fraction"], True, 1 / n)
+                        if "area_m2" not in skip:
+                            cmp(f"{w}.categories[{c}].area_m2", u[c]["area_m2"], v[c]["area_m2"], True, cell)
                 elif k in COUNTS and u is not None and v is not None:
-                    cmp(f"{w}.{k}", u * scale, v, k in FLOATS or isinstance(u, float) or isinstance(v, float))
+                    cmp(f"{w}.{k}", u * scale, v, k in FLOATS or isinstance(u, float) or isinstance(v, float),
+                        scale)
                 else:
                     cmp(f"{w}.{k}", u, v, k in FLOATS)
     for line in d.lines[:200]:
@@ -958,8 +985,10 @@ def main(argv):
         ap.add_argument("b")
         ap.add_argument("--scale", type=float, default=1.0)
         ap.add_argument("--rel", type=float, default=1e-12)
+        ap.add_argument("--skip", action="append", default=[],
+                        help="a statistic not to compare (e.g. area_m2)")
         a = ap.parse_args(argv[1:])
-        return same(a.a, a.b, a.scale, a.rel)
+        return same(a.a, a.b, a.scale, a.rel, a.skip)
     ap = argparse.ArgumentParser(prog="zonal_ref.py")
     ap.add_argument("--source", required=True)
     ap.add_argument("--geojson", required=True)
