@@ -165,8 +165,9 @@ $(B)/bench_tiles: bench/bench_tiles.c bench/bench_proc.c bench/bench_report.c be
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Ibench -o $@ $(filter %.c,$^) $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS)
 # The peers `make bench` measures cogtiler against (MapServer's CGI; gdalwarp
 # comes with gdal-bin), its HTTP load generator, and tiffinfo (bench/remote.sh
-# maps byte ranges to TIFF blocks). Not needed by the tests.
-BENCH_DEBS := cgi-mapserver wrk libtiff-tools
+# maps byte ranges to TIFF blocks), GNU time (bench/zonal.sh: peak RSS). Not needed
+# by the tests.
+BENCH_DEBS := cgi-mapserver wrk libtiff-tools time
 # bench links its own copy of bootstrap from the same objects: ./bootstrap is
 # whichever variant was built last, and another make may relink it mid-run.
 bench: deps-test $(B)/main.o $(B)/libcogtiler.a $(B)/bench_tiles $(S3_NPM)

@@ -18,6 +18,10 @@
 #   concurrency the local server's worker threads beside the single-threaded
 #               server of an older commit: throughput at 1, 2, 8, 64 connections,
 #               and 16 parallel requests with one slow upstream (bench/concurrency.sh)
+#   zonal       zonal statistics: `bootstrap stats` (center, all_touched, exact)
+#               beside GDAL's rasterizer + numpy (test/zonal_ref.py) on zones
+#               of 1 M to 170 M cells of a 170-million-cell COG: wall, CPU,
+#               peak RSS (bench/zonal.sh)
 #   faults      every fault and hostile-input case of test/test_remote.sh and
 #               test/test_gate.sh: status, time taken, next request served
 #   soak        the last `make soak` (bench/soak.sh) as committed in
@@ -39,7 +43,8 @@
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
 #   BENCH_SECTIONS    sections to run (default "compare breakdown lambda bundle remote
-#                     concurrency faults soak")
+#                     concurrency zonal faults soak")
+#   BENCH_ZONAL_REPS, BENCH_ZONAL_SIZES, BENCH_ZONAL_DEM: see bench/zonal.sh
 #   BENCH_OUTPUT      where the report is copied (BENCHMARKS.md; "" for nowhere)
 # Timings are printed, never judged: the exit status is non-zero only when the
 # benchmark cannot run, a tile answers an unexpected HTTP status, or a peer
@@ -66,7 +71,7 @@ WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda bundle remote concurrency faults soak}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda bundle remote concurrency zonal faults soak}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -579,6 +584,11 @@ section_remote() {
 section_concurrency() {
     say "concurrency: worker threads against the single-threaded server"
     bench/concurrency.sh "$BOOTSTRAP"
+}
+
+section_zonal() {
+    say "zonal: bootstrap stats beside gdal_rasterize + numpy, zones of 1 M to 170 M cells"
+    bench/zonal.sh "$BOOTSTRAP"
 }
 
 section_faults() {
