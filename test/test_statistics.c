@@ -173,6 +173,33 @@ static void test_coverage_rules(void **state)
     assert_true(fabs(means[2] - means[0]) < 5 && fabs(means[1] - means[0]) < 5);
 }
 
+/* max_size: an overview instead of full resolution, said in the answer. */
+static void test_max_size(void **state)
+{
+    (void)state;
+    struct response r;
+    post("/statistics/cmap", NULL, NULL, "application/json", SQUARE, &r);
+    cJSON *root, *b = band1(&r, 0, &root);
+    double full = num(b, "count") + num(b, "masked_pixels"), full_mean = num(b, "mean");
+    assert_null(cJSON_GetObjectItem(b, "overview"));
+    cJSON_Delete(root);
+    response_free(&r);
+    post("/statistics/cmap", "max_size", "600", "application/json", SQUARE, &r);
+    expect_status("max_size=600", &r, 200, NULL);
+    b = band1(&r, 0, &root);
+    double level = num(b, "overview"), cells = num(b, "count") + num(b, "masked_pixels");
+    /* cog_cmap.tif's overviews halve each time: the window of about 1,900 x 2,400
+     * cells fits 600 x 600 from the third (level 2, 1/8) on */
+    assert_true(level == 2);
+    assert_true(fabs(cells * 64 / full - 1) < 0.05);
+    assert_true(fabs(num(b, "mean") - full_mean) < 0.2);
+    cJSON_Delete(root);
+    response_free(&r);
+    post("/statistics/cmap", "max_size", "0", "application/json", SQUARE, &r);
+    expect_status("max_size=0", &r, 400, "max_size");
+    response_free(&r);
+}
+
 /* A polygon over the whole raster: over the app's max_cells (5,000,000). */
 #define WHOLE "{\"type\":\"Polygon\",\"coordinates\":[[[-79.5,39.8],[-79.3,39.8],[-79.3,39.9]," \
               "[-79.5,39.9],[-79.5,39.8]]]}"
@@ -259,6 +286,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_collection),
         cmocka_unit_test(test_coverage_rules),
+        cmocka_unit_test(test_max_size),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_chunk_budget),
     };
