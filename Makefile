@@ -26,7 +26,8 @@ LDLIBS += $(PKG_LIBS) -lm -lpthread
 LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/params.c \
             src/config.c src/colormap.c src/raster.c src/pngenc.c src/tile.c src/page.c \
             src/handler.c src/log.c src/app.c src/server.c src/event.c src/runtime.c \
-            src/algo.c src/custom.c src/source.c src/gate.c src/cli.c src/coverage.c
+            src/algo.c src/custom.c src/source.c src/gate.c src/geojson.c src/stats.c \
+            src/coverage.c src/zonal.c src/cli.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 WEB := web/index.html web/viewer.js web/viewer.css
@@ -84,8 +85,9 @@ run: deps bootstrap
 	./bootstrap serve --host 127.0.0.1 --port $(PORT) --config data/layers.json
 
 # --- tests -------------------------------------------------------------------
-TESTS := test_tilemath test_route test_params test_transport test_colormap test_pngenc test_config test_pixels test_overviews \
-         test_handler test_event test_algo test_custom test_source test_coverage
+TESTS := test_tilemath test_route test_params test_transport test_colormap test_pngenc \
+         test_config test_pixels test_overviews test_handler test_event test_algo test_custom \
+         test_source test_coverage test_stats test_geojson test_statistics
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
@@ -94,13 +96,16 @@ $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 # FUZZ_SECONDS in the release build's run from its seed folder; a SANITIZE= run
 # only replays the seeds and kept crashers (plain replay programs).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := event custom query url
+FUZZ_TARGETS := event custom query url geojson
 # The event target links the transport's own files and cJSON only: proof that
 # the Lambda event parser depends on the transport contract, not on GDAL.
 FUZZ_SRC_event := src/event.c src/http.c src/err.c src/route.c src/parse.c src/tilemath.c
 FUZZ_LIBS_event := -lcjson
 FUZZ_SRC_url := src/source.c
 FUZZ_SRC_custom := src/custom.c src/parse.c
+# The statistics body reader: cJSON only.
+FUZZ_SRC_geojson := src/geojson.c src/err.c
+FUZZ_LIBS_geojson := -lcjson
 FUZZ_SRC_query := src/params.c src/parse.c src/route.c src/tilemath.c src/http.c src/custom.c
 FUZZERS := $(if $(SANITIZE),,$(FUZZ_TARGETS:%=build/rel/fuzz_%))
 REPLAYS := $(FUZZ_TARGETS:%=$(B)/fuzz_%_replay)

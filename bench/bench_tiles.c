@@ -289,7 +289,8 @@ static const struct {
 static int bench_lambda(struct worker *wk, int iter, double *times)
 {
     const char *tile = "/tiles/bluemarble/2/1/1.png";
-    struct request treq = { .method = "GET", .path = tile, .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
+    struct request treq = { .method = "GET", .path = tile, .query = NULL, .nquery = 0,
+                            .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
     struct response tile_resp;
     handler_handle(wk, &treq, &tile_resp);
     if (tile_resp.status != 200) {
@@ -626,7 +627,9 @@ static int warm_main(int argc, char **argv)
     for (int pass = 0; pass <= iter; pass++) {
         for (long i = 0; i < n; i++) {
             struct listed *t = &tiles[i];
-            struct request req = { .method = "GET", .path = t->path, .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
+            struct request req = { .method = "GET", .path = t->path, .query = NULL, .nquery = 0,
+                                   .headers = NULL, .nheaders = 0, .deadline_ms = 0,
+                                   .base_path = NULL };
             struct response resp;
             double c0 = bench_cpu_ms(), t0 = bench_now_ms();
             handler_handle(wk, &req, &resp);
@@ -741,7 +744,9 @@ int main(int argc, char **argv)
             char path[256];
             snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.png", t.ds->layer, t.z,
                      (unsigned long long)t.x, (unsigned long long)t.y);
-            struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
+            struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0,
+                                   .headers = NULL, .nheaders = 0, .deadline_ms = 0,
+                                   .base_path = NULL };
             struct response resp;
 
             double t0 = bench_now_ms();

@@ -38,6 +38,12 @@ struct app *worker_app(const struct worker *w);
 void app_request_begin(struct worker *w, long long deadline_ms);
 void app_request_end(struct worker *w);
 
+/* A function told of the progress of long work on w (statistics: cells done
+ * and in all), or NULL. The CLI shows it on a terminal. */
+void app_set_progress(struct worker *w, void (*fn)(void *ctx, long long done, long long total),
+                      void *ctx);
+void app_progress(const struct worker *w, void (**fn)(void *, long long, long long), void **ctx);
+
 /* The open dataset of layer l (opened on first use, kept, and reopened once it
  * is older than the configuration's dataset_ttl_s). A source that failed to
  * open is not tried again for negative_ttl_s: the same error is answered at

@@ -22,6 +22,11 @@ int cli_request(int argc, char **argv);
 /* The same with a given service and context (for tests of the transport). */
 int cli_request_with(const struct http_service *svc, void *ctx, int argc, char **argv);
 
+/* bootstrap stats (--layer NAME | --source PATH) [--config FILE] --geojson FILE|-
+ *   [--query Q]: POST /statistics/LAYER?Q with the GeoJSON, the answer on stdout
+ *   (the error on stderr); a progress line on stderr when it is a terminal. */
+int cli_stats(int argc, char **argv);
+
 /* bootstrap invoke [EVENT.json | -]: one Lambda event -> the response payload. */
 int cli_invoke(int argc, char **argv);
 

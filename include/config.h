@@ -28,6 +28,9 @@ struct config {
     int negative_ttl_s;       /* a source that failed to open is not retried for this long */
     int url_max_requests;     /* requests a url= source may cause per client request */
     int url_max_bytes;        /* bytes one upstream answer of a url= source may carry */
+    int max_cells;            /* statistics: the largest window of one zone, in cells */
+    int chunk_cells;          /* statistics: cells read at once (at least one block) */
+    int stats_max_unique;     /* statistics: distinct values counted exactly per band */
 };
 
 #define CONFIG_DATASET_TTL 300
@@ -44,6 +47,15 @@ struct config {
  * x 4 bytes, uncompressed, is 4 MB); 16 MB bounds the memory one answer can
  * take while leaving every real block readable. */
 #define CONFIG_URL_MAX_BYTES (16 << 20)
+/* About a national land cover at 30 m; at the measured rate (BENCHMARKS.md,
+ * zonal) well inside a 30 s request. */
+#define CONFIG_MAX_CELLS 1000000000
+/* A chunk of 1 Mi cells takes about 20 MB of buffers (values, weights,
+ * validity), so a 128 MB function keeps its footprint whatever the zone. */
+#define CONFIG_CHUNK_CELLS 1048576
+/* Integer land covers have a few hundred classes; a DEM's distinct values go
+ * past this quickly and fall back to the 8,192-bin histogram. */
+#define CONFIG_STATS_MAX_UNIQUE 100000
 
 #define CONFIG_TILE_CACHE "public, max-age=86400"
 
@@ -57,6 +69,7 @@ struct config {
  *    "allowed_url_prefixes": ["https://data.example.com/cogs/", "s3://bucket/"],
  *    "dataset_ttl": 300, "negative_ttl": 5,
  *    "url_max_requests": 32, "url_max_bytes": 16777216,
+ *    "max_cells": 1000000000, "chunk_cells": 1048576, "stats_max_unique": 100000,
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
  *                        "rescale": [min, max], "attribution": "text",
  *                        "requester_pays": false, "unsigned": false}, ...}} */
@@ -73,7 +86,8 @@ int config_single(const char *name, const char *source, struct config *out);
  * Cache-Control), COGTILER_CORS_ORIGIN, COGTILER_PUBLIC_URL (printable ASCII,
  * at most 256 bytes), COGTILER_ALLOWED_URL_PREFIXES (comma-separated; replaces
  * the file's list), COGTILER_DATASET_TTL and COGTILER_NEGATIVE_TTL (seconds),
- * COGTILER_URL_MAX_REQUESTS and COGTILER_URL_MAX_BYTES. 0, or CT_ECONFIG /
+ * COGTILER_URL_MAX_REQUESTS, COGTILER_URL_MAX_BYTES, COGTILER_MAX_CELLS,
+ * COGTILER_CHUNK_CELLS and COGTILER_STATS_MAX_UNIQUE. 0, or CT_ECONFIG /
  * CT_ENOMEM with msg naming the variable. */
 int config_apply_env(struct config *c, char *msg, size_t msgcap);
 

@@ -13,6 +13,7 @@
 #include "custom.h"
 #include "http.h"
 #include "raster.h"
+#include "zonal.h"
 
 /* How a tile is rendered. */
 struct tile_params {
@@ -51,6 +52,35 @@ int params_check(const struct tile_params *p, const struct raster_info *in, char
 /* For the "/cog/" routes: the url= parameter, which must be present and not
  * empty. 0 and *url (pointing into req), or CT_EINVAL with a message. */
 int params_url(const struct request *req, const char **url, char *msg, size_t msgcap);
+
+#define PARAMS_MAX_BANDS 64
+#define PARAMS_MAX_CLASSES 256
+#define PARAMS_MAX_PERCENTILES 32
+
+/* How statistics are computed (docs/ZONAL.md). */
+struct stats_params {
+    enum zonal_coverage coverage;  /* coverage=center|all_touched|exact */
+    int nbands;                    /* bidx=1,2,... (0: every data band) */
+    int bands[PARAMS_MAX_BANDS];
+    int has_nodata;                /* nodata= */
+    double nodata;
+    int categorical;               /* categorical=true|false */
+    int nclasses;                  /* c=1,2,... (repeatable) */
+    double classes[PARAMS_MAX_CLASSES];
+    int np;                        /* p=2,98 (repeatable; default 2 and 98) */
+    double p[PARAMS_MAX_PERCENTILES];
+    int histogram_bins;            /* 1..1000, default 10 */
+    int has_range;                 /* histogram_range=MIN,MAX (MIN < MAX) */
+    double range_min, range_max;
+    int max_size;                  /* max_size=N: read an overview whose window fits N^2 (0: no) */
+};
+
+/* Reads the statistics parameters of req. 0, or CT_EINVAL naming the parameter. */
+int params_stats(const struct request *req, struct stats_params *out, char *msg, size_t msgcap);
+
+/* bidx bands that exist, checked against the opened source. 0 or CT_EINVAL. */
+int params_stats_check(const struct stats_params *p, const struct raster_info *in, char *msg,
+                       size_t msgcap);
 
 /* Value parsers, exposed for the table tests and the fuzzer. */
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "geom.h"
 #include "tilemath.h"
 
 struct raster;
@@ -114,5 +115,67 @@ int raster_range(struct raster *r, int band, double *min, double *max);
 /* Copies band 1's colour table as RGBA into rgba (up to 256 entries) and sets
  * *n. 0, or CT_EINVAL when there is none. */
 int raster_palette(const struct raster *r, uint8_t rgba[256][4], int *n);
+
+/* --- zonal reads (docs/ZONAL.md): the source's own cells, no resampling ------------- */
+
+/* A rectangle of cells of a zone's grid. */
+struct raster_window {
+    int x, y, w, h;
+};
+
+/* Polygons in the source's CRS and on one of its grids (full resolution or an
+ * overview level). */
+struct raster_zone;
+
+/* The polygons polys[0..n) (longitude/latitude) on r's grid at overview level
+ * ovr (-1: full resolution): edges split into pieces of at most 0.01 degree
+ * first when the source's CRS is projected, positions transformed to the
+ * source's CRS, then to cell coordinates. Returns 0 and *out (free with
+ * raster_zone_free; it uses r, which must outlive it); CT_EOUTSIDE when the
+ * polygons' bounding box misses the raster; CT_EINVAL when a position cannot
+ * be transformed (msg says so) or ovr does not exist; CT_ENOMEM. */
+int raster_zone_new(struct raster *r, const struct polygon *polys, size_t n, int ovr,
+                    struct raster_zone **out, char *msg, size_t msgcap);
+
+/* NULL-safe. */
+void raster_zone_free(struct raster_zone *z);
+
+/* The cells the polygons' bounding box covers, clipped to the grid. */
+const struct raster_window *raster_zone_window(const struct raster_zone *z);
+
+/* The polygons in cell coordinates of the zone's grid (x: column, y: row, cell
+ * (c, r) spanning [c, c + 1) x [r, r + 1)); *n of them. Owned by z. */
+const struct polygon *raster_zone_cells(const struct raster_zone *z, size_t *n);
+
+/* The grid's internal block size (band 1). */
+void raster_zone_blocks(const struct raster_zone *z, int *bw, int *bh);
+
+/* The grid's size (width x height cells) and overview level (-1: full resolution). */
+void raster_zone_grid(const struct raster_zone *z, int *width, int *height, int *level);
+
+/* mask[win->w * win->h]: 1 for the cells of win that GDAL's rasterizer burns
+ * for the polygons (their centre inside, or with all_touched every cell they
+ * touch: gdal_rasterize [-at]), 0 for the others. 0, or CT_EINTERNAL. */
+int raster_zone_mask(struct raster_zone *z, const struct raster_window *win, int all_touched,
+                     uint8_t *mask, char *msg, size_t msgcap);
+
+/* Band band's values of win as doubles (v[win->w * win->h]) and their
+ * validity (valid[]: 0 for nodata, NaN and masked cells); nodata (NULL: the
+ * band's own nodata and mask) replaces the source's nodata and masks. 0,
+ * CT_EINVAL (no such band), or the source's fault with msg. */
+int raster_zone_read(struct raster_zone *z, int band, const struct raster_window *win,
+                     const double *nodata, double *v, uint8_t *valid, char *msg, size_t msgcap);
+
+/* Drops the blocks GDAL keeps in its cache for the zone's grid. */
+void raster_zone_forget(struct raster_zone *z);
+
+/* The area in square metres of a cell in row row of the zone's grid: the
+ * geodesic area on the source's ellipsoid for a geographic CRS (the same for
+ * every cell of a row; the quadrangle between its parallels and meridians),
+ * the cell's width times height in metres for a projected one (every cell). */
+double raster_zone_cell_area(const struct raster_zone *z, int row);
+
+/* True when cells of different rows have different areas (a geographic CRS). */
+int raster_zone_area_by_row(const struct raster_zone *z);
 
 #endif

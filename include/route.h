@@ -23,17 +23,19 @@ enum route_kind {
     ROUTE_TILEJSON,  /* "/tiles/LAYER/tilejson.json"; "/cog/tilejson.json" (adhoc) */
     ROUTE_POINT,     /* "/tiles/LAYER/point/LON,LAT"; "/cog/point/LON,LAT" (adhoc) */
     ROUTE_MAP,       /* "/map/LAYER" : the map page opened on LAYER */
+    ROUTE_STATISTICS,/* "/statistics/LAYER"; "/cog/statistics" (adhoc): POST a GeoJSON body */
 };
 
 struct route {
     enum route_kind kind;
-    struct strview layer;   /* ROUTE_TILE, _INFO, _TILEJSON, _POINT, _MAP */
+    struct strview layer;   /* ROUTE_TILE, _INFO, _TILEJSON, _POINT, _MAP, _STATISTICS */
     struct strview asset;   /* ROUTE_STATIC, ROUTE_COLORMAP */
     int z;
     uint64_t x, y;
     int scale;              /* 1, or 2 for "@2x" */
     double lon, lat;        /* ROUTE_POINT */
-    int adhoc;              /* "/cog/..." : TILE, INFO, TILEJSON or POINT of the url= source */
+    int adhoc;              /* "/cog/..." : TILE, INFO, TILEJSON, POINT or STATISTICS of the
+                               url= source */
 };
 
 /* Parses path[0..len) (already percent-decoded, no query string); reads
@@ -48,6 +50,9 @@ int route_parse(const char *path, size_t len, struct route *out);
 
 /* The methods route kind answers, as an Allow header value. */
 const char *route_allow(enum route_kind kind);
+
+/* True when route kind takes a request body (then by POST only). */
+int route_takes_body(enum route_kind kind);
 
 /* True when the view equals the NUL-terminated string lit. */
 int strview_eq(struct strview v, const char *lit);

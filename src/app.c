@@ -40,6 +40,8 @@ struct slot {
 
 struct worker {
     struct app *app;
+    void (*progress)(void *ctx, long long done, long long total);
+    void *progress_ctx;
     long long deadline_ms; /* of the request being answered; 0 = none */
     struct slot *layers; /* one per layer */
     struct slot adhoc[APP_ADHOC_MAX];
@@ -126,6 +128,19 @@ void app_request_begin(struct worker *w, long long deadline_ms)
 {
     w->deadline_ms = deadline_ms;
     gate_begin(deadline_ms);
+}
+
+void app_set_progress(struct worker *w, void (*fn)(void *ctx, long long done, long long total),
+                      void *ctx)
+{
+    w->progress = fn;
+    w->progress_ctx = ctx;
+}
+
+void app_progress(const struct worker *w, void (**fn)(void *, long long, long long), void **ctx)
+{
+    *fn = w->progress;
+    *ctx = w->progress_ctx;
 }
 
 void app_request_end(struct worker *w)

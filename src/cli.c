@@ -23,6 +23,8 @@ const char cli_usage[] =
     "                 [--colormap NAME] [--rescale MIN,MAX] [--tilesize 256|512] -o OUT.png\n"
     "  bootstrap request [-X METHOD] PATH[?QUERY] [-H 'Name: value']... [--body FILE|-]\n"
     "                 [-o OUT] [--config FILE]   one request, answered in process\n"
+    "  bootstrap stats (--layer NAME | --source PATH) [--config FILE] --geojson FILE|-\n"
+    "                 [--query 'coverage=exact&p=2,98&...']   zonal statistics (JSON)\n"
     "  bootstrap serve [--host 127.0.0.1] [--port 8080] [--workers N] [--config FILE]\n"
     "                 [--deadline SECONDS (30)] [--receive-timeout SECONDS (10)]\n"
     "  bootstrap invoke [EVENT.json]      one Lambda event (file or stdin) -> response JSON\n"
@@ -247,6 +249,7 @@ static int split_query(char *q, struct kv *pairs, size_t *n)
 int cli_request_with(const struct http_service *svc, void *ctx, int argc, char **argv)
 {
     const char *method = "GET", *target = NULL, *body_file = NULL, *out = NULL;
+    int quiet = 0;
     struct kv headers[MAX_HEADERS];
     char *hbuf[MAX_HEADERS];
     size_t nh = 0;
@@ -261,6 +264,10 @@ int cli_request_with(const struct http_service *svc, void *ctx, int argc, char *
         }
         if (!strcmp(a, "--config")) { /* read by cli_request */
             i++;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) { /* the status line and headers only for an error */
+            quiet = 1;
             continue;
         }
         if (!(v = optval(argc, argv, &i)))
@@ -323,14 +330,22 @@ int cli_request_with(const struct http_service *svc, void *ctx, int argc, char *
                                .body = (const unsigned char *)body, .body_len = blen };
         svc->handle(ctx, &req, &resp);
     }
-    fprintf(stderr, "HTTP %d\n", resp.status);
-    struct kv h[RESPONSE_MAX_HEADERS];
-    size_t n = response_headers(&resp, h);
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "%s: %s\n", h[i].key, h[i].value);
-    rc = write_body(&resp, out);
-    if (!rc)
+    if (quiet && resp.status >= 400) { /* the error alone, as bootstrap tile prints it */
+        fprintf(stderr, "bootstrap: HTTP %d %.*s (%s)\n", resp.status, (int)resp.len,
+                (const char *)resp.body, resp.detail);
         rc = exit_status(resp.status);
+    } else {
+        if (!quiet) {
+            fprintf(stderr, "HTTP %d\n", resp.status);
+            struct kv h[RESPONSE_MAX_HEADERS];
+            size_t n = response_headers(&resp, h);
+            for (size_t i = 0; i < n; i++)
+                fprintf(stderr, "%s: %s\n", h[i].key, h[i].value);
+        }
+        rc = write_body(&resp, out);
+        if (!rc)
+            rc = exit_status(resp.status);
+    }
     response_free(&resp);
     free(path);
     free(body);
@@ -339,6 +354,77 @@ out:
         free(hbuf[i]);
     if (rc == 2)
         fputs(cli_usage, stderr);
+    return rc;
+}
+
+/* A progress line on a terminal, redrawn at most ten times a second. */
+struct progress {
+    double t0, last;
+};
+
+static void show_progress(void *ctx, long long done, long long total)
+{
+    struct progress *p = ctx;
+    double now = http_mono_ms();
+    if (done < total && now - p->last < 100)
+        return;
+    p->last = now;
+    double s = (now - p->t0) / 1000, frac = total > 0 ? (double)done / (double)total : 1;
+    fprintf(stderr, "\rstats: %5.1f%% of %lld cells, %.1f s%s", 100 * frac, total, s,
+            frac > 0 && frac < 1 ? "" : "   ");
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+int cli_stats(int argc, char **argv)
+{
+    const char *layer = NULL, *source = NULL, *config = NULL, *geojson = NULL, *query = "";
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!(v = optval(argc, argv, &i)))
+            return 2;
+        if (!strcmp(a, "--layer"))
+            layer = v;
+        else if (!strcmp(a, "--source"))
+            source = v;
+        else if (!strcmp(a, "--config"))
+            config = v;
+        else if (!strcmp(a, "--geojson"))
+            geojson = v;
+        else if (!strcmp(a, "--query"))
+            query = v;
+        else {
+            fputs(cli_usage, stderr);
+            return 2;
+        }
+    }
+    if (!geojson || (layer && source)) {
+        fputs(cli_usage, stderr);
+        return 2;
+    }
+    struct worker *w = NULL;
+    struct app *app = make_app(config, source, &w);
+    if (!app)
+        return 1;
+    const struct config *c = app_config(app);
+    if (!layer)
+        layer = c->layers[source ? 0 : c->default_layer].name;
+    struct progress pr = { http_mono_ms(), 0 };
+    if (isatty(STDERR_FILENO))
+        app_set_progress(w, show_progress, &pr);
+    /* the request a client would send: POST /statistics/LAYER?QUERY */
+    char target[4096];
+    int rc = 2;
+    if ((size_t)snprintf(target, sizeof target, "/statistics/%s%s%s", layer, *query ? "?" : "",
+                         query) < sizeof target) {
+        char *args[] = { argv[0], "request", "-X", "POST", target, "--body", (char *)geojson,
+                         "-H", "Content-Type: application/geo+json", "--quiet", NULL };
+        rc = cli_request_with(&handler_service, w, 10, args);
+    } else {
+        fprintf(stderr, "bootstrap stats: --query too long\n");
+    }
+    free_app(app, w);
     return rc;
 }
 

@@ -37,6 +37,12 @@ static const struct int_setting {
       "a whole number of requests from 1 to 10000" },
     { "url_max_bytes", "COGTILER_URL_MAX_BYTES", offsetof(struct config, url_max_bytes), 65536,
       1 << 30, CONFIG_URL_MAX_BYTES, "a whole number of bytes from 65536 to 1 GiB" },
+    { "max_cells", "COGTILER_MAX_CELLS", offsetof(struct config, max_cells), 1, 2000000000,
+      CONFIG_MAX_CELLS, "a whole number of cells from 1 to 2,000,000,000" },
+    { "chunk_cells", "COGTILER_CHUNK_CELLS", offsetof(struct config, chunk_cells), 1,
+      1 << 26, CONFIG_CHUNK_CELLS, "a whole number of cells from 1 to 67,108,864" },
+    { "stats_max_unique", "COGTILER_STATS_MAX_UNIQUE", offsetof(struct config, stats_max_unique),
+      1, 10000000, CONFIG_STATS_MAX_UNIQUE, "a whole number from 1 to 10,000,000" },
 };
 #define N_INT_SETTINGS (sizeof int_settings / sizeof int_settings[0])
 

@@ -14,11 +14,14 @@
 #include "colormap.h"
 #include "err.h"
 #include "gate.h"
+#include "geojson.h"
 #include "page.h"
 #include "params.h"
 #include "route.h"
+#include "stats.h"
 #include "tile.h"
 #include "tilemath.h"
+#include "zonal.h"
 
 #define CACHE_STATIC "public, max-age=86400"
 #define CACHE_PAGE "public, max-age=300"
@@ -586,6 +589,215 @@ static void handle_options(const struct request *req, const struct route *rt,
     }
 }
 
+/* --- statistics -------------------------------------------------------------------- */
+
+/* A number, or null for NaN. */
+static cJSON *num(double v)
+{
+    return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
+}
+
+struct cat_ctx {
+    cJSON *o;
+    double total;
+};
+
+static void add_category(void *ctx, double v, double w, double area)
+{
+    struct cat_ctx *c = ctx;
+    char key[40];
+    snprintf(key, sizeof key, "%.17g", v);
+    cJSON *e = cJSON_AddObjectToObject(c->o, key);
+    if (!e)
+        return;
+    cJSON_AddNumberToObject(e, "count", w);
+    cJSON_AddItemToObject(e, "fraction", num(c->total > 0 ? w / c->total : NAN));
+    cJSON_AddNumberToObject(e, "area_m2", area);
+}
+
+/* One band's statistics as docs/ZONAL.md names them; NULL when out of memory. */
+static cJSON *band_json(const struct stats *s, const struct stats_params *p, int level)
+{
+    struct stats_moments m;
+    stats_moments(s, &m);
+    int have = m.count > 0, exact = stats_exact(s);
+    size_t unique = 0;
+    double majority = NAN, minority = NAN;
+    if (have && exact && stats_unique(s, &unique, &majority, &minority))
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddItemToObject(o, "min", num(m.min));
+    cJSON_AddItemToObject(o, "max", num(m.max));
+    cJSON_AddItemToObject(o, "mean", num(m.mean));
+    cJSON_AddNumberToObject(o, "count", m.count);
+    cJSON_AddItemToObject(o, "sum", num(m.sum));
+    cJSON_AddItemToObject(o, "std", num(m.std));
+    cJSON_AddItemToObject(o, "median", num(stats_percentile(s, 50)));
+    cJSON_AddItemToObject(o, "majority", num(majority));
+    cJSON_AddItemToObject(o, "minority", num(minority));
+    if (have && exact)
+        cJSON_AddNumberToObject(o, "unique", (double)unique);
+    else
+        cJSON_AddNullToObject(o, "unique");
+    /* numpy.histogram's range: [min, max], or around the one value */
+    double lo = p->has_range ? p->range_min : m.min, hi = p->has_range ? p->range_max : m.max;
+    if (!p->has_range && lo == hi) {
+        lo -= 0.5;
+        hi += 0.5;
+    }
+    int nb = p->histogram_bins;
+    double counts[1000], edges[1001];
+    if (have && !stats_histogram(s, nb, lo, hi, counts)) {
+        for (int i = 0; i <= nb; i++)
+            edges[i] = i == nb ? hi : lo + i * ((hi - lo) / nb);
+        cJSON *h = cJSON_AddArrayToObject(o, "histogram");
+        cJSON_AddItemToArray(h, cJSON_CreateDoubleArray(counts, nb));
+        cJSON_AddItemToArray(h, cJSON_CreateDoubleArray(edges, nb + 1));
+    } else {
+        cJSON_AddNullToObject(o, "histogram");
+    }
+    double total = m.count + m.masked;
+    cJSON_AddItemToObject(o, "valid_percent", num(total > 0 ? 100 * m.count / total : NAN));
+    cJSON_AddNumberToObject(o, "masked_pixels", m.masked);
+    cJSON_AddNumberToObject(o, "valid_pixels", m.count);
+    for (int i = 0; i < p->np; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "percentile_%g", p->p[i]);
+        cJSON_AddItemToObject(o, key, num(stats_percentile(s, p->p[i])));
+    }
+    cJSON_AddNumberToObject(o, "area_m2", m.area_m2);
+    if (!exact)
+        cJSON_AddTrueToObject(o, "approximate");
+    if (level >= 0)
+        cJSON_AddNumberToObject(o, "overview", level);
+    if (p->categorical) {
+        if (!exact) {
+            cJSON_AddNullToObject(o, "categories");
+        } else {
+            struct cat_ctx c = { cJSON_AddObjectToObject(o, "categories"), m.count };
+            if (c.o && p->nclasses == 0 && have)
+                stats_each(s, add_category, &c);
+            for (int i = 0; c.o && i < p->nclasses; i++) {
+                double w, a;
+                stats_category(s, p->classes[i], &w, &a);
+                add_category(&c, p->classes[i], w, a);
+            }
+        }
+    }
+    return o;
+}
+
+/* Computes the statistics of every feature into z. CT_EOUTSIDE only for a
+ * single feature outside the data (a collection's get count 0). */
+static int zones_stats(struct worker *w, struct raster *r, struct gj_zones *z,
+                       const struct stats_params *p, long long deadline_ms, char *msg,
+                       size_t msgcap)
+{
+    const struct config *c = app_config(worker_app(w));
+    const struct raster_info *in = raster_get_info(r);
+    int bands[PARAMS_MAX_BANDS], nb = p->nbands;
+    for (int i = 0; i < (nb ? nb : in->nbands) && i < PARAMS_MAX_BANDS; i++)
+        bands[i] = nb ? p->bands[i] : i + 1;
+    if (!nb)
+        nb = in->nbands < PARAMS_MAX_BANDS ? in->nbands : PARAMS_MAX_BANDS;
+    struct zonal_opts o = { .coverage = p->coverage, .nbands = nb, .bands = bands,
+                            .has_nodata = p->has_nodata, .nodata = p->nodata,
+                            .max_cells = c->max_cells, .chunk_cells = c->chunk_cells,
+                            .max_unique = c->stats_max_unique, .max_size = p->max_size,
+                            .deadline_ms = deadline_ms };
+    app_progress(w, &o.progress, &o.progress_ctx);
+    int err = CT_OK;
+    for (size_t f = 0; !err && f < gj_count(z); f++) {
+        struct stats *s[PARAMS_MAX_BANDS] = { 0 };
+        struct zonal_info info;
+        const struct gj_feature *g = gj_feature(z, f);
+        for (int i = 0; !err && i < nb; i++)
+            err = stats_new(o.max_unique, &s[i]);
+        if (!err)
+            err = zonal_run(r, g->polys, g->npolys, &o, s, &info, msg, msgcap);
+        if (err == CT_EOUTSIDE && !gj_single(z))
+            err = CT_OK; /* this feature's statistics: count 0 */
+        cJSON *stats = err ? NULL : cJSON_CreateObject();
+        for (int i = 0; stats && i < nb; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "b%d", bands[i]);
+            cJSON *b = band_json(s[i], p, info.level);
+            if (!b || !cJSON_AddItemToObject(stats, key, b)) {
+                cJSON_Delete(b);
+                cJSON_Delete(stats);
+                stats = NULL;
+            }
+        }
+        if (!err && (!stats || gj_set_statistics(z, f, stats))) {
+            err = CT_ENOMEM;
+            snprintf(msg, msgcap, "out of memory");
+        }
+        for (int i = 0; i < nb; i++)
+            stats_free(s[i]);
+    }
+    return err;
+}
+
+/* True when the request's Content-Type is one the route takes. */
+static int json_body(const struct request *req)
+{
+    const char *ct = request_header(req, "Content-Type");
+    if (!ct)
+        return 0;
+    ct += strspn(ct, " \t");
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return (n == 16 && !strncasecmp(ct, "application/json", 16)) ||
+           (n == 20 && !strncasecmp(ct, "application/geo+json", 20));
+}
+
+/* POST /statistics/LAYER and /cog/statistics?url=: the GeoJSON body back
+ * with properties.statistics per feature (docs/ZONAL.md). */
+static void handle_statistics(struct worker *w, const struct request *req,
+                              const struct route *rt, struct response *resp)
+{
+    char msg[256] = "";
+    struct target t;
+    struct stats_params p;
+    struct gj_zones *z = NULL;
+    struct raster *r = NULL;
+    if (!json_body(req)) {
+        set_error(resp, CT_EMEDIATYPE,
+                  "Content-Type: expected application/json or application/geo+json");
+        return;
+    }
+    if (!req->body_len) {
+        set_error(resp, CT_EINVAL, "the body must be a GeoJSON Feature, FeatureCollection, "
+                                   "Polygon or MultiPolygon");
+        return;
+    }
+    if (find_target(w, req, rt, &t, resp))
+        return;
+    int err = params_stats(req, &p, msg, sizeof msg);
+    if (!err)
+        err = gj_parse((const char *)req->body, req->body_len, &z, msg, sizeof msg);
+    if (!err && req->deadline_ms && http_clock_ms() >= req->deadline_ms) {
+        snprintf(msg, sizeof msg, "no time left before the deadline");
+        err = CT_ETIMEOUT;
+    }
+    if (!err)
+        err = open_target(w, &t, &r, msg, sizeof msg);
+    if (!err)
+        err = params_stats_check(&p, raster_get_info(r), msg, sizeof msg);
+    if (!err)
+        err = zones_stats(w, r, z, &p, req->deadline_ms, msg, sizeof msg);
+    char *text = err ? NULL : gj_print(z);
+    gj_free(z);
+    if (err) {
+        set_source_error(resp, err, msg, &t);
+        return;
+    }
+    set_body(resp, "application/json", "no-store", text, text ? strlen(text) : 0);
+}
+
 /* The message of a path route_parse() refused. */
 static const char *route_error(int err, enum route_kind kind)
 {
@@ -595,8 +807,8 @@ static const char *route_error(int err, enum route_kind kind)
         return "z/x/y out of range: need 0 <= z <= 30 and 0 <= x, y < 2^z";
     if (kind == ROUTE_POINT)
         return "point: expected /tiles/{layer}/point/{lon},{lat} in degrees";
-    if (kind == ROUTE_MAP)
-        return "map: layer names are 1-64 characters of A-Z a-z 0-9 _ . -";
+    if (kind == ROUTE_MAP || kind == ROUTE_STATISTICS)
+        return "layer names are 1-64 characters of A-Z a-z 0-9 _ . -";
     return "malformed tile path: expected /tiles/{layer}/{z}/{x}/{y}[@2x].png";
 }
 
@@ -614,7 +826,9 @@ static void dispatch(struct worker *w, const struct request *req, struct respons
         handle_options(req, &rt, resp);
         return;
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    int body = route_takes_body(rt.kind);
+    if (body ? strcmp(method, "POST") != 0
+             : strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         char msg[96];
         snprintf(msg, sizeof msg, "method %.16s: this route answers %s", method,
                  route_allow(rt.kind));
@@ -633,6 +847,7 @@ static void dispatch(struct worker *w, const struct request *req, struct respons
     case ROUTE_INFO: handle_info(w, req, &rt, resp); return;
     case ROUTE_TILEJSON: handle_tilejson(w, req, &rt, resp); return;
     case ROUTE_POINT: handle_point(w, req, &rt, resp); return;
+    case ROUTE_STATISTICS: handle_statistics(w, req, &rt, resp); return;
     case ROUTE_NONE: break;
     }
     set_error(resp, CT_ENOROUTE, "no such route");

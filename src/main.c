@@ -17,6 +17,7 @@ int main(int argc, char **argv)
     } commands[] = {
         { "tile", cli_tile },
         { "request", cli_request },
+        { "stats", cli_stats },
         { "serve", cli_serve },
         { "invoke", cli_invoke },
     };

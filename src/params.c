@@ -242,3 +242,135 @@ int params_url(const struct request *req, const char **url, char *msg, size_t ms
     *url = u;
     return CT_OK;
 }
+
+/* Appends the comma-separated numbers of every value of key to out (at most
+ * max); 0, or CT_EINVAL for a bad number or too many. */
+static int number_list(const struct request *req, const char *key, double *out, int *n, int max)
+{
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (!req->query[i].key || strcmp(req->query[i].key, key) != 0)
+            continue;
+        for (const char *p = req->query[i].value ? req->query[i].value : "";;) {
+            size_t len = strcspn(p, ",");
+            if (*n == max || parse_decimal(p, len, &out[*n]))
+                return CT_EINVAL;
+            (*n)++;
+            if (!p[len])
+                break;
+            p += len + 1;
+        }
+    }
+    return CT_OK;
+}
+
+static int boolean(const char *v, int *out)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+        *out = 1;
+    else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+        *out = 0;
+    else
+        return CT_EINVAL;
+    return CT_OK;
+}
+
+int params_stats(const struct request *req, struct stats_params *p, char *msg, size_t msgcap)
+{
+    memset(p, 0, sizeof *p);
+    p->histogram_bins = 10;
+    const char *v = request_query(req, "coverage");
+    if (v) {
+        static const char *const names[] = { "center", "all_touched", "exact" };
+        int k = 0;
+        while (k < 3 && strcmp(v, names[k]) != 0)
+            k++;
+        if (k == 3) {
+            snprintf(msg, msgcap, "coverage: expected center, all_touched or exact");
+            return CT_EINVAL;
+        }
+        p->coverage = (enum zonal_coverage)k;
+    }
+    double bands[PARAMS_MAX_BANDS];
+    if (number_list(req, "bidx", bands, &p->nbands, PARAMS_MAX_BANDS)) {
+        snprintf(msg, msgcap, "bidx: expected band numbers 1..65535 (at most %d)",
+                 PARAMS_MAX_BANDS);
+        return CT_EINVAL;
+    }
+    for (int i = 0; i < p->nbands; i++) {
+        if (!(bands[i] >= 1 && bands[i] <= 65535) || bands[i] != floor(bands[i])) {
+            snprintf(msg, msgcap, "bidx: expected band numbers 1..65535 (at most %d)",
+                     PARAMS_MAX_BANDS);
+            return CT_EINVAL;
+        }
+        p->bands[i] = (int)bands[i];
+    }
+    if ((v = request_query(req, "nodata"))) {
+        if (params_number(v, &p->nodata)) {
+            snprintf(msg, msgcap, "nodata: expected a number or nan");
+            return CT_EINVAL;
+        }
+        p->has_nodata = 1;
+    }
+    if ((v = request_query(req, "categorical")) && boolean(v, &p->categorical)) {
+        snprintf(msg, msgcap, "categorical: expected true or false");
+        return CT_EINVAL;
+    }
+    if (number_list(req, "c", p->classes, &p->nclasses, PARAMS_MAX_CLASSES)) {
+        snprintf(msg, msgcap, "c: expected class values (numbers, at most %d)",
+                 PARAMS_MAX_CLASSES);
+        return CT_EINVAL;
+    }
+    if (number_list(req, "p", p->p, &p->np, PARAMS_MAX_PERCENTILES)) {
+        snprintf(msg, msgcap, "p: expected percentiles 0..100 (at most %d)",
+                 PARAMS_MAX_PERCENTILES);
+        return CT_EINVAL;
+    }
+    for (int i = 0; i < p->np; i++)
+        if (!(p->p[i] >= 0 && p->p[i] <= 100)) {
+            snprintf(msg, msgcap, "p: expected percentiles 0..100 (at most %d)",
+                     PARAMS_MAX_PERCENTILES);
+            return CT_EINVAL;
+        }
+    if (!request_query(req, "p")) {
+        p->np = 2;
+        p->p[0] = 2;
+        p->p[1] = 98;
+    }
+    if ((v = request_query(req, "histogram_bins"))) {
+        uint64_t n;
+        if (parse_u64(v, strlen(v), &n) || n < 1 || n > 1000) {
+            snprintf(msg, msgcap, "histogram_bins: expected 1..1000");
+            return CT_EINVAL;
+        }
+        p->histogram_bins = (int)n;
+    }
+    if ((v = request_query(req, "histogram_range"))) {
+        if (params_range(v, &p->range_min, &p->range_max)) {
+            snprintf(msg, msgcap, "histogram_range: expected MIN,MAX with MIN < MAX");
+            return CT_EINVAL;
+        }
+        p->has_range = 1;
+    }
+    if ((v = request_query(req, "max_size"))) {
+        uint64_t n;
+        if (parse_u64(v, strlen(v), &n) || n < 1 || n > 1000000) {
+            snprintf(msg, msgcap, "max_size: expected 1..1000000 cells");
+            return CT_EINVAL;
+        }
+        p->max_size = (int)n;
+    }
+    return CT_OK;
+}
+
+int params_stats_check(const struct stats_params *p, const struct raster_info *in, char *msg,
+                       size_t msgcap)
+{
+    const int total = in->nbands + (in->has_alpha ? 1 : 0);
+    for (int b = 0; b < p->nbands; b++)
+        if (p->bands[b] > total) {
+            snprintf(msg, msgcap, "bidx: band %d does not exist (the source has %d)",
+                     p->bands[b], total);
+            return CT_EINVAL;
+        }
+    return CT_OK;
+}

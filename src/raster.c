@@ -15,6 +15,7 @@
 #include <gdal.h>
 #include <gdal_alg.h>
 #include <gdal_utils.h>
+#include <ogr_api.h>
 #include <ogr_srs_api.h>
 
 #include "err.h"
@@ -933,4 +934,313 @@ int raster_palette(const struct raster *r, uint8_t rgba[256][4], int *n)
     }
     *n = count;
     return CT_OK;
+}
+
+/* --- zonal reads --------------------------------------------------------------------- */
+
+/* Edges of polygons in a projected CRS are split into pieces of at most this
+ * many degrees before their positions are transformed (docs/ZONAL.md). */
+#define ZONE_SEGMENT_DEG 0.01
+
+struct raster_zone {
+    struct raster *r;
+    int level;               /* -1: full resolution */
+    GDALDatasetH ds;         /* the grid: r->ds or an overview dataset (not owned) */
+    int width, height;
+    double gt[6];            /* of the grid */
+    OGRGeometryH geom;       /* the polygons in the source's CRS */
+    struct polygon *cells;   /* the polygons in cell coordinates */
+    size_t ncells;
+    struct raster_window win;
+    int by_row;              /* geographic: areas per row */
+    double area_const;       /* projected: m2 per cell */
+    double a, e2, dlon_rad;  /* geographic: ellipsoid, cell width in radians */
+};
+
+void raster_zone_free(struct raster_zone *z)
+{
+    if (!z)
+        return;
+    if (z->geom)
+        OGR_G_DestroyGeometry(z->geom);
+    for (size_t i = 0; z->cells && i < z->ncells; i++) {
+        for (size_t j = 0; j < z->cells[i].nrings; j++)
+            free(z->cells[i].rings[j].xy);
+        free(z->cells[i].rings);
+    }
+    free(z->cells);
+    free(z);
+}
+
+/* The polygons as one OGR multipolygon (longitude/latitude). */
+static OGRGeometryH ogr_polygons(const struct polygon *polys, size_t n)
+{
+    OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
+    for (size_t i = 0; mp && i < n; i++) {
+        OGRGeometryH p = OGR_G_CreateGeometry(wkbPolygon);
+        for (size_t j = 0; p && j < polys[i].nrings; j++) {
+            OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing);
+            if (!ring) {
+                OGR_G_DestroyGeometry(p);
+                p = NULL;
+                break;
+            }
+            for (size_t k = 0; k < polys[i].rings[j].n; k++)
+                OGR_G_AddPoint_2D(ring, polys[i].rings[j].xy[2 * k],
+                                  polys[i].rings[j].xy[2 * k + 1]);
+            OGR_G_AddGeometryDirectly(p, ring);
+        }
+        if (!p || OGR_G_AddGeometryDirectly(mp, p) != OGRERR_NONE) {
+            OGR_G_DestroyGeometry(mp);
+            return NULL;
+        }
+    }
+    return mp;
+}
+
+/* z->cells from z->geom through the grid's inverse geotransform, and the
+ * bounding box of every position in *minx.. */
+static int to_cells(struct raster_zone *z, double box[4])
+{
+    double inv[6];
+    if (!GDALInvGeoTransform(z->gt, inv))
+        return CT_EUNSUPPORTED;
+    int n = OGR_G_GetGeometryCount(z->geom);
+    z->cells = calloc((size_t)(n > 0 ? n : 1), sizeof *z->cells);
+    if (!z->cells)
+        return CT_ENOMEM;
+    box[0] = box[1] = INFINITY;
+    box[2] = box[3] = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        OGRGeometryH p = OGR_G_GetGeometryRef(z->geom, i);
+        int nr = OGR_G_GetGeometryCount(p);
+        struct polygon *cp = &z->cells[z->ncells++];
+        cp->rings = calloc((size_t)(nr > 0 ? nr : 1), sizeof *cp->rings);
+        if (!cp->rings)
+            return CT_ENOMEM;
+        for (int j = 0; j < nr; j++) {
+            OGRGeometryH ring = OGR_G_GetGeometryRef(p, j);
+            int np = OGR_G_GetPointCount(ring);
+            struct ring *cr = &cp->rings[cp->nrings++];
+            cr->xy = malloc((size_t)(np > 0 ? np : 1) * 2 * sizeof *cr->xy);
+            if (!cr->xy)
+                return CT_ENOMEM;
+            cr->n = (size_t)np;
+            for (int k = 0; k < np; k++) {
+                double x = OGR_G_GetX(ring, k), y = OGR_G_GetY(ring, k);
+                double c = inv[0] + x * inv[1] + y * inv[2], r = inv[3] + x * inv[4] + y * inv[5];
+                cr->xy[2 * k] = c;
+                cr->xy[2 * k + 1] = r;
+                box[0] = fmin(box[0], c);
+                box[1] = fmin(box[1], r);
+                box[2] = fmax(box[2], c);
+                box[3] = fmax(box[3], r);
+            }
+        }
+    }
+    return CT_OK;
+}
+
+/* The geodesic area of the quadrangle between latitudes p1, p2 (radians) and
+ * dlon radians of longitude, on the ellipsoid of semi-major axis a and
+ * eccentricity squared e2 (the authalic latitude's q function). */
+static double quad_area(double a, double e2, double dlon, double p1, double p2)
+{
+    if (e2 <= 0)
+        return fabs(dlon * a * a * (sin(p1) - sin(p2)));
+    double e = sqrt(e2);
+    double q1, q2, s;
+    s = sin(p1);
+    q1 = s / (1 - e2 * s * s) + log((1 + e * s) / (1 - e * s)) / (2 * e);
+    s = sin(p2);
+    q2 = s / (1 - e2 * s * s) + log((1 + e * s) / (1 - e * s)) / (2 * e);
+    return fabs(dlon * a * a * (1 - e2) * (q1 - q2) / 2);
+}
+
+int raster_zone_new(struct raster *r, const struct polygon *polys, size_t n, int ovr,
+                    struct raster_zone **out, char *msg, size_t msgcap)
+{
+    int err = CT_ENOMEM;
+    struct raster_zone *z = calloc(1, sizeof *z);
+    *out = NULL;
+    if (!z)
+        goto error;
+    z->r = r;
+    z->level = ovr;
+    z->ds = ovr < 0 ? r->ds : overview_ds(r, ovr);
+    if (!z->ds || ovr >= r->info.noverviews) {
+        err = CT_EINVAL;
+        snprintf(msg, msgcap, "max_size: no overview level %d", ovr);
+        goto error;
+    }
+    z->width = GDALGetRasterXSize(z->ds);
+    z->height = GDALGetRasterYSize(z->ds);
+    memcpy(z->gt, r->gt, sizeof z->gt);
+    for (int i = 1; i < 6; i++) /* an overview covers the same extent with fewer cells */
+        if (i != 3)
+            z->gt[i] *= i == 1 || i == 4 ? (double)r->info.width / z->width
+                                         : (double)r->info.height / z->height;
+    if (!(z->geom = ogr_polygons(polys, n)))
+        goto error;
+    if (!OSRIsGeographic(r->srs))
+        OGR_G_Segmentize(z->geom, ZONE_SEGMENT_DEG);
+    reset_errors();
+    if (OGR_G_Transform(z->geom, r->from_lonlat) != OGRERR_NONE) {
+        err = CT_EINVAL;
+        snprintf(msg, msgcap, "the polygon cannot be transformed to the source's CRS (a "
+                              "position outside its domain)");
+        goto error;
+    }
+    double box[4];
+    if ((err = to_cells(z, box)))
+        goto error;
+    double x0 = fmax(floor(box[0]), 0), y0 = fmax(floor(box[1]), 0);
+    double x1 = fmin(ceil(box[2]), z->width), y1 = fmin(ceil(box[3]), z->height);
+    if (!(x1 > x0 && y1 > y0)) {
+        err = CT_EOUTSIDE;
+        snprintf(msg, msgcap, "the polygon is outside the data");
+        goto error;
+    }
+    z->win = (struct raster_window){ (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0) };
+    OGRErr oe = OGRERR_NONE;
+    if (OSRIsGeographic(r->srs)) {
+        double to_rad = OSRGetAngularUnits(r->srs, NULL);
+        double a = OSRGetSemiMajor(r->srs, &oe), inv_f = OSRGetInvFlattening(r->srs, &oe);
+        double f = inv_f > 0 ? 1 / inv_f : 0;
+        z->by_row = 1;
+        z->a = a;
+        z->e2 = f * (2 - f);
+        /* axis-aligned cells: meridians and parallels; a rotated grid gets
+         * the area of a cell of the same size in degrees at its row */
+        z->dlon_rad = hypot(z->gt[1], z->gt[4]) * to_rad;
+    } else {
+        double to_m = OSRGetLinearUnits(r->srs, NULL);
+        z->area_const = fabs(z->gt[1] * z->gt[5] - z->gt[2] * z->gt[4]) * to_m * to_m;
+    }
+    *out = z;
+    return CT_OK;
+error:
+    if (err == CT_ENOMEM)
+        snprintf(msg, msgcap, "out of memory");
+    raster_zone_free(z);
+    return err;
+}
+
+const struct raster_window *raster_zone_window(const struct raster_zone *z)
+{
+    return &z->win;
+}
+
+const struct polygon *raster_zone_cells(const struct raster_zone *z, size_t *n)
+{
+    *n = z->ncells;
+    return z->cells;
+}
+
+void raster_zone_blocks(const struct raster_zone *z, int *bw, int *bh)
+{
+    GDALGetBlockSize(GDALGetRasterBand(z->ds, 1), bw, bh);
+    if (*bw < 1)
+        *bw = 1;
+    if (*bh < 1)
+        *bh = 1;
+}
+
+void raster_zone_grid(const struct raster_zone *z, int *width, int *height, int *level)
+{
+    *width = z->width;
+    *height = z->height;
+    *level = z->level;
+}
+
+int raster_zone_mask(struct raster_zone *z, const struct raster_window *win, int all_touched,
+                     uint8_t *mask, char *msg, size_t msgcap)
+{
+    GDALDriverH drv = GDALGetDriverByName("MEM");
+    GDALDatasetH mem = drv ? GDALCreate(drv, "", win->w, win->h, 0, GDT_Byte, NULL) : NULL;
+    int err = CT_EINTERNAL;
+    memset(mask, 0, (size_t)win->w * (size_t)win->h);
+    if (!mem || add_mem_band(mem, GDT_Byte, mask))
+        goto out;
+    const double *g = z->gt;
+    double gt[6] = { g[0] + win->x * g[1] + win->y * g[2], g[1], g[2],
+                     g[3] + win->x * g[4] + win->y * g[5], g[4], g[5] };
+    GDALSetGeoTransform(mem, gt);
+    int band = 1;
+    double burn = 1;
+    char *opts[] = { all_touched ? "ALL_TOUCHED=TRUE" : NULL, NULL };
+    reset_errors();
+    if (GDALRasterizeGeometries(mem, 1, &band, 1, &z->geom, NULL, NULL, &burn, opts, NULL,
+                                NULL) == CE_None)
+        err = CT_OK;
+out:
+    if (err)
+        set_msg(msg, msgcap, "cannot rasterize the polygon");
+    if (mem)
+        GDALClose(mem);
+    return err;
+}
+
+int raster_zone_read(struct raster_zone *z, int band, const struct raster_window *win,
+                     const double *nodata, double *v, uint8_t *valid, char *msg, size_t msgcap)
+{
+    if (band < 1 || band > GDALGetRasterCount(z->ds)) {
+        snprintf(msg, msgcap, "bidx: band %d does not exist", band);
+        return CT_EINVAL;
+    }
+    GDALRasterBandH b = GDALGetRasterBand(z->ds, band);
+    const size_t n = (size_t)win->w * (size_t)win->h;
+    reset_errors();
+    if (GDALRasterIO(b, GF_Read, win->x, win->y, win->w, win->h, v, win->w, win->h, GDT_Float64,
+                     0, 0) != CE_None)
+        return read_failed(0, "the source", msg, msgcap);
+    int has = 0, flags = GDALGetMaskFlags(b);
+    double nd = nodata ? *nodata : GDALGetRasterNoDataValue(b, &has);
+    GDALDataType dt = GDALGetRasterDataType(b);
+    if (nodata || (flags & GMF_NODATA)) { /* the value decides (NaN never valid) */
+        for (size_t i = 0; i < n; i++)
+            valid[i] = !isnan(v[i]) && !is_nodata(v[i], nd, dt);
+        return CT_OK;
+    }
+    if (flags & GMF_ALL_VALID) {
+        for (size_t i = 0; i < n; i++)
+            valid[i] = !isnan(v[i]);
+        return CT_OK;
+    }
+    /* an alpha band or a per-dataset mask */
+    if (GDALRasterIO(GDALGetMaskBand(b), GF_Read, win->x, win->y, win->w, win->h, valid,
+                     win->w, win->h, GDT_Byte, 0, 0) != CE_None)
+        return read_failed(0, "the source mask", msg, msgcap);
+    for (size_t i = 0; i < n; i++)
+        valid[i] = valid[i] && !isnan(v[i]);
+    return CT_OK;
+}
+
+void raster_zone_forget(struct raster_zone *z)
+{
+    /* Each block of a zone is read once: kept, they would fill GDAL's block
+     * cache (64 MB) with nothing to reuse. */
+    for (int i = 1; i <= GDALGetRasterCount(z->ds); i++) {
+        GDALRasterBandH b = GDALGetRasterBand(z->ds, i);
+        GDALFlushRasterCache(b);
+        GDALFlushRasterCache(GDALGetMaskBand(b));
+    }
+}
+
+double raster_zone_cell_area(const struct raster_zone *z, int row)
+{
+    if (!z->by_row)
+        return z->area_const;
+    const double *g = z->gt;
+    double to_rad = OSRGetAngularUnits(z->r->srs, NULL);
+    double lat1 = (g[3] + row * g[5]) * to_rad, lat2 = (g[3] + (row + 1) * g[5]) * to_rad;
+    double lim = M_PI / 2;
+    lat1 = fmax(fmin(lat1, lim), -lim);
+    lat2 = fmax(fmin(lat2, lim), -lim);
+    return quad_area(z->a, z->e2, z->dlon_rad, lat1, lat2);
+}
+
+int raster_zone_area_by_row(const struct raster_zone *z)
+{
+    return z->by_row;
 }

@@ -125,6 +125,18 @@ static int parse_path(const char *path, size_t len, struct route *out)
         out->kind = ROUTE_TILE;
         return parse_tile(path + sizeof tiles - 1, end, out);
     }
+    static const char stats[] = "/statistics/";
+    if (one_segment(path, len, stats, &out->layer)) {
+        out->kind = ROUTE_STATISTICS;
+        if (memchr(out->layer.p, '/', out->layer.n))
+            return CT_ENOROUTE;
+        return valid_layer(out->layer) ? CT_OK : CT_EINVAL;
+    }
+    if (len == 15 && memcmp(path, "/cog/statistics", 15) == 0) {
+        out->kind = ROUTE_STATISTICS;
+        out->adhoc = 1;
+        return CT_OK;
+    }
     /* "/cog/...": the same routes for the url= source, TiTiler's shape. The
      * segment before the route's own ("tiles" or "cog") stands in for a layer. */
     static const char cog[] = "/cog/", cogtiles[] = "/cog/tiles/";
@@ -173,6 +185,12 @@ const char *route_allow(enum route_kind kind)
     case ROUTE_TILEJSON:
     case ROUTE_POINT:
     case ROUTE_MAP: return "GET, HEAD, OPTIONS";
+    case ROUTE_STATISTICS: return "POST, OPTIONS";
     }
     return NULL;
+}
+
+int route_takes_body(enum route_kind kind)
+{
+    return kind == ROUTE_STATISTICS;
 }

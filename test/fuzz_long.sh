@@ -11,7 +11,7 @@ secs=${FUZZ_LONG_SECONDS:-600}
 runs=${FUZZ_RUNS:-}
 status=0
 rows=()
-for pair in event:test/events custom:test/custom-corpus query:test/query-corpus url:test/url-corpus; do
+for pair in event:test/events custom:test/custom-corpus query:test/query-corpus url:test/url-corpus geojson:test/geojson-corpus; do
   t=${pair%%:*} seeds=${pair#*:}
   corpus=build/fuzz-corpus/$t art=build/fuzz-artifacts/$t log=build/fuzz-long-$t.log
   mkdir -p "$corpus" "$art" "test/fuzz/crashers/$t"

@@ -6,7 +6,7 @@ BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 out=test/out/cli
 mkdir -p "$out"
 . test/lib/tap.sh
-plan 30
+plan 33
 # expect STATUS WHAT ARGS...: runs bootstrap, checks its exit status
 expect() {
   local want=$1 what=$2; shift 2
@@ -60,3 +60,9 @@ expect 2 "no subcommand"
 expect 0 "--help" --help
 grep -q 'bootstrap tile' "$out/stdout"; verdict $? "--help shows usage"
 expect 1 "unwritable output" tile 0/0/0 -o /nonexistent-dir/t.png
+# bootstrap stats: the answer on stdout, errors and exit statuses as for tiles
+printf '%s' '{"type":"Polygon","coordinates":[[[7.092,45.922],[7.1,45.921],[7.098,45.927],[7.092,45.922]]]}' >"$out/zone.geojson"
+expect 0 "stats of a polygon" stats --source test/data/titiler/dem.tif --geojson "$out/zone.geojson" --query 'p=50'
+jq -e '.type == "Feature" and .properties.statistics.b1.percentile_50 == .properties.statistics.b1.median' "$out/stdout" >/dev/null
+verdict $? "... prints the Feature with its statistics" "$(head -c 200 "$out/stdout")"
+printf '%s' '{"type":"Polygon","coordinates":[[[10,10],[11,10],[11,11],[10,10]]]}' | expect 3 "stats of a polygon outside the data (from stdin)" stats --source test/data/titiler/dem.tif --geojson -

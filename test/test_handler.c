@@ -62,7 +62,8 @@ static int setup(void **state)
 static void get(const char *method, const char *path, const struct kv *q, size_t nq,
                 struct response *r)
 {
-    struct request req = { .method = method, .path = path, .query = q, .nquery = nq, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
+    struct request req = { .method = method, .path = path, .query = q, .nquery = nq,
+                           .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
     handler_handle(worker, &req, r);
 }
 
@@ -233,7 +234,9 @@ static void test_etag_and_conditional_get(void **state)
         char inm[128];
         snprintf(inm, sizeof inm, matching[i] ? matching[i] : "%s", r.etag);
         struct kv h[] = { { "if-none-match", inm } };
-        struct request req = { .method = "GET", .path = "/tiles/world/1/0/0.png", .query = NULL, .nquery = 0, .headers = h, .nheaders = 1, .deadline_ms = 0, .base_path = NULL };
+        struct request req = { .method = "GET", .path = "/tiles/world/1/0/0.png", .query = NULL,
+                               .nquery = 0, .headers = h, .nheaders = 1, .deadline_ms = 0,
+                               .base_path = NULL };
         struct response c;
         handler_handle(worker, &req, &c);
         if (c.status != 304)
@@ -243,7 +246,9 @@ static void test_etag_and_conditional_get(void **state)
         response_free(&c);
     }
     struct kv h[] = { { "If-None-Match", "\"0000000000000000\"" } };
-    struct request req = { .method = "GET", .path = "/tiles/world/1/0/0.png", .query = NULL, .nquery = 0, .headers = h, .nheaders = 1, .deadline_ms = 0, .base_path = NULL };
+    struct request req = { .method = "GET", .path = "/tiles/world/1/0/0.png", .query = NULL,
+                           .nquery = 0, .headers = h, .nheaders = 1, .deadline_ms = 0,
+                           .base_path = NULL };
     struct response c;
     handler_handle(worker, &req, &c);
     assert_int_equal(c.status, 200);
@@ -599,7 +604,8 @@ static void test_bands_and_masks(void **state)
 
 static cJSON *get_json(const char *path, const struct kv *h, size_t nh, int want)
 {
-    struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0, .headers = h, .nheaders = nh, .deadline_ms = 0, .base_path = NULL };
+    struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0, .headers = h,
+                           .nheaders = nh, .deadline_ms = 0, .base_path = NULL };
     struct response r;
     handler_handle(worker, &req, &r);
     if (r.status != want)
@@ -652,7 +658,9 @@ static void test_metadata(void **state)
     /* TileJSON: absolute URL from Host, X-Forwarded-Proto; the query carried */
     struct kv h[] = { { "Host", "tiles.example" }, { "X-Forwarded-Proto", "https" } };
     struct kv q[] = { { "colormap_name", "magma" }, { "rescale", "0,3000" } };
-    struct request req = { .method = "GET", .path = "/tiles/dem/tilejson.json", .query = q, .nquery = 2, .headers = h, .nheaders = 2, .deadline_ms = 0, .base_path = "/prod" };
+    struct request req = { .method = "GET", .path = "/tiles/dem/tilejson.json", .query = q,
+                           .nquery = 2, .headers = h, .nheaders = 2, .deadline_ms = 0,
+                           .base_path = "/prod" };
     struct response r;
     handler_handle(worker, &req, &r);
     assert_int_equal(r.status, 200);
@@ -699,7 +707,9 @@ static void test_deadline(void **state)
 {
     (void)state;
     /* already past: 504 before any read */
-    struct request req = { .method = "GET", .path = "/tiles/world/2/1/1.png", .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 1000, .base_path = NULL };
+    struct request req = { .method = "GET", .path = "/tiles/world/2/1/1.png", .query = NULL,
+                           .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 1000,
+                           .base_path = NULL };
     struct response r;
     handler_handle(worker, &req, &r);
     assert_int_equal(r.status, 504);

@@ -48,7 +48,8 @@ static int setup(void **state)
 /* The grey level at the tile's centre pixel. */
 static int centre_value(const char *path)
 {
-    struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
+    struct request req = { .method = "GET", .path = path, .query = NULL, .nquery = 0,
+                           .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
     struct response r;
     handler_handle(worker, &req, &r);
     if (r.status != 200)

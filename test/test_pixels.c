@@ -254,7 +254,8 @@ static int check_tile(const struct fixture *fx, const struct tile_case *c)
         q[nq++] = (struct kv){ "rescale", rs };
     }
     snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.png", fx->layer, c->z, c->x, c->y);
-    struct request req = { .method = "GET", .path = path, .query = q, .nquery = nq, .headers = NULL, .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
+    struct request req = { .method = "GET", .path = path, .query = q, .nquery = nq, .headers = NULL,
+                           .nheaders = 0, .deadline_ms = 0, .base_path = NULL };
     struct response resp;
     handler_handle(worker, &req, &resp);
 

@@ -8,7 +8,7 @@ BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 out=test/out/server
 mkdir -p "$out"
 . test/lib/tap.sh
-plan 43
+plan 47
 for tool in curl jq; do
   command -v "$tool" >/dev/null || stop "$tool is installed (make deps-test)"
 done
@@ -125,6 +125,21 @@ for i in $(seq 0 7); do
   [ "$c" = 200 ]; verdict $? "parallel request 3/$i/3 -> 200" "got '$c'"
 done
 expect 200 image/png "/tiles/world/3/4/3.png" "served after a parallel burst"
+
+# zonal statistics: a POSTed GeoJSON body
+poly='{"type":"Feature","properties":{"name":"x"},"geometry":{"type":"Polygon","coordinates":[[[7.092,45.922],[7.1,45.921],[7.098,45.927],[7.092,45.922]]]}}'
+got=$(ccurl -o "$out/body" -w '%{http_code}' -X POST -H 'Content-Type: application/geo+json' \
+  --data-binary "$poly" "$base/statistics/dem?coverage=exact")
+[ "$got" = 200 ] && jq -e '.properties.name == "x" and .properties.statistics.b1.count > 0' "$out/body" >/dev/null
+verdict $? "POST /statistics/dem with a GeoJSON Feature -> 200, the feature back with its statistics" "$got $(head -c 200 "$out/body")"
+got=$(ccurl -o "$out/body" -w '%{http_code}' -X POST -H 'Content-Type: text/plain' --data-binary "$poly" "$base/statistics/dem")
+[ "$got" = 415 ] && jq -e .detail "$out/body" >/dev/null; verdict $? "... as text/plain -> 415 JSON" "$got"
+got=$(ccurl -o "$out/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}' "$base/statistics/dem")
+[ "$got" = 400 ] && grep -q 'coordinates\[0\]' "$out/body"; verdict $? "... a ring of 3 positions -> 400 naming coordinates[0]" "$got $(cat "$out/body")"
+hdrs=$(ccurl -D - -o /dev/null -X OPTIONS -H 'Origin: https://x.example' -H 'Access-Control-Request-Method: POST' \
+  -H 'Access-Control-Request-Headers: content-type' "$base/statistics/dem")
+grep -qi '^access-control-allow-methods: .*POST' <<<"$hdrs" && grep -qi '^access-control-allow-headers: content-type' <<<"$hdrs"
+verdict $? "a CORS preflight for a POST of JSON -> allowed"
 
 grep -q '"status":404' "$out/serve.err"; verdict $? "one JSON log line per request"
 

@@ -9,7 +9,7 @@ mkdir -p test/out
 . test/lib/tap.sh
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
     --suppressions=test/valgrind.supp)
-programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport"
+programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport test_stats test_geojson test_coverage"
 # the programs, three local renders, two renders over HTTP
 plan $(( $(wc -w <<<"$programs") + 3 + 2 ))
 # vg_run NAME WANT_STATUS COMMAND...: valgrind itself exits 99 on an error.

@@ -1,0 +1,52 @@
+/* zonal.h - the statistics of a raster's bands over polygons (docs/ZONAL.md):
+ * the polygons' window cut into chunks of whole blocks, chunks the polygons
+ * miss never read, each kept chunk read over the polygons' extent within it,
+ * folded one after another into one mergeable accumulator per band. */
+#ifndef COGTILER_ZONAL_H
+#define COGTILER_ZONAL_H
+
+#include <stddef.h>
+
+#include "geom.h"
+#include "raster.h"
+#include "stats.h"
+
+enum zonal_coverage {
+    ZONAL_CENTER = 0, /* cells whose centre is inside (gdal_rasterize) */
+    ZONAL_ALL_TOUCHED,/* cells the polygons touch (gdal_rasterize -at) */
+    ZONAL_EXACT,      /* every cell, weighted by its covered fraction */
+};
+
+struct zonal_opts {
+    enum zonal_coverage coverage;
+    int nbands;
+    const int *bands;           /* 1-based */
+    int has_nodata;             /* nodata replaces the source's nodata and masks */
+    double nodata;
+    long long max_cells;        /* a window of more cells is refused (CT_ETOOLARGE) */
+    long long chunk_cells;      /* cells per chunk (at least one block is read at once) */
+    int max_unique;             /* exact value counts up to this many distinct values */
+    int max_size;               /* > 0: read the finest overview whose window fits max_size^2 */
+    long long deadline_ms;      /* epoch ms; 0 = none */
+    /* Called after each chunk with the cells done and in all (for a progress bar). */
+    void (*progress)(void *ctx, long long done, long long total);
+    void *progress_ctx;
+};
+
+/* What was read. */
+struct zonal_info {
+    int level;                  /* the overview level read, -1: full resolution */
+    long long window_cells;     /* cells of the polygons' window */
+    long long chunks, chunks_read;
+    long long cells_read;
+};
+
+/* Folds the cells of polys[0..n) (longitude/latitude) into out[0..o->nbands),
+ * accumulators the caller made with stats_new(). Returns 0; CT_EOUTSIDE when
+ * the polygons miss the raster; CT_ETOOLARGE when the window holds more than
+ * max_cells (msg gives the count); CT_ETIMEOUT at the deadline; CT_EINVAL,
+ * CT_ENOMEM, or the source's faults; with msg. */
+int zonal_run(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
+              struct stats **out, struct zonal_info *info, char *msg, size_t msgcap);
+
+#endif
