@@ -7,7 +7,7 @@
 #     majority/minority, median and percentiles, histogram counts, categories
 #     exactly; sums, means, std, areas to 1e-9 relative); exact within the
 #     error bound of the reference's 64 x 64 supersampling (ring segments
-#     touching a cell / 64 per cell), then within 1e-9 per cell of OGR's
+#     touching a cell / 64 per cell), then within 1e-7 per cell of OGR's
 #     intersection areas (valid polygons only);
 #   - the resolution test: the raster upsampled k times (gdal_translate
 #     -outsize, nearest) counts k^2 times the cells, with the same means,
@@ -73,16 +73,17 @@ RESOLUTION=(
   "$DEM 2 $Z/dem_hole.geojson exact"
 )
 # RASTER ZONES COVERAGE BUDGETS...: chunk invariance (cells per chunk; the
-# last, larger than any zone, is the one the others are compared with).
+# last, the most COGTILER_CHUNK_CELLS takes and larger than any zone's
+# window, is the one the others are compared with).
 # cog_cmap.tif has blocks of 512 x 512 (262,144 cells), the tiled DEM copy of
 # 64 x 64 (4,096), temperatures.tif strips of 150 x 13 (1,950).
 CHUNKS=(
-  "$CMAP $Z/cmap_chunks.geojson center 262144 786432 1048576 1000000000000"
-  "$CMAP $Z/cmap_chunks.geojson exact 262144 786432 1000000000000"
-  "$CMAP $Z/cmap_hole.geojson all_touched 262144 524288 1000000000000"
-  "@DEM64 $Z/dem_partial.geojson exact 4096 12288 1000000000000"
-  "@DEM64 $Z/dem_hole.geojson center 4096 20480 1000000000000"
-  "$TEMP @COUNTRIES all_touched 1950 5850 1000000000000"
+  "$CMAP $Z/cmap_chunks.geojson center 262144 786432 1048576 67108864"
+  "$CMAP $Z/cmap_chunks.geojson exact 262144 786432 67108864"
+  "$CMAP $Z/cmap_hole.geojson all_touched 262144 524288 67108864"
+  "@DEM64 $Z/dem_partial.geojson exact 4096 12288 67108864"
+  "@DEM64 $Z/dem_hole.geojson center 4096 20480 67108864"
+  "$TEMP @COUNTRIES all_touched 1950 5850 67108864"
 )
 
 n_cases=0
@@ -156,14 +157,14 @@ for c in "${CASES[@]}"; do
     what="$name $cov ($(basename "$r") x $(basename "$zf")${q:+, $q})"
     if [ "$RC" != 0 ]; then
       notok "$what: as the reference" "exit $RC: $(why "$o")"
-      [ "$cov" = exact ] && notok "$what: within 1e-9 per cell of OGR's intersections" "no answer"
+      [ "$cov" = exact ] && notok "$what: within 1e-7 per cell of OGR's intersections" "no answer"
       continue
     fi
     $PY "$REF" check --source "$r" --geojson "$zf" --query "$query" "$o.json" >"$o.diff" 2>&1
     verdict $? "$what: as the reference$([ "$cov" = exact ] && echo ' (within the 64x64 supersampling bound)')" "$(why "$o")"
     if [ "$cov" = exact ]; then
       $PY "$REF" check --exact geos --source "$r" --geojson "$zf" --query "$query" "$o.json" >"$o.geos.diff" 2>&1
-      verdict $? "$what: within 1e-9 per cell of OGR's intersections" "$(head -n 8 "$o.geos.diff" | tr '\n' ' ')"
+      verdict $? "$what: within 1e-7 per cell of OGR's intersections" "$(head -n 8 "$o.geos.diff" | tr '\n' ' ')"
     fi
   done
 done
@@ -338,8 +339,13 @@ if sys.argv[1] == "zones":
     json.dump(zone([(10.5, 30.5), (30.5, 10.5), (4085.5, 4065.5), (4065.5, 4085.5)]), open(sys.argv[4], "w"))
     sys.exit(0)
 # blocks LOG ZONE: prints "READ r,c ..." of blocks a GET covered more than
-# 16 KB of, "BOX ..." the blocks the zone's bounding box overlaps, "TOUCHED
-# ..." the blocks one of its cells is in (all_touched).
+# 16 KB of; "ASKED ..." the block each GET was for: the one holding its byte
+# start + 16383 (GDAL rounds a read down to a 16 KB chunk, and a GET may
+# continue a block partly cached). GDAL's /vsicurl/ reads ahead: a read that
+# follows the previous one in the file downloads twice as much, so READ may
+# hold the next block or two in the file beyond ASKED; "BOX ..." the blocks
+# the zone's bounding box overlaps, "TOUCHED ..." the blocks one of its
+# cells is in (all_touched).
 log, zf = sys.argv[3], sys.argv[4]
 band = ds.GetRasterBand(1)
 nb = ds.RasterXSize // B
@@ -349,7 +355,7 @@ for r in range(nb):
         off = int(band.GetMetadataItem(f"BLOCK_OFFSET_{c}_{r}", "TIFF"))
         size = int(band.GetMetadataItem(f"BLOCK_SIZE_{c}_{r}", "TIFF"))
         spans[(r, c)] = (off, off + size)
-read = set()
+read, asked = set(), set()
 gets = 0
 for line in open(log):
     f = line.split()
@@ -363,6 +369,8 @@ for line in open(log):
     for k, (s, e) in spans.items():
         if min(b, e) - max(a, s) > 16384:
             read.add(k)
+        if s <= a + 16383 < e:
+            asked.add(k)
 g = ogr.CreateGeometryFromJson(json.dumps(json.load(open(zf))["geometry"]))
 ct = osr.CoordinateTransformation(wgs, srs)
 g.Segmentize(0.01); g.Transform(ct)
@@ -381,6 +389,7 @@ touched = {(r, c) for r in range(nb) for c in range(nb) if a[r * B:(r + 1) * B, 
 fmt = lambda s: " ".join(f"{r},{c}" for r, c in sorted(s))
 print("GETS", gets)
 print("READ", fmt(read))
+print("ASKED", fmt(asked))
 print("BOX", fmt(box))
 print("TOUCHED", fmt(touched))
 EOF
@@ -396,11 +405,12 @@ else
   nginx_requests "$from" >"$out/corner.log"
   verdict "$RC" "remote COG, a zone over its corner: answered" "exit $RC: $(why "$out/corner")"
   $PY "$out/blocks.py" blocks "$www/x.tif" "$out/corner.log" "$out/corner.geojson" >"$out/blocks.txt"
-  extra=$(comm -23 <(blocks_of READ) <(blocks_of BOX) | tr '\n' ' ')
-  nread=$(blocks_of READ | wc -l)
-  [ -z "$extra" ] && [ "$nread" -gt 0 ]
-  verdict $? "... reads only blocks its bounding box overlaps ($nread of $(blocks_of BOX | wc -l))" \
-    "read outside the box: $extra; $(grep GETS "$out/blocks.txt")"
+  extra=$(comm -23 <(blocks_of ASKED) <(blocks_of BOX) | tr '\n' ' ')
+  nasked=$(blocks_of ASKED | wc -l)
+  [ -z "$extra" ] && [ "$nasked" -gt 0 ]
+  verdict $? "... asks only for blocks its bounding box overlaps ($nasked asked of $(blocks_of BOX | wc -l) in the box)" \
+    "asked outside the box: $extra; $(grep GETS "$out/blocks.txt")"
+  note "corner: blocks downloaded (GDAL's read-ahead included) outside the box: $(comm -23 <(blocks_of READ) <(blocks_of BOX) | tr '\n' ' ')"
   stats "$out/corner-local" "$www/x.tif" "$out/corner.geojson" "coverage=exact"
   [ "$RC" = 0 ] && $PY "$REF" same --rel 0 "$out/corner-local.json" "$out/corner.json" >"$out/corner.diff" 2>&1
   verdict $? "... the same answer as from the local file" "$(why "$out/corner")"
@@ -409,11 +419,11 @@ else
   nginx_requests "$from" >"$out/diagonal.log"
   verdict "$RC" "remote COG, a diagonal band, one block per chunk: answered" "exit $RC: $(why "$out/diagonal")"
   $PY "$out/blocks.py" blocks "$www/x.tif" "$out/diagonal.log" "$out/diagonal.geojson" >"$out/blocks.txt"
-  extra=$(comm -23 <(blocks_of READ) <(blocks_of TOUCHED) | tr '\n' ' ')
-  nread=$(blocks_of READ | wc -l)
-  [ -z "$extra" ] && [ "$nread" -gt 0 ]
-  verdict $? "... reads only blocks the band touches ($nread read; $(blocks_of TOUCHED | wc -l) touched of $(blocks_of BOX | wc -l) in its box)" \
-    "read but not touched: $extra"
+  extra=$(comm -23 <(blocks_of ASKED) <(blocks_of TOUCHED) | tr '\n' ' ')
+  nasked=$(blocks_of ASKED | wc -l) nread=$(blocks_of READ | wc -l) nbox=$(blocks_of BOX | wc -l)
+  [ -z "$extra" ] && [ "$nasked" -gt 0 ] && [ $((nread * 2)) -lt "$nbox" ]
+  verdict $? "... asks only for blocks the band touches ($nasked asked, $nread downloaded with GDAL's read-ahead; $(blocks_of TOUCHED | wc -l) touched of $nbox in its box)" \
+    "asked but not touched: $extra"
   $PY "$REF" check --source "$www/x.tif" --geojson "$out/diagonal.geojson" --query coverage=center \
     "$out/diagonal.json" >"$out/diagonal.diff" 2>&1
   verdict $? "... as the reference" "$(why "$out/diagonal")"
