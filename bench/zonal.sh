@@ -143,16 +143,25 @@ for z in "${ZONES[@]}"; do
     done
 done
 
-# cogtiler's answers against the baseline's (center and all_touched: to 1e-9)
+# cogtiler's answers against the baseline's (center and all_touched: to 1e-9;
+# approximate answers within the reference's tolerance)
 AGREE=$OUT/agree.txt
 : >"$AGREE"
 if [ "$HAVE_STATS" = 1 ]; then
     for z in "${ZONES[@]}"; do
-        read -r _ zone <<<"$z"
+        read -r raster zone <<<"$z"
         zn=$(basename "$zone" .geojson)
         for cov in center all_touched; do
-            if $PY test/zonal_ref.py same --rel 1e-9 "$OUT/ans-baseline-$cov-$zn.json" \
-                "$OUT/ans-cogtiler-$cov-$zn.json" >"$OUT/same-$cov-$zn.txt" 2>&1; then
+            ans=$OUT/ans-cogtiler-$cov-$zn.json
+            # an approximate answer (over 100,000 values): the reference's check,
+            # which allows a bin of the power-of-two histogram
+            if grep -q '"approximate": *true' "$ans"; then
+                cmp_cmd=("$PY" test/zonal_ref.py check --source "$raster" --geojson "$zone"
+                    --query "coverage=$cov" "$ans")
+            else
+                cmp_cmd=("$PY" test/zonal_ref.py same --rel 1e-9 "$OUT/ans-baseline-$cov-$zn.json" "$ans")
+            fi
+            if "${cmp_cmd[@]}" >"$OUT/same-$cov-$zn.txt" 2>&1; then
                 echo "$zn $cov yes" >>"$AGREE"
             else
                 echo "$zn $cov no" >>"$AGREE"
