@@ -88,7 +88,9 @@ static int parse_ring(struct gj_zones *z, const cJSON *a, const char *path, stru
         if (!isfinite(lon) || !isfinite(lat) || fabs(lon) > 180 || fabs(lat) > 90)
             return bad(z, at, "longitude must be within [-180, 180] and latitude within "
                               "[-90, 90]");
-        if (i > 0 && fabs(lon - out->xy[2 * (i - 1)]) > 180)
+        /* (an edge along a pole is a point on the sphere: Antarctica's ring) */
+        if (i > 0 && fabs(lon - out->xy[2 * (i - 1)]) > 180 &&
+            !(fabs(lat) == 90 && lat == out->xy[2 * (i - 1) + 1]))
             return bad(z, at, "an edge spans more than 180 degrees of longitude: split the "
                               "polygon at the antimeridian (RFC 7946 3.1.9)");
         out->xy[2 * i] = lon;

@@ -591,10 +591,39 @@ static void handle_options(const struct request *req, const struct route *rt,
 
 /* --- statistics -------------------------------------------------------------------- */
 
-/* A number, or null for NaN. */
+/* The shortest of %.15g, %.16g and %.17g that reads back as v. */
+static void fmt_double(double v, char *buf, size_t cap)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* A number that reads back as the same double (cJSON prints 15 digits when
+ * they come close), or null for NaN. */
 static cJSON *num(double v)
 {
-    return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
+    char buf[32];
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    fmt_double(v, buf, sizeof buf);
+    return cJSON_CreateRaw(buf);
+}
+
+static cJSON *num_array(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) {
+        cJSON *x = num(v[i]);
+        if (!x || !cJSON_AddItemToArray(a, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
 }
 
 struct cat_ctx {
@@ -606,13 +635,13 @@ static void add_category(void *ctx, double v, double w, double area)
 {
     struct cat_ctx *c = ctx;
     char key[40];
-    snprintf(key, sizeof key, "%.17g", v);
+    fmt_double(v, key, sizeof key);
     cJSON *e = cJSON_AddObjectToObject(c->o, key);
     if (!e)
         return;
-    cJSON_AddNumberToObject(e, "count", w);
+    cJSON_AddItemToObject(e, "count", num(w));
     cJSON_AddItemToObject(e, "fraction", num(c->total > 0 ? w / c->total : NAN));
-    cJSON_AddNumberToObject(e, "area_m2", area);
+    cJSON_AddItemToObject(e, "area_m2", num(area));
 }
 
 /* One band's statistics as docs/ZONAL.md names them; NULL when out of memory. */
@@ -631,14 +660,14 @@ static cJSON *band_json(const struct stats *s, const struct stats_params *p, int
     cJSON_AddItemToObject(o, "min", num(m.min));
     cJSON_AddItemToObject(o, "max", num(m.max));
     cJSON_AddItemToObject(o, "mean", num(m.mean));
-    cJSON_AddNumberToObject(o, "count", m.count);
+    cJSON_AddItemToObject(o, "count", num(m.count));
     cJSON_AddItemToObject(o, "sum", num(m.sum));
     cJSON_AddItemToObject(o, "std", num(m.std));
     cJSON_AddItemToObject(o, "median", num(stats_percentile(s, 50)));
     cJSON_AddItemToObject(o, "majority", num(majority));
     cJSON_AddItemToObject(o, "minority", num(minority));
     if (have && exact)
-        cJSON_AddNumberToObject(o, "unique", (double)unique);
+        cJSON_AddItemToObject(o, "unique", num((double)unique));
     else
         cJSON_AddNullToObject(o, "unique");
     /* numpy.histogram's range: [min, max], or around the one value */
@@ -653,21 +682,21 @@ static cJSON *band_json(const struct stats *s, const struct stats_params *p, int
         for (int i = 0; i <= nb; i++)
             edges[i] = i == nb ? hi : lo + i * ((hi - lo) / nb);
         cJSON *h = cJSON_AddArrayToObject(o, "histogram");
-        cJSON_AddItemToArray(h, cJSON_CreateDoubleArray(counts, nb));
-        cJSON_AddItemToArray(h, cJSON_CreateDoubleArray(edges, nb + 1));
+        cJSON_AddItemToArray(h, num_array(counts, nb));
+        cJSON_AddItemToArray(h, num_array(edges, nb + 1));
     } else {
         cJSON_AddNullToObject(o, "histogram");
     }
     double total = m.count + m.masked;
     cJSON_AddItemToObject(o, "valid_percent", num(total > 0 ? 100 * m.count / total : NAN));
-    cJSON_AddNumberToObject(o, "masked_pixels", m.masked);
-    cJSON_AddNumberToObject(o, "valid_pixels", m.count);
+    cJSON_AddItemToObject(o, "masked_pixels", num(m.masked));
+    cJSON_AddItemToObject(o, "valid_pixels", num(m.count));
     for (int i = 0; i < p->np; i++) {
         char key[48];
         snprintf(key, sizeof key, "percentile_%g", p->p[i]);
         cJSON_AddItemToObject(o, key, num(stats_percentile(s, p->p[i])));
     }
-    cJSON_AddNumberToObject(o, "area_m2", m.area_m2);
+    cJSON_AddItemToObject(o, "area_m2", num(m.area_m2));
     if (!exact)
         cJSON_AddTrueToObject(o, "approximate");
     if (level >= 0)

@@ -147,7 +147,8 @@ def check_polygon(coords, path, count):
                 raise Refused(pp, "a position is 2 or 3 finite numbers")
             if not (-180 <= pos[0] <= 180 and -90 <= pos[1] <= 90):
                 raise Refused(pp, "longitude or latitude out of range")
-            if i and abs(pos[0] - ring[i - 1][0]) > 180:
+            if i and abs(pos[0] - ring[i - 1][0]) > 180 and \
+                    not (abs(pos[1]) == 90 and pos[1] == ring[i - 1][1]):
                 raise Refused(pp, "an edge spans more than 180 degrees of longitude")
         if ring[0][:2] != ring[-1][:2]:
             raise Refused(rp, "the ring is not closed")
@@ -405,15 +406,20 @@ def cell_areas(src, win):
 
 
 def null_stats(valid_pixels, masked, opts):
+    """No valid cell (docs/ZONAL.md): the sums of weights are numbers, categories
+    only the listed classes, valid_percent 0 when masked cells were in the zone."""
+    total = valid_pixels + masked
     s = {"valid_pixels": valid_pixels, "count": valid_pixels, "masked_pixels": masked,
-         "valid_percent": None, "sum": None, "mean": None, "std": None, "min": None,
+         "valid_percent": 100.0 * valid_pixels / total if total > 0 else None,
+         "sum": None, "mean": None, "std": None, "min": None,
          "max": None, "unique": None, "majority": None, "minority": None, "median": None}
     for p in opts["p"]:
         s[pkey(p)] = None
     s["histogram"] = None
-    s["area_m2"] = None
+    s["area_m2"] = 0.0
     if opts["categorical"]:
-        s["categories"] = None
+        s["categories"] = {vkey(c): {"count": 0.0, "fraction": None, "area_m2": 0.0}
+                           for c in opts["c"]}
     return s
 
 
