@@ -52,7 +52,7 @@ struct config {
 #define CONFIG_MAX_CELLS 1000000000
 /* A chunk of 1 Mi cells takes about 20 MB of buffers (values, weights,
  * validity), so a 128 MB function keeps its footprint whatever the zone. */
-#define CONFIG_CHUNK_CELLS 1048576
+#define CONFIG_CHUNK_CELLS 524288
 /* Integer land covers have a few hundred classes; a DEM's distinct values go
  * past this quickly and fall back to the 8,192-bin histogram. */
 #define CONFIG_STATS_MAX_UNIQUE 100000
@@ -69,7 +69,7 @@ struct config {
  *    "allowed_url_prefixes": ["https://data.example.com/cogs/", "s3://bucket/"],
  *    "dataset_ttl": 300, "negative_ttl": 5,
  *    "url_max_requests": 32, "url_max_bytes": 16777216,
- *    "max_cells": 1000000000, "chunk_cells": 1048576, "stats_max_unique": 100000,
+ *    "max_cells": 1000000000, "chunk_cells": 524288, "stats_max_unique": 100000,
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
  *                        "rescale": [min, max], "attribution": "text",
  *                        "requester_pays": false, "unsigned": false}, ...}} */
