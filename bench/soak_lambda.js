@@ -10,7 +10,10 @@ const fs = require('fs');
 const [port, n, list] = process.argv.slice(2);
 const cases = fs.readFileSync(list, 'utf8').split('\n').filter((l) => l.trim())
     .map((l) => { const [want, file] = l.trim().split(/\s+/); return { want, body: fs.readFileSync(file) }; });
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+// A connection per invocation: a kept-alive socket the emulator closed while idle
+// (a stall of the machine longer than Node's 5 s keepAliveTimeout) would fail the
+// next invocation with EPIPE, a fault of the harness, not of the runtime.
+const agent = new http.Agent({ keepAlive: false, maxSockets: 1 });
 function invoke(body) {
     return new Promise((resolve, reject) => {
         const req = http.request({ host: '127.0.0.1', port: Number(port), method: 'POST', agent,

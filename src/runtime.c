@@ -37,6 +37,9 @@ struct runtime {
     struct buf body;
     struct next next;
     char curl_err[CURL_ERROR_SIZE];
+    /* "_X_AMZN_TRACE_ID=..." as the environment holds it (see set_trace_id). */
+    char trace_env[sizeof "_X_AMZN_TRACE_ID=" + sizeof(((struct next *)0)->trace_id)];
+    int trace_put;
 };
 
 int runtime_invoke(const struct http_service *svc, void *ctx, const char *event, size_t len,
@@ -204,8 +207,27 @@ static int runtime_open(struct runtime *rt, const char *api)
     return rt->curl ? CT_OK : CT_ENOMEM;
 }
 
+/* _X_AMZN_TRACE_ID for this invocation, as Lambda's own runtimes set it. glibc's
+ * setenv() keeps every value it was ever given (a trace id is new each time: about
+ * 200 bytes an invocation, found by bench/soak.sh), so the variable is a buffer of
+ * the runtime's, put into the environment once with putenv() and rewritten in
+ * place; runtime_close() takes it out before the buffer goes. */
+static void set_trace_id(struct runtime *rt, const char *id)
+{
+    if (!id[0]) {
+        if (rt->trace_put)
+            unsetenv("_X_AMZN_TRACE_ID");
+        rt->trace_put = 0;
+        return;
+    }
+    snprintf(rt->trace_env, sizeof rt->trace_env, "_X_AMZN_TRACE_ID=%s", id);
+    if (!rt->trace_put && putenv(rt->trace_env) == 0)
+        rt->trace_put = 1;
+}
+
 static void runtime_close(struct runtime *rt)
 {
+    set_trace_id(rt, "");
     if (rt->curl)
         curl_easy_cleanup(rt->curl);
     free(rt->body.p);
@@ -282,10 +304,7 @@ int runtime_run(const struct http_service *svc, void *ctx, const char *api)
             continue;
         }
         failures = 0;
-        if (rt.next.trace_id[0])
-            setenv("_X_AMZN_TRACE_ID", rt.next.trace_id, 1);
-        else
-            unsetenv("_X_AMZN_TRACE_ID");
+        set_trace_id(&rt, rt.next.trace_id);
 
         char path[300], msg[512] = "";
         char *json = NULL;

@@ -408,6 +408,31 @@ if [ "$(jq -r '"\(.kind) \(.apiStatus)"' "$out/outcome.json" 2>/dev/null)" = "er
 else notok "a response over the payload limit gets 413 from the Runtime API ($(what_came))"; fi
 expect_tile "next event after the 413" "$ev/http_v2.json" "$out/ref256.png" v2
 
+# --- memory across invocations --------------------------------------------------------
+# 3,000 cheap invocations (405s), each with a trace id of its own: the runtime's
+# resident memory must not grow with them. glibc's setenv() keeps every value it
+# is given, and _X_AMZN_TRACE_ID set that way grew by about 200 bytes an
+# invocation (600 KB here); bench/soak.sh measures the long run. A fresh process:
+# memory freed by the tiles above would hide the growth. Skipped under
+# AddressSanitizer, whose quarantine holds freed memory on purpose.
+derive http_v2 post405 '.requestContext.http.method = "POST"'
+echo "405 $out/post405.json" >"$out/post405.txt"
+restart_bootstrap
+if grep -q libasan "/proc/$bs_pid/maps" 2>/dev/null; then
+  skip "resident memory flat over 3,000 invocations" "AddressSanitizer build"
+else
+  "$NODE" bench/soak_lambda.js "${api##*:}" 300 "$out/post405.txt" >/dev/null 2>"$out/mem.err"
+  rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$bs_pid/status" 2>/dev/null)
+  "$NODE" bench/soak_lambda.js "${api##*:}" 3000 "$out/post405.txt" >"$out/mem.json" 2>>"$out/mem.err"
+  rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$bs_pid/status" 2>/dev/null)
+  wrong=$(jq -r .wrong "$out/mem.json" 2>/dev/null)
+  if [ "$wrong" = 0 ] && [ -n "$rss0" ] && [ -n "$rss1" ] && [ $((rss1 - rss0)) -lt 256 ]; then
+    ok "resident memory flat over 3,000 invocations (${rss0} -> ${rss1} KB)"
+  else
+    notok "resident memory flat over 3,000 invocations, under 256 KB of growth (${rss0:-?} -> ${rss1:-?} KB, wrong answers ${wrong:-?}: $(oneline 200 <"$out/mem.err"))"
+  fi
+fi
+
 # --- the Runtime API goes away -------------------------------------------------------
 if exited $bs_pid; then
   notok "bootstrap running before the Runtime API goes away"
