@@ -26,7 +26,7 @@
 #               test/test_gate.sh: status, time taken, next request served
 #   soak        the last `make soak` (bench/soak.sh) as committed in
 #               bench/soak-results.md: 100,000 Lambda invocations and 1,000,000
-#               server requests with peak RSS at 10% and 100% (too long to run
+#               server requests with peak RSS at 10%, 50%, 100% (too long to run
 #               in every `make bench`)
 # Each section is a function section_NAME that prints Markdown on stdout and
 # returns non-zero when a tile answered an unexpected status; add a section by

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # soak.sh BOOTSTRAP - long runs of mixed valid and invalid requests, every answer's
-# status checked, memory sampled at 10% and at 100% of each run. Prints Markdown.
+# status checked, memory sampled at 10%, 50% and 100% of each run. Prints Markdown.
 #   lambda  SOAK_LAMBDA_N (100,000) invocations through the Runtime API emulator
 #           (test/lambda_emulator.js), one at a time, cycling through events of
 #           every kind (tiles, 400/403/404/405, OPTIONS, a broken body, an event
 #           that is not HTTP at all)
 #   serve   SOAK_SERVE_N (1,000,000) requests to `bootstrap serve` under wrk with
 #           SOAK_CONNS (8) connections, cycling through a list of the same kinds
-# Peak RSS is /proc/PID/status VmHWM; "growth" compares 100% with 10%.
+# Peak RSS is /proc/PID/status VmHWM; "growth" compares 50% with 10% and 100% with 50%.
 # Exits non-zero when an answer had an unexpected status or a run failed.
 set -euo pipefail
 BOOTSTRAP=${1:?usage: bench/soak.sh BOOTSTRAP}
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 LAMBDA_N=${SOAK_LAMBDA_N:-100000}
 SERVE_N=${SOAK_SERVE_N:-1000000}
 CONNS=${SOAK_CONNS:-8}
-OUT=bench/out/soak
+OUT=${SOAK_OUT:-bench/out/soak}
 mkdir -p "$OUT/events"
 . test/lib/lambda_env.sh
 status=0
@@ -64,13 +64,16 @@ lambda_run() {
         >"$OUT/lambda.out" 2>"$OUT/lambda.err" &
     local bs=$!
     pids+=("$bs")
-    local first=$((LAMBDA_N / 10)) t0=$SECONDS
-    node bench/soak_lambda.js "$port" "$first" "$OUT/events.txt" >"$OUT/lambda1.json"
-    local hwm1 rss1 hwm2 rss2
-    hwm1=$(kib VmHWM "$bs") rss1=$(kib VmRSS "$bs")
-    node bench/soak_lambda.js "$port" $((LAMBDA_N - first)) "$OUT/events.txt" >"$OUT/lambda2.json"
-    hwm2=$(kib VmHWM "$bs") rss2=$(kib VmRSS "$bs")
-    local wrong=$(( $(jq .wrong "$OUT/lambda1.json") + $(jq .wrong "$OUT/lambda2.json") ))
+    # Three legs (to 10%, 50% and 100%), memory read after each: growth from 50% to
+    # 100% with none before is a leak; growth that stops is caches filling.
+    local n10=$((LAMBDA_N / 10)) n50=$((LAMBDA_N / 2)) t0=$SECONDS
+    local legs=("$n10" $((n50 - n10)) $((LAMBDA_N - n50))) hwm=() rss=() wrong=0 i
+    for i in 0 1 2; do
+        node bench/soak_lambda.js "$port" "${legs[$i]}" "$OUT/events.txt" >"$OUT/lambda$i.json" ||
+            { say "the Lambda driver failed in leg $((i + 1))"; return 1; }
+        hwm+=("$(kib VmHWM "$bs")") rss+=("$(kib VmRSS "$bs")")
+        wrong=$((wrong + $(jq .wrong "$OUT/lambda$i.json")))
+    done
     local secs=$((SECONDS - t0))
     kill "$bs" "$emu" 2>/dev/null || true
     wait "$bs" "$emu" 2>/dev/null || true
@@ -80,11 +83,14 @@ lambda_run() {
     echo
     echo "| point | invocations | peak RSS (VmHWM) | RSS | wrong status |"
     echo "|---|---|---|---|---|"
-    echo "| 10% | $first | $(mib "$hwm1") MiB | $(mib "$rss1") MiB | $(jq .wrong "$OUT/lambda1.json") |"
-    echo "| 100% | $LAMBDA_N | $(mib "$hwm2") MiB | $(mib "$rss2") MiB | $wrong |"
+    local at=0 pct=(10% 50% 100%)
+    for i in 0 1 2; do
+        at=$((at + legs[i]))
+        echo "| ${pct[$i]} | $at | $(mib "${hwm[$i]}") MiB | $(mib "${rss[$i]}") MiB | $(jq .wrong "$OUT/lambda$i.json") |"
+    done
     echo
-    echo "Peak RSS growth from 10% to 100%: $(growth "$hwm1" "$hwm2"); $secs s in all; answers seen: $(jq -c .seen "$OUT/lambda2.json")."
-    [ "$wrong" = 0 ] || { say "wrong answers: $(jq -c .first_wrong "$OUT/lambda1.json" "$OUT/lambda2.json")"; return 1; }
+    echo "Peak RSS growth: 10% to 50% $(growth "${hwm[0]}" "${hwm[1]}"), 50% to 100% $(growth "${hwm[1]}" "${hwm[2]}"); $secs s in all ($(jq -r '.seconds | floor' "$OUT/lambda2.json") s for the last half); answers seen in the last half: $(jq -c .seen "$OUT/lambda2.json")."
+    [ "$wrong" = 0 ] || { say "wrong answers: $(jq -c .first_wrong "$OUT"/lambda[012].json)"; return 1; }
 }
 
 # --- serve under wrk ------------------------------------------------------------------
@@ -122,27 +128,31 @@ serve_run() {
     . test/lib/serve.sh
     serve_start "$BOOTSTRAP" data/layers.json "$OUT" || { say "bootstrap serve did not start"; return 1; }
     pids+=("$SERVE_PID")
-    local first=$((SERVE_N / 10 / CONNS)) rest=$(((SERVE_N - SERVE_N / 10) / CONNS)) t0=$SECONDS
-    run_wrk "$list" "$first" "$OUT/wrk1.out"
-    local hwm1 rss1 hwm2 rss2
-    hwm1=$(kib VmHWM "$SERVE_PID") rss1=$(kib VmRSS "$SERVE_PID")
-    run_wrk "$list" "$rest" "$OUT/wrk2.out"
-    hwm2=$(kib VmHWM "$SERVE_PID") rss2=$(kib VmRSS "$SERVE_PID")
-    local secs=$((SECONDS - t0)) l1 l2 r1 r2 b1 b2 e1 e2
-    read -r _ r1 _ _ _ _ e1 b1 <<<"$(grep '^WRK ' "$OUT/wrk1.out")"
-    read -r _ r2 s2 p50 p95 p99 e2 b2 <<<"$(grep '^WRK ' "$OUT/wrk2.out")"
+    # Three legs as for Lambda; each wrk thread keeps one connection.
+    local n10=$((SERVE_N / 10 / CONNS)) n50=$((SERVE_N / 2 / CONNS)) all=$((SERVE_N / CONNS)) t0=$SECONDS
+    local legs=("$n10" $((n50 - n10)) $((all - n50))) hwm=() rss=() i
+    for i in 0 1 2; do
+        run_wrk "$list" "${legs[$i]}" "$OUT/wrk$i.out"
+        grep -q '^WRK ' "$OUT/wrk$i.out" || { say "wrk failed in leg $((i + 1))"; return 1; }
+        hwm+=("$(kib VmHWM "$SERVE_PID")") rss+=("$(kib VmRSS "$SERVE_PID")")
+    done
+    local secs=$((SECONDS - t0)) at=0 bad=0 errs=0 r s p50 p95 p99 e b pct=(10% 50% 100%) rows=""
+    for i in 0 1 2; do
+        read -r _ r s p50 p95 p99 e b <<<"$(grep '^WRK ' "$OUT/wrk$i.out")"
+        at=$((at + r)) bad=$((bad + b)) errs=$((errs + e))
+        rows+="| ${pct[$i]} | $at | $(mib "${hwm[$i]}") MiB | $(mib "${rss[$i]}") MiB | $b | $e |"$'\n'
+    done
     serve_stop
-    echo "### The local server: $((r1 + r2)) requests under wrk, $CONNS connections"
+    echo "### The local server: $at requests under wrk, $CONNS connections"
     echo
     echo "$(wc -l <"$list") requests in turn (statuses $(awk '{ print $2 }' "$list" | sort | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')), each answer's status checked."
     echo
     echo "| point | requests | peak RSS (VmHWM) | RSS | wrong status | socket errors |"
     echo "|---|---|---|---|---|---|"
-    echo "| 10% | $r1 | $(mib "$hwm1") MiB | $(mib "$rss1") MiB | $b1 | $e1 |"
-    echo "| 100% | $((r1 + r2)) | $(mib "$hwm2") MiB | $(mib "$rss2") MiB | $((b1 + b2)) | $((e1 + e2)) |"
+    printf '%s' "$rows"
     echo
-    echo "Peak RSS growth from 10% to 100%: $(growth "$hwm1" "$hwm2"); $secs s in all; in the second run $(awk -v r="$r2" -v s="$s2" 'BEGIN { printf "%.0f", r / s }') requests/s, latency p50 $p50 ms, p95 $p95 ms, p99 $p99 ms."
-    [ $((b1 + b2 + e1 + e2)) = 0 ] || { say "unexpected statuses or socket errors"; return 1; }
+    echo "Peak RSS growth: 10% to 50% $(growth "${hwm[0]}" "${hwm[1]}"), 50% to 100% $(growth "${hwm[1]}" "${hwm[2]}"); $secs s in all; in the last leg $(awk -v r="$r" -v s="$s" 'BEGIN { printf "%.0f", r / s }') requests/s, latency p50 $p50 ms, p95 $p95 ms, p99 $p99 ms."
+    [ $((bad + errs)) = 0 ] || { say "unexpected statuses or socket errors"; return 1; }
 }
 
 echo "## Soak: long runs of mixed requests"
