@@ -178,6 +178,36 @@ else
   skip "rebind.test through a private /etc/hosts" "unshare --mount is not permitted here"
 fi
 
+# --- zonal statistics take the same gate (POST /cog/statistics?url=) ------------------------
+# stats_case WHAT URL STATUS [PATTERN] [ZONE]: a posted zone over a url= source.
+zone_cog='{"type":"Polygon","coordinates":[[[-58,73],[-57.5,73],[-57.5,73.5],[-58,73.5],[-58,73]]]}'
+zone_big='{"type":"Polygon","coordinates":[[[23.3,31.7],[24,31.7],[24,32.3],[23.3,32.3],[23.3,31.7]]]}'
+stats_case() {
+  local what=$1 url=$2 want=$3 pat=${4:-} zone=${5:-$zone_cog}
+  get /cog/statistics -X POST -H 'Content-Type: application/geo+json' --data-binary "$zone" \
+    --url-query "url=$url"
+  [ "$code" = "$want" ] && [[ $(detail) == *"$pat"* ]]
+  verdict $? "statistics: $what -> $want in $ms ms ($(detail))" "got $code"
+  next_ok
+  fault_row "POST /cog/statistics: $what" "$code" "$ms" "$next"
+}
+get /statistics/local -X POST -H 'Content-Type: application/geo+json' --data-binary "$zone_cog"
+jq -S .properties.statistics "$out/body" >"$out/stats-layer.json" 2>/dev/null
+get /cog/statistics -X POST -H 'Content-Type: application/geo+json' --data-binary "$zone_cog" \
+  --url-query "url=$http/allowed/cog.tif"
+jq -S .properties.statistics "$out/body" >"$out/stats-url.json" 2>/dev/null
+[ "$code" = 200 ] && jq -e '.b1.count > 0' "$out/stats-url.json" >/dev/null &&
+  cmp -s "$out/stats-layer.json" "$out/stats-url.json"
+verdict $? "statistics of a url= COG through the gate: the same answer as the local layer" "$code $(detail)"
+stats_case "a VRT with an XML prolog naming the secret server" "$http/allowed/prolog.vrt" 403 "not accepted"
+stats_case "a lower-case raw-band VRT on /etc/passwd" "$http/allowed/raw-lower.vrt" 403
+grep -q root "$out/body"; [ $? != 0 ]; verdict $? "  ... no byte of /etc/passwd in the answer"
+stats_case "a server redirecting data requests to the secret host" "$http/allowed/redirect-gdal.tif" 403 "redirects outside"
+stats_case "the secret server itself (not allow-listed)" "$secret/secret.tif" 403
+nl=$(nginx_log_lines)
+stats_case "http://localhost (resolves to 127.0.0.1)" "http://localhost:$port/allowed/cog.tif" 403 "not public"
+[ "$(nginx_log_lines)" = "$nl" ]; verdict $? "  ... no request reached nginx"
+
 # --- budgets ----------------------------------------------------------------------------------
 url_case "a server that ignores Range" "$http/allowed/norange/cog.tif" 502 "range requests"
 url_case "a 300-byte truncated TIFF" "$http/allowed/truncated.tif" 502 "truncated"
@@ -194,6 +224,7 @@ serve_stop
 COGTILER_URL_MAX_BYTES=65536 serve_start "$BOOTSTRAP" "$out/layers.json" "$out" || stop "bootstrap serve restarted"
 base=$SERVE_URL
 url_case "a COG whose 786 KB blocks are over url_max_bytes (64 KB)" "$http/allowed/bigblocks.tif" 502 "url_max_bytes" "/cog/tiles/10/579/415.png"
+stats_case "a zone whose blocks are over url_max_bytes (64 KB)" "$http/allowed/bigblocks.tif" 502 "url_max_bytes" "$zone_big"
 serve_stop
 COGTILER_URL_MAX_REQUESTS=2 serve_start "$BOOTSTRAP" "$out/layers.json" "$out" || stop "bootstrap serve restarted"
 base=$SERVE_URL
