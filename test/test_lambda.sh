@@ -408,6 +408,43 @@ if [ "$(jq -r '"\(.kind) \(.apiStatus)"' "$out/outcome.json" 2>/dev/null)" = "er
 else notok "a response over the payload limit gets 413 from the Runtime API ($(what_came))"; fi
 expect_tile "next event after the 413" "$ev/http_v2.json" "$out/ref256.png" v2
 
+# --- zonal statistics: a POST event with a GeoJSON body --------------------------------
+# The answer must be what `bootstrap stats` prints for the same zone and layer,
+# with the body as JSON text (HTTP API) and base64-encoded (ALB).
+zone='{"type":"Feature","properties":{"name":"z"},"geometry":{"type":"Polygon","coordinates":[[[10,40],[20,40],[20,48],[10,48],[10,40]]]}}'
+printf '%s' "$zone" >"$out/zone.geojson"
+if "$BOOTSTRAP" stats --layer bluemarble --geojson "$out/zone.geojson" --config data/layers.json \
+     >"$out/stats-cli.json" 2>"$out/stats-cli.err"; then
+  derive http_v2 stats_v2 '.requestContext.http.method = "POST" | .rawPath = "/statistics/bluemarble"
+    | .requestContext.http.path = .rawPath | .rawQueryString = "" | .queryStringParameters = {}
+    | .headers["content-type"] = "application/geo+json" | .body = $b | .isBase64Encoded = false' --arg b "$zone"
+  derive alb stats_alb '.httpMethod = "POST" | .path = "/statistics/bluemarble" | .queryStringParameters = {}
+    | .headers["content-type"] = "application/json" | .body = $b | .isBase64Encoded = true' \
+    --arg b "$(printf '%s' "$zone" | base64 -w0)"
+  for shape in v2 alb; do
+    invoke "$out/stats_$shape.json"
+    jq -r '.body // empty' "$out/payload.json" 2>/dev/null >"$out/stats-$shape.json"
+    if [ "$(jq -r .statusCode "$out/payload.json" 2>/dev/null)" = 200 ] &&
+       jq -e '.properties.statistics.b1.count > 0' "$out/stats-$shape.json" >/dev/null 2>&1 &&
+       [ "$(jq -S . "$out/stats-$shape.json")" = "$(jq -S . "$out/stats-cli.json")" ]; then
+      ok "POST /statistics/bluemarble ($shape event): 200, the answer of bootstrap stats"
+    else
+      notok "POST /statistics/bluemarble ($shape event): 200, the answer of bootstrap stats ($(what_came))"
+    fi
+  done
+  derive http_v2 stats_text '.requestContext.http.method = "POST" | .rawPath = "/statistics/bluemarble"
+    | .requestContext.http.path = .rawPath | .rawQueryString = "" | .queryStringParameters = {}
+    | .headers["content-type"] = "text/plain" | .body = $b | .isBase64Encoded = false' --arg b "$zone"
+  expect_status "POST /statistics with Content-Type text/plain" "$out/stats_text.json" 415
+  derive http_v2 stats_bad '.requestContext.http.method = "POST" | .rawPath = "/statistics/bluemarble"
+    | .requestContext.http.path = .rawPath | .rawQueryString = "" | .queryStringParameters = {}
+    | .headers["content-type"] = "application/json" | .body = "{\"type\":\"Polygon\",\"coordinates\":[[[0,0],[1,0],[0,0]]]}"
+    | .isBase64Encoded = false'
+  expect_status "POST /statistics with a ring of three positions" "$out/stats_bad.json" 400
+else
+  notok "bootstrap stats for the reference answer ($(oneline 200 <"$out/stats-cli.err"))"
+fi
+
 # --- memory across invocations --------------------------------------------------------
 # 3,000 cheap invocations (405s), each with a trace id of its own: the runtime's
 # resident memory must not grow with them. glibc's setenv() keeps every value it
