@@ -227,6 +227,76 @@ static void test_chunking_does_not_matter(void **state)
     }
 }
 
+/* Integer values of the direct range take a path of their own (a pass that
+ * gathers weights per value; moments from those sums). Against a reference
+ * written here in long double, and against the general path: the same cells
+ * plus one non-integral value in one chunk (general) and, cut before that
+ * value, in two chunks merged (the integers alone take the integer path). */
+static void test_integer_path(void **state)
+{
+    (void)state;
+    static double v[N + 1], w[N + 1], area[N + 1];
+    static uint8_t valid[N + 1];
+    for (int weighted = 0; weighted < 2; weighted++) {
+        for (size_t i = 0; i < N; i++) {
+            v[i] = floor(uniform() * 300) - 40; /* -40 .. 259 */
+            w[i] = uniform() < 0.1 ? 0 : weighted ? uniform() : 1;
+            valid[i] = uniform() > 0.05;
+            area[i] = 900 + uniform();
+        }
+        v[N] = 17.25, w[N] = 1, valid[N] = 1, area[N] = 900;
+        const double *wp = weighted ? w : NULL;
+        long double W = 0, S = 0, A = 0, M = 0, lo = INFINITY, hi = -INFINITY, per[300] = { 0 };
+        for (size_t i = 0; i < N; i++) {
+            long double wi = wp ? wp[i] : 1;
+            if (wi > 0 && valid[i]) {
+                W += wi, S += wi * v[i], A += wi * area[i], per[(int)v[i] + 40] += wi;
+                lo = fminl(lo, v[i]), hi = fmaxl(hi, v[i]);
+            } else if (wi > 0) {
+                M += wi;
+            }
+        }
+        long double mean = S / W, M2 = 0;
+        for (size_t i = 0; i < N; i++) {
+            long double wi = wp ? wp[i] : 1;
+            if (wi > 0 && valid[i])
+                M2 += wi * (v[i] - mean) * (v[i] - mean);
+        }
+        struct stats *s;
+        assert_int_equal(stats_new(100000, &s), CT_OK);
+        assert_int_equal(stats_add(s, v, wp, valid, area, 0, N), CT_OK);
+        struct stats_moments m;
+        stats_moments(s, &m);
+        const double got[] = { m.count, m.masked, m.sum, m.mean, m.std, m.min, m.max, m.area_m2 };
+        const double want[] = { (double)W, (double)M, (double)S, (double)mean,
+                                (double)sqrtl(M2 / W), (double)lo, (double)hi, (double)A };
+        for (int k = 0; k < 8; k++)
+            if (!(fabs(got[k] - want[k]) <= 1e-13 * fmax(1, fabs(want[k]))))
+                fail_msg("weighted %d, moment %d: %.17g, want %.17g", weighted, k, got[k], want[k]);
+        for (int j = 0; j < 300; j++) {
+            double cw, ca;
+            assert_int_equal(stats_category(s, j - 40, &cw, &ca), CT_OK);
+            if (!(fabs(cw - (double)per[j]) <= 1e-12 * fmax(1, (double)per[j])))
+                fail_msg("weighted %d, value %d: weight %.17g, want %.17Lg", weighted, j - 40, cw,
+                         per[j]);
+        }
+        stats_free(s);
+
+        struct stats *general, *a, *b;
+        assert_int_equal(stats_new(100000, &general), CT_OK);
+        assert_int_equal(stats_add(general, v, wp, valid, area, 0, N + 1), CT_OK);
+        assert_int_equal(stats_new(100000, &a), CT_OK);
+        assert_int_equal(stats_new(100000, &b), CT_OK);
+        assert_int_equal(stats_add(a, v, wp, valid, area, 0, N), CT_OK);
+        assert_int_equal(stats_add(b, v + N, wp ? wp + N : NULL, valid + N, area + N, 0, 1), CT_OK);
+        assert_int_equal(stats_merge(a, b), CT_OK);
+        same(general, a, weighted ? "integer path vs general, fractions" : "integer path vs general");
+        stats_free(general);
+        stats_free(a);
+        stats_free(b);
+    }
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -248,6 +318,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ties_and_weights),
         cmocka_unit_test(test_masked_and_empty),
         cmocka_unit_test(test_chunking_does_not_matter),
+        cmocka_unit_test(test_integer_path),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
