@@ -1,5 +1,7 @@
 /* stats.c - the accumulator of docs/ZONAL.md. A chunk is folded in two passes
- * of its own (its weighted mean first, then its M2), and chunks meet only in
+ * of its own (its weighted mean first, then its M2), or, when its values are all
+ * integers of the direct range, in one pass that gathers each value's weight
+ * (the moments then come from those sums, add_direct); chunks meet only in
  * the merge (Chan et al.), so sums stay accurate whatever the chunking; floating
  * sums are compensated (Neumaier). Values are counted exactly in a table (an
  * array for the integers -32768..65535, an open-addressed hash for any other
