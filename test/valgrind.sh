@@ -9,9 +9,9 @@ mkdir -p test/out
 . test/lib/tap.sh
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
     --suppressions=test/valgrind.supp)
-programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport test_stats test_geojson test_coverage"
-# the programs, three local renders, two renders over HTTP
-plan $(( $(wc -w <<<"$programs") + 3 + 2 ))
+programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport test_stats test_geojson test_coverage test_statistics"
+# the programs, three local renders, three zonal statistics runs, two renders over HTTP
+plan $(( $(wc -w <<<"$programs") + 3 + 3 + 2 ))
 # vg_run NAME WANT_STATUS COMMAND...: valgrind itself exits 99 on an error.
 vg_run() {
   local name=$1 want=$2 rc; shift 2
@@ -29,6 +29,15 @@ done
 vg_run "bootstrap tile 0/0/0" 0 ./bootstrap tile 0/0/0 -o test/out/valgrind.png
 vg_run "bootstrap tile 3/1/1 --tilesize 512" 0 ./bootstrap tile 3/1/1 --tilesize 512 -o test/out/valgrind.png
 vg_run "bootstrap tile outside the data (exit 3)" 3 ./bootstrap tile 5/0/0 --source test/data/rasterio/byte.tif -o test/out/valgrind.png
+vg_run "bootstrap stats, exact coverage, a polygon with a hole, categories" 0 ./bootstrap stats \
+  --source test/data/rio-tiler/cog_cmap.tif --geojson test/data/zones/cmap_hole.geojson \
+  --query 'coverage=exact&categorical=true'
+COGTILER_CHUNK_CELLS=1 vg_run "bootstrap stats, a DEM (floats), several zones in small chunks" 0 \
+  ./bootstrap stats --source test/data/titiler/dem.tif --geojson test/data/zones/dem_partial.geojson \
+ 
+echo '{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}' >test/out/valgrind-bad.geojson
+vg_run "bootstrap stats, a refused polygon (exit 1)" 1 ./bootstrap stats \
+  --source test/data/titiler/dem.tif --geojson test/out/valgrind-bad.geojson
 # A remote source: GDAL's /vsicurl/ through a local nginx (test/lib/nginx.sh).
 . test/lib/nginx.sh
 if nginx_start test/out/valgrind-nginx test/data >/dev/null 2>&1; then
