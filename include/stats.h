@@ -32,6 +32,17 @@ int stats_add(struct stats *s, const double *v, const double *w, const uint8_t *
 /* Folds from into into (from is unchanged). 0 or CT_ENOMEM. */
 int stats_merge(struct stats *into, const struct stats *from);
 
+/* The whole state of s as bytes (a fan-out part's answer, fanout.h): *out
+ * (free with free()) of *len bytes, the same on every machine (little-endian
+ * IEEE doubles), or CT_ENOMEM. */
+int stats_pack(const struct stats *s, unsigned char **out, size_t *len);
+
+/* An accumulator from stats_pack's bytes, equal to the one packed (merging
+ * it gives what merging the original gives). 0 and *out, CT_EINVAL when buf
+ * is not such bytes (checked: a part's answer is read, not trusted), or
+ * CT_ENOMEM. */
+int stats_unpack(const unsigned char *buf, size_t len, struct stats **out);
+
 /* The moments: counts are sums of weights; the others are NaN without a valid cell. */
 struct stats_moments {
     double count, masked, sum, mean, std, min, max, area_m2;

@@ -681,3 +681,192 @@ int stats_each(const struct stats *s, void (*fn)(void *ctx, double v, double w, 
     free(a);
     return CT_OK;
 }
+
+/* --- packing ---------------------------------------------------------------------- */
+
+/* "CTS1", max_unique, fallback, any (u32 each), then W mean M2 min max and the
+ * (s, c) of masked, sum and area (f64), then either e (i32) k0 (i64) and the
+ * nonzero bins as (u32 index, f64 weight), or the table as (value, weight,
+ * area) triples; each list after its u64 length. Little-endian. */
+#define PACK_MAGIC 0x31535443u /* "CTS1" */
+
+struct wbuf {
+    unsigned char *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void put(struct wbuf *b, const void *x, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->n + n)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    /* the bytes of x in little-endian order */
+    const unsigned char *s = x;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < n; i++)
+        b->p[b->n + i] = s[n - 1 - i];
+#else
+    memcpy(b->p + b->n, s, n);
+#endif
+    b->n += n;
+}
+
+static void put_u32(struct wbuf *b, uint32_t v) { put(b, &v, 4); }
+static void put_u64(struct wbuf *b, uint64_t v) { put(b, &v, 8); }
+static void put_f64(struct wbuf *b, double v) { put(b, &v, 8); }
+
+struct rbuf {
+    const unsigned char *p;
+    size_t n, at;
+    int bad;
+};
+
+static void get(struct rbuf *b, void *x, size_t n)
+{
+    if (b->bad || b->n - b->at < n) {
+        b->bad = 1;
+        memset(x, 0, n);
+        return;
+    }
+    unsigned char *d = x;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < n; i++)
+        d[i] = b->p[b->at + n - 1 - i];
+#else
+    memcpy(d, b->p + b->at, n);
+#endif
+    b->at += n;
+}
+
+static uint32_t get_u32(struct rbuf *b) { uint32_t v; get(b, &v, 4); return v; }
+static uint64_t get_u64(struct rbuf *b) { uint64_t v; get(b, &v, 8); return v; }
+static double get_f64(struct rbuf *b) { double v; get(b, &v, 8); return v; }
+
+static void put_entry(struct wbuf *b, double v, double w, double a)
+{
+    put_f64(b, v);
+    put_f64(b, w);
+    put_f64(b, a);
+}
+
+int stats_pack(const struct stats *s, unsigned char **out, size_t *len)
+{
+    struct wbuf b = { 0 };
+    put_u32(&b, PACK_MAGIC);
+    put_u32(&b, (uint32_t)s->max_unique);
+    put_u32(&b, (uint32_t)s->fallback);
+    put_u32(&b, (uint32_t)s->any);
+    const double f[] = { s->W, s->mean, s->M2, s->min, s->max, s->masked.s, s->masked.c,
+                         s->sum.s, s->sum.c, s->area.s, s->area.c };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        put_f64(&b, f[i]);
+    if (s->fallback) {
+        uint64_t nz = 0;
+        for (size_t j = 0; j < STATS_FALLBACK_BINS; j++)
+            nz += s->hist[j] != 0;
+        put_u32(&b, (uint32_t)s->e);
+        put_u64(&b, (uint64_t)s->k0);
+        put_u64(&b, nz);
+        for (uint32_t j = 0; j < STATS_FALLBACK_BINS; j++)
+            if (s->hist[j]) {
+                put_u32(&b, j);
+                put_f64(&b, s->hist[j]);
+            }
+    } else {
+        put_u64(&b, (uint64_t)distinct(s));
+        if (s->dw)
+            for (size_t i = 0; i < DIRECT_N; i++)
+                if (s->dw[i] || s->da[i])
+                    put_entry(&b, (double)i + DIRECT_LO, s->dw[i], s->da[i]);
+        for (size_t i = 0; i < s->hcap; i++)
+            if (s->hash[i].used)
+                put_entry(&b, s->hash[i].key, s->hash[i].w, s->hash[i].a);
+    }
+    if (b.oom) {
+        free(b.p);
+        return CT_ENOMEM;
+    }
+    *out = b.p;
+    *len = b.n;
+    return CT_OK;
+}
+
+int stats_unpack(const unsigned char *buf, size_t len, struct stats **out)
+{
+    struct rbuf b = { buf, len, 0, 0 };
+    struct stats *s = NULL;
+    if (get_u32(&b) != PACK_MAGIC)
+        return CT_EINVAL;
+    uint32_t max_unique = get_u32(&b), fallback = get_u32(&b), any = get_u32(&b);
+    if (b.bad || max_unique < 1 || max_unique > INT32_MAX || fallback > 1 || any > 1)
+        return CT_EINVAL;
+    int err = stats_new((int)max_unique, &s);
+    if (err)
+        return err;
+    s->W = get_f64(&b);
+    s->mean = get_f64(&b);
+    s->M2 = get_f64(&b);
+    s->min = get_f64(&b);
+    s->max = get_f64(&b);
+    s->masked.s = get_f64(&b);
+    s->masked.c = get_f64(&b);
+    s->sum.s = get_f64(&b);
+    s->sum.c = get_f64(&b);
+    s->area.s = get_f64(&b);
+    s->area.c = get_f64(&b);
+    s->any = (int)any;
+    if (any && !(s->min <= s->max && s->W > 0))
+        b.bad = 1;
+    if (fallback) {
+        s->fallback = 1;
+        s->e = (int32_t)get_u32(&b);
+        s->k0 = (long long)get_u64(&b);
+        uint64_t nz = get_u64(&b);
+        /* the bins must hold [min, max] as hist_fit() placed them */
+        if (!b.bad && (!any || s->e < -1100 || s->e > 1100 || nz > STATS_FALLBACK_BINS ||
+                       bin_of(s->min, s->e) < s->k0 ||
+                       bin_of(s->max, s->e) - s->k0 >= STATS_FALLBACK_BINS))
+            b.bad = 1;
+        if (!b.bad && !(s->hist = calloc(STATS_FALLBACK_BINS, sizeof *s->hist)))
+            err = CT_ENOMEM;
+        for (uint64_t i = 0; !err && !b.bad && i < nz; i++) {
+            uint32_t j = get_u32(&b);
+            double w = get_f64(&b);
+            if (j >= STATS_FALLBACK_BINS || !(w > 0) || s->hist[j])
+                b.bad = 1;
+            else
+                s->hist[j] = w;
+        }
+    } else {
+        uint64_t n = get_u64(&b);
+        if (n > max_unique || n > (b.n - b.at) / 24)
+            b.bad = 1;
+        for (uint64_t i = 0; !err && !b.bad && i < n; i++) {
+            double v = get_f64(&b), w = get_f64(&b), a = get_f64(&b);
+            if (!isfinite(v) || !(w >= 0) || !isfinite(a) || v < s->min || v > s->max)
+                b.bad = 1;
+            else if ((err = table_add(s, v, w, a)) == CT_OK && distinct(s) != i + 1)
+                b.bad = 1; /* a value twice, or of no weight and no area */
+        }
+    }
+    if (!err && (b.bad || b.at != b.n))
+        err = CT_EINVAL;
+    if (err) {
+        stats_free(s);
+        return err;
+    }
+    *out = s;
+    return CT_OK;
+}

@@ -226,6 +226,119 @@ static void test_chunking_does_not_matter(void **state)
     }
 }
 
+struct each_list {
+    double v[N], w[N], a[N];
+    size_t n;
+};
+
+static void collect(void *ctx, double v, double w, double a)
+{
+    struct each_list *l = ctx;
+    if (l->n < N) {
+        l->v[l->n] = v;
+        l->w[l->n] = w;
+        l->a[l->n] = a;
+    }
+    l->n++;
+}
+
+/* A packed accumulator reads back as the same accumulator (every query
+ * answers the same, bit for bit), merges as the original does, and bytes
+ * that are not a packed accumulator are refused, never trusted. */
+static void test_pack(void **state)
+{
+    (void)state;
+    static double v[N], w[N], area[N];
+    static uint8_t valid[N];
+    static struct each_list la, lb;
+    for (int c = 0; c < 4; c++) { /* integers; floats exact; floats fallback; empty */
+        for (size_t i = 0; i < N; i++) {
+            v[i] = c == 0 ? floor(uniform() * 300) - 40 : 1500 + 800 * uniform() * uniform();
+            w[i] = c == 3 ? 0 : uniform();
+            valid[i] = uniform() > 0.05;
+            area[i] = 900 + uniform();
+        }
+        struct stats *a, *b, *ab, *ra, *rb;
+        int mu = c == 2 ? 300 : 100000;
+        assert_int_equal(stats_new(mu, &a), CT_OK);
+        assert_int_equal(stats_new(mu, &b), CT_OK);
+        assert_int_equal(stats_add(a, v, w, valid, area, 0, N / 2), CT_OK);
+        assert_int_equal(stats_add(b, v + N / 2, w + N / 2, valid + N / 2, area + N / 2, 0, N / 2),
+                         CT_OK);
+        unsigned char *pa, *pb;
+        size_t na, nb;
+        assert_int_equal(stats_pack(a, &pa, &na), CT_OK);
+        assert_int_equal(stats_pack(b, &pb, &nb), CT_OK);
+        assert_int_equal(stats_unpack(pa, na, &ra), CT_OK);
+        assert_int_equal(stats_unpack(pb, nb, &rb), CT_OK);
+        struct stats_moments x, y;
+        stats_moments(a, &x);
+        stats_moments(ra, &y);
+        assert_memory_equal(&x, &y, sizeof x); /* bit for bit, NaNs included */
+        assert_int_equal(stats_exact(a), stats_exact(ra));
+        if (c != 3) {
+            for (double p = 0; p <= 100; p += 2.5)
+                assert_true(stats_percentile(a, p) == stats_percentile(ra, p));
+        }
+        if (stats_exact(a) && c != 3) {
+            la.n = lb.n = 0;
+            assert_int_equal(stats_each(a, collect, &la), CT_OK);
+            assert_int_equal(stats_each(ra, collect, &lb), CT_OK);
+            assert_int_equal(la.n, lb.n);
+            assert_true(la.n <= N);
+            assert_memory_equal(la.v, lb.v, la.n * sizeof *la.v);
+            assert_memory_equal(la.w, lb.w, la.n * sizeof *la.w);
+            assert_memory_equal(la.a, lb.a, la.n * sizeof *la.a);
+        }
+        /* merged after the trip as before it */
+        assert_int_equal(stats_new(mu, &ab), CT_OK);
+        assert_int_equal(stats_merge(ab, a), CT_OK);
+        assert_int_equal(stats_merge(ab, b), CT_OK);
+        assert_int_equal(stats_merge(ra, rb), CT_OK);
+        stats_moments(ab, &x);
+        stats_moments(ra, &y);
+        assert_memory_equal(&x, &y, sizeof x);
+        if (c != 3) {
+            double ha[50], hb[50];
+            assert_int_equal(stats_histogram(ab, 50, x.min, x.max, ha), CT_OK);
+            assert_int_equal(stats_histogram(ra, 50, x.min, x.max, hb), CT_OK);
+            assert_memory_equal(ha, hb, sizeof ha);
+        }
+        /* every truncation, a wrong magic, a wrong length: refused */
+        struct stats *bad = NULL;
+        for (size_t cut = 0; cut < na; cut += cut < 200 ? 1 : 97)
+            if (stats_unpack(pa, cut, &bad) != CT_EINVAL)
+                fail_msg("case %d: %zu of %zu bytes read back", c, cut, na);
+        unsigned char *longer = malloc(na + 1);
+        memcpy(longer, pa, na);
+        longer[na] = 0;
+        assert_int_equal(stats_unpack(longer, na + 1, &bad), CT_EINVAL);
+        longer[0] ^= 1;
+        assert_int_equal(stats_unpack(longer, na, &bad), CT_EINVAL);
+        free(longer);
+        /* flipped bytes: refused or read, never a crash (the sanitizers watch) */
+        for (int k = 0; k < 300; k++) {
+            unsigned char *m = malloc(na);
+            memcpy(m, pa, na);
+            m[(size_t)(uniform() * na)] ^= (unsigned char)(1 + uniform() * 255);
+            if (stats_unpack(m, na, &bad) == CT_OK) {
+                struct stats_moments mm;
+                stats_moments(bad, &mm);
+                stats_percentile(bad, 50);
+                stats_free(bad);
+            }
+            free(m);
+        }
+        free(pa);
+        free(pb);
+        stats_free(a);
+        stats_free(b);
+        stats_free(ab);
+        stats_free(ra);
+        stats_free(rb);
+    }
+}
+
 /* Integer values of the direct range take a path of their own (a pass that
  * gathers weights per value; moments from those sums). Against a reference
  * written here in long double, and against the general path: the same cells
@@ -318,6 +431,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_masked_and_empty),
         cmocka_unit_test(test_chunking_does_not_matter),
         cmocka_unit_test(test_integer_path),
+        cmocka_unit_test(test_pack),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
