@@ -28,6 +28,9 @@ struct zonal_opts {
     int max_unique;             /* exact value counts up to this many distinct values */
     int max_size;               /* > 0: read the finest overview whose window fits max_size^2 */
     long long deadline_ms;      /* epoch ms; 0 = none */
+    /* The chunks to run, in the order of the plan (row by row): nchunks from
+     * first_chunk; nchunks 0 = every chunk (zonal_plan() counts them). */
+    long long first_chunk, nchunks;
     /* Called after each chunk with the cells done and in all (for a progress bar). */
     void (*progress)(void *ctx, long long done, long long total);
     void *progress_ctx;
@@ -41,8 +44,23 @@ struct zonal_info {
     long long cells_read;
 };
 
+/* What a run of polys would read, without reading: the level, the window's
+ * cells and the number of chunks, the unit of a fan-out's parts (fanout.h). */
+struct zonal_plan {
+    int level;
+    long long window_cells;
+    long long nchunks;
+};
+
+/* The plan of zonal_run(r, polys, n, o): 0 and *plan, or the errors of
+ * zonal_run before it reads (CT_EOUTSIDE, CT_ETOOLARGE, ...) with msg. */
+int zonal_plan(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
+               struct zonal_plan *plan, char *msg, size_t msgcap);
+
 /* Folds the cells of polys[0..n) (longitude/latitude) into out[0..o->nbands),
- * accumulators the caller made with stats_new(). Returns 0; CT_EOUTSIDE when
+ * accumulators the caller made with stats_new(): the chunks o names (all by
+ * default). The same chunks in any grouping give the same statistics (to
+ * rounding). Returns 0; CT_EOUTSIDE when
  * the polygons miss the raster; CT_ETOOLARGE when the window holds more than
  * max_cells (msg gives the count); CT_ETIMEOUT at the deadline; CT_EINVAL,
  * CT_ENOMEM, or the source's faults; with msg. */

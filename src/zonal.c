@@ -146,45 +146,96 @@ static int pick_level(struct raster *r, const struct raster_window *full, int ma
     return level;
 }
 
-int zonal_run(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
-              struct stats **out, struct zonal_info *info, char *msg, size_t msgcap)
+/* The zone of the polygons at the level max_size picks, its window checked
+ * against max_cells, and the chunk grid: what a plan and a run share. */
+struct layout {
+    struct raster_zone *z;
+    int level;
+    long long window_cells;
+    long long cw, ch;                 /* a chunk's size */
+    long long x0, y0;                 /* the first chunk's corner (block-aligned) */
+    long long nx, ny;                 /* chunks across and down */
+};
+
+static int layout_new(struct raster *r, const struct polygon *polys, size_t n,
+                      const struct zonal_opts *o, struct layout *L, char *msg, size_t msgcap)
 {
-    struct raster_zone *z = NULL;
-    struct chunk_bufs b = { 0 };
-    struct cov_zone cz = { 0 };
-    memset(info, 0, sizeof *info);
-    info->level = -1;
-    int err = raster_zone_new(r, polys, n, -1, &z, msg, msgcap);
+    memset(L, 0, sizeof *L);
+    L->level = -1;
+    int err = raster_zone_new(r, polys, n, -1, &L->z, msg, msgcap);
     if (!err && o->max_size > 0 && raster_get_info(r)->noverviews > 0) {
-        int level = pick_level(r, raster_zone_window(z), o->max_size);
+        int level = pick_level(r, raster_zone_window(L->z), o->max_size);
         if (level >= 0) {
-            raster_zone_free(z);
-            z = NULL;
-            info->level = level;
-            err = raster_zone_new(r, polys, n, level, &z, msg, msgcap);
+            raster_zone_free(L->z);
+            L->z = NULL;
+            L->level = level;
+            err = raster_zone_new(r, polys, n, level, &L->z, msg, msgcap);
         }
     }
     if (err)
-        goto out;
-    const struct raster_window *win = raster_zone_window(z);
-    info->window_cells = (long long)win->w * win->h;
-    if (info->window_cells > o->max_cells) {
+        return err;
+    const struct raster_window *win = raster_zone_window(L->z);
+    L->window_cells = (long long)win->w * win->h;
+    if (L->window_cells > o->max_cells) {
         snprintf(msg, msgcap, "the polygon's window holds %lld cells, over max_cells (%lld)",
-                 info->window_cells, o->max_cells);
-        err = CT_ETOOLARGE;
-        goto out;
+                 L->window_cells, o->max_cells);
+        return CT_ETOOLARGE;
     }
     /* Chunks of whole blocks, aligned to the block grid: as wide as the
      * window allows within the budget, then as tall. */
     int bw, bh;
-    raster_zone_blocks(z, &bw, &bh);
+    raster_zone_blocks(L->z, &bw, &bh);
     long long budget = o->chunk_cells > 0 ? o->chunk_cells : 1;
     long long across = (win->x + win->w - 1) / bw - win->x / bw + 1; /* blocks the window spans */
     long long kx = budget / ((long long)bw * bh);
     kx = kx < 1 ? 1 : kx > across ? across : kx;
-    long long cw = kx * bw, ky = budget / (cw * bh);
-    long long ch = (ky < 1 ? 1 : ky) * bh;
-    long long cells = cw * ch;
+    long long ky = budget / (kx * bw * bh);
+    L->cw = kx * bw;
+    L->ch = (ky < 1 ? 1 : ky) * bh;
+    /* (chunks start at the window's first block, so that each is whole blocks) */
+    L->x0 = win->x / bw * bw;
+    L->y0 = win->y / bh * bh;
+    L->nx = (win->x + win->w - L->x0 + L->cw - 1) / L->cw;
+    L->ny = (win->y + win->h - L->y0 + L->ch - 1) / L->ch;
+    return CT_OK;
+}
+
+int zonal_plan(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
+               struct zonal_plan *plan, char *msg, size_t msgcap)
+{
+    struct layout L;
+    int err = layout_new(r, polys, n, o, &L, msg, msgcap);
+    if (!err)
+        *plan = (struct zonal_plan){ L.level, L.window_cells, L.nx * L.ny };
+    raster_zone_free(L.z);
+    return err;
+}
+
+int zonal_run(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
+              struct stats **out, struct zonal_info *info, char *msg, size_t msgcap)
+{
+    struct layout L;
+    struct chunk_bufs b = { 0 };
+    struct cov_zone cz = { 0 };
+    memset(info, 0, sizeof *info);
+    info->level = -1;
+    int err = layout_new(r, polys, n, o, &L, msg, msgcap);
+    struct raster_zone *z = L.z;
+    info->level = L.level;
+    info->window_cells = L.window_cells;
+    if (err)
+        goto out;
+    const struct raster_window *win = raster_zone_window(z);
+    long long cw = L.cw, ch = L.ch, cells = cw * ch;
+    long long first = o->first_chunk, last = L.nx * L.ny;
+    if (o->nchunks > 0 && first + o->nchunks < last)
+        last = first + o->nchunks;
+    if (first < 0 || first > last) {
+        snprintf(msg, msgcap, "chunks %lld+%lld: the plan has %lld", first, o->nchunks,
+                 L.nx * L.ny);
+        err = CT_EINVAL;
+        goto out;
+    }
     if (o->coverage == ZONAL_EXACT && (err = cov_zone_new(z, &cz))) {
         snprintf(msg, msgcap, "out of memory");
         goto out;
@@ -193,55 +244,58 @@ int zonal_run(struct raster *r, const struct polygon *polys, size_t n, const str
         snprintf(msg, msgcap, "a chunk of %lld cells is too large for memory", cells);
         goto out;
     }
-    long long done = 0;
-    /* (chunks start at the window's first block, so that each is whole blocks) */
-    for (long long cy = win->y / bh * bh; cy < win->y + win->h; cy += ch) {
-        for (long long cx = win->x / bw * bw; cx < win->x + win->w; cx += cw) {
-            if (o->deadline_ms && http_clock_ms() >= o->deadline_ms) {
-                snprintf(msg, msgcap, "deadline reached after %lld chunks (%lld read)",
-                         info->chunks, info->chunks_read);
-                err = CT_ETIMEOUT;
-                goto out;
-            }
-            long long x0 = cx > win->x ? cx : win->x, y0 = cy > win->y ? cy : win->y;
-            long long x1 = cx + cw < win->x + win->w ? cx + cw : win->x + win->w;
-            long long y1 = cy + ch < win->y + win->h ? cy + ch : win->y + win->h;
-            struct raster_window cwin = { (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0) };
-            struct raster_window box;
-            info->chunks++;
-            if ((err = weights(z, &cz, &cwin, o->coverage, &b, msg, msgcap)))
-                goto out;
-            done += (long long)cwin.w * cwin.h;
-            if (extent(b.w, &cwin, &box)) { /* read only the zone's extent */
-                struct raster_window rwin = { cwin.x + box.x, cwin.y + box.y, box.w, box.h };
-                size_t k = 0;
-                for (int rr = 0; rr < box.h; rr++) {
-                    const double *src = b.w + (size_t)(box.y + rr) * cwin.w + box.x;
-                    double a = raster_zone_cell_area(z, rwin.y + rr);
-                    for (int c = 0; c < box.w; c++, k++) {
-                        b.wk[k] = src[c];
-                        if (b.area)
-                            b.area[k] = a;
-                    }
-                }
-                info->chunks_read++;
-                info->cells_read += (long long)rwin.w * rwin.h;
-                for (int i = 0; i < o->nbands; i++) {
-                    err = raster_zone_read(z, o->bands[i], &rwin,
-                                           o->has_nodata ? &o->nodata : NULL, b.v, b.valid, msg,
-                                           msgcap);
-                    if (!err &&
-                        (err = stats_add(out[i], b.v, b.wk, b.valid, b.area,
-                                         raster_zone_cell_area(z, rwin.y), k)))
-                        snprintf(msg, msgcap, "out of memory");
-                    if (err)
-                        goto out;
-                }
-                raster_zone_forget(z);
-            }
-            if (o->progress)
-                o->progress(o->progress_ctx, done, info->window_cells);
+    long long done = 0, total = 0;
+    for (long long k = first; k < last; k++) { /* the cells of the chunks to run */
+        long long cx = L.x0 + k % L.nx * cw, cy = L.y0 + k / L.nx * ch;
+        long long x0 = cx > win->x ? cx : win->x, y0 = cy > win->y ? cy : win->y;
+        long long x1 = cx + cw < win->x + win->w ? cx + cw : win->x + win->w;
+        long long y1 = cy + ch < win->y + win->h ? cy + ch : win->y + win->h;
+        total += (x1 - x0) * (y1 - y0);
+    }
+    for (long long k = first; k < last; k++) {
+        long long cx = L.x0 + k % L.nx * cw, cy = L.y0 + k / L.nx * ch;
+        if (o->deadline_ms && http_clock_ms() >= o->deadline_ms) {
+            snprintf(msg, msgcap, "deadline reached after %lld chunks (%lld read)",
+                     info->chunks, info->chunks_read);
+            err = CT_ETIMEOUT;
+            goto out;
         }
+        long long x0 = cx > win->x ? cx : win->x, y0 = cy > win->y ? cy : win->y;
+        long long x1 = cx + cw < win->x + win->w ? cx + cw : win->x + win->w;
+        long long y1 = cy + ch < win->y + win->h ? cy + ch : win->y + win->h;
+        struct raster_window cwin = { (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0) };
+        struct raster_window box;
+        info->chunks++;
+        if ((err = weights(z, &cz, &cwin, o->coverage, &b, msg, msgcap)))
+            goto out;
+        done += (long long)cwin.w * cwin.h;
+        if (extent(b.w, &cwin, &box)) { /* read only the zone's extent */
+            struct raster_window rwin = { cwin.x + box.x, cwin.y + box.y, box.w, box.h };
+            size_t kk = 0;
+            for (int rr = 0; rr < box.h; rr++) {
+                const double *src = b.w + (size_t)(box.y + rr) * cwin.w + box.x;
+                double a = raster_zone_cell_area(z, rwin.y + rr);
+                for (int c = 0; c < box.w; c++, kk++) {
+                    b.wk[kk] = src[c];
+                    if (b.area)
+                        b.area[kk] = a;
+                }
+            }
+            info->chunks_read++;
+            info->cells_read += (long long)rwin.w * rwin.h;
+            for (int i = 0; i < o->nbands; i++) {
+                err = raster_zone_read(z, o->bands[i], &rwin, o->has_nodata ? &o->nodata : NULL,
+                                       b.v, b.valid, msg, msgcap);
+                if (!err && (err = stats_add(out[i], b.v, b.wk, b.valid, b.area,
+                                             raster_zone_cell_area(z, rwin.y), kk)))
+                    snprintf(msg, msgcap, "out of memory");
+                if (err)
+                    goto out;
+            }
+            raster_zone_forget(z);
+        }
+        if (o->progress)
+            o->progress(o->progress_ctx, done, total);
     }
 out:
     bufs_free(&b);
