@@ -14,6 +14,7 @@
 
 struct app;
 struct worker;
+struct fanout;
 
 /* Takes ownership of *cfg (which is zeroed) and initialises GDAL. Returns 0
  * and *out (free with app_destroy, after every worker), or CT_ENOMEM. */
@@ -23,6 +24,11 @@ int app_create(struct config *cfg, struct app **out);
 void app_destroy(struct app *app);
 
 const struct config *app_config(const struct app *app);
+
+/* Where statistics fan out (fanout.h): f is owned by the caller, who frees
+ * it before app_destroy; NULL (the default): nothing fans out. */
+void app_set_fanout(struct app *app, struct fanout *f);
+struct fanout *app_fanout(const struct app *app);
 
 /* A worker of app with no dataset open yet. 0 and *out, or CT_ENOMEM. */
 int app_worker_new(struct app *app, struct worker **out);

@@ -31,6 +31,10 @@ struct config {
     int max_cells;            /* statistics: the largest window of one zone, in cells */
     int chunk_cells;          /* statistics: cells read at once (at least one block) */
     int stats_max_unique;     /* statistics: distinct values counted exactly per band */
+    int fanout_min_cells;     /* statistics: a window of fewer cells never fans out */
+    int fanout_part_cells;    /* statistics: cells per part of a fan-out */
+    int fanout_concurrency;   /* Lambda: parts in flight at once (0: no fan-out) */
+    int fanout_jobs;          /* local server: part threads (0: one per CPU; 1: no fan-out) */
 };
 
 #define CONFIG_DATASET_TTL 300
@@ -57,6 +61,13 @@ struct config {
  * past this quickly and fall back to the 8,192-bin histogram. */
 #define CONFIG_STATS_MAX_UNIQUE 100000
 
+/* Fan-out (docs/ZONAL.md): a part of 16 Mi cells takes about 0.1-0.3 s of
+ * CPU at the measured rate (BENCHMARKS.md, fanout), several times an
+ * invocation's overhead; smaller windows are answered faster by one function. */
+#define CONFIG_FANOUT_MIN_CELLS (32 << 20)
+#define CONFIG_FANOUT_PART_CELLS (16 << 20)
+#define CONFIG_FANOUT_CONCURRENCY 64
+
 #define CONFIG_TILE_CACHE "public, max-age=86400"
 
 /* Parses the JSON text json. Sources become GDAL names (s3://B/K ->
@@ -70,6 +81,8 @@ struct config {
  *    "dataset_ttl": 300, "negative_ttl": 5,
  *    "url_max_requests": 32, "url_max_bytes": 16777216,
  *    "max_cells": 1000000000, "chunk_cells": 524288, "stats_max_unique": 100000,
+ *    "fanout_min_cells": 33554432, "fanout_part_cells": 16777216,
+ *    "fanout_concurrency": 64, "fanout_jobs": 0,
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
  *                        "rescale": [min, max], "attribution": "text",
  *                        "requester_pays": false, "unsigned": false}, ...}} */
@@ -87,7 +100,9 @@ int config_single(const char *name, const char *source, struct config *out);
  * at most 256 bytes), COGTILER_ALLOWED_URL_PREFIXES (comma-separated; replaces
  * the file's list), COGTILER_DATASET_TTL and COGTILER_NEGATIVE_TTL (seconds),
  * COGTILER_URL_MAX_REQUESTS, COGTILER_URL_MAX_BYTES, COGTILER_MAX_CELLS,
- * COGTILER_CHUNK_CELLS and COGTILER_STATS_MAX_UNIQUE. 0, or CT_ECONFIG /
+ * COGTILER_CHUNK_CELLS, COGTILER_STATS_MAX_UNIQUE, COGTILER_FANOUT_MIN_CELLS,
+ * COGTILER_FANOUT_PART_CELLS, COGTILER_FANOUT_CONCURRENCY and
+ * COGTILER_FANOUT_JOBS. 0, or CT_ECONFIG /
  * CT_ENOMEM with msg naming the variable. */
 int config_apply_env(struct config *c, char *msg, size_t msgcap);
 

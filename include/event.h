@@ -13,6 +13,8 @@ enum event_kind {
     EVENT_HTTP_V2,      /* API Gateway HTTP API, payload format 2.0 */
     EVENT_FUNCTION_URL, /* Lambda Function URL (2.0 shape, requestContext.domainName *.lambda-url.*) */
     EVENT_ALB,          /* Application Load Balancer (requestContext.elb) */
+    EVENT_PART,         /* a fan-out part ({"cogtiler_part": {...}}, fanout.h): sent by the
+                           function to itself through the Invoke API, never from HTTP */
 };
 
 /* Limits: a path or a query string longer than this, or more pairs than
@@ -26,7 +28,8 @@ struct event;
 
 /* Parses one invocation payload json[0..len) (not NUL-terminated).
  * Returns:
- *   CT_OK and *out: a recognised HTTP event. If its content is unusable (path or
+ *   CT_OK and *out: a recognised HTTP event, or a part event (EVENT_PART,
+ *     see event_part()). If its content is unusable (path or
  *     query too long, too many parameters, a bad percent-encoding, a missing
  *     path, a body that is not valid base64 or is too large), event_error()
  *     says why and event_error_code() which error to answer (400, or 413 for
@@ -49,6 +52,10 @@ const char *event_error(const struct event *ev);
 /* CT_OK when the request is usable, else the ct_err to answer with
  * (CT_EINVAL, or CT_ETOOLARGE for a body over HTTP_MAX_BODY). */
 int event_error_code(const struct event *ev);
+
+/* The part of an EVENT_PART event (a cJSON object, owned by ev), else NULL.
+ * Such an event has no request: event_request() is not to be called. */
+const void *event_part(const struct event *ev);
 
 /* The request inside ev (owned by ev; valid until event_free). Path:
  * percent-decoded, with an HTTP API's named stage removed from rawPath, and

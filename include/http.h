@@ -96,6 +96,11 @@ double http_mono_ms(void);
 struct http_service {
     void (*handle)(void *ctx, const struct request *req, struct response *resp);
     void (*refuse)(void *ctx, struct response *resp, int err, const char *detail);
+    /* A fan-out part (only the Lambda runtime receives them): the part's
+     * object, the invocation's deadline (epoch ms, 0 = none), and its answer
+     * as JSON into *json (free with free()). 0 or CT_ENOMEM. NULL: parts are
+     * refused. */
+    int (*part)(void *ctx, const void *part, long long deadline_ms, char **json, size_t *len);
 };
 
 #endif

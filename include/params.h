@@ -56,6 +56,7 @@ int params_url(const struct request *req, const char **url, char *msg, size_t ms
 #define PARAMS_MAX_BANDS 64
 #define PARAMS_MAX_CLASSES 256
 #define PARAMS_MAX_PERCENTILES 32
+#define PARAMS_MAX_PARTS 1024 /* FANOUT_MAX_PARTS */
 
 /* How statistics are computed (docs/ZONAL.md). */
 struct stats_params {
@@ -73,6 +74,7 @@ struct stats_params {
     int has_range;                 /* histogram_range=MIN,MAX (MIN < MAX) */
     double range_min, range_max;
     int max_size;                  /* max_size=N: read an overview whose window fits N^2 (0: no) */
+    int parts;                     /* parts=N: fan out in N parts (0: as configured) */
 };
 
 /* Reads the statistics parameters of req. 0, or CT_EINVAL naming the parameter. */

@@ -27,6 +27,7 @@ struct failure {
 
 struct app {
     struct config cfg;
+    struct fanout *fanout;
     pthread_mutex_t lock; /* guards failures */
     struct failure failures[APP_NEGATIVE_MAX];
 };
@@ -117,6 +118,16 @@ void app_worker_free(struct worker *w)
         slot_clear(&w->adhoc[i]);
     free(w->layers);
     free(w);
+}
+
+void app_set_fanout(struct app *app, struct fanout *f)
+{
+    app->fanout = f;
+}
+
+struct fanout *app_fanout(const struct app *app)
+{
+    return app->fanout;
 }
 
 struct app *worker_app(const struct worker *w)

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "config.h"
 #include "err.h"
+#include "fanout.h"
 #include "handler.h"
 #include "runtime.h"
 #include "server.h"
@@ -24,7 +25,8 @@ const char cli_usage[] =
     "  bootstrap request [-X METHOD] PATH[?QUERY] [-H 'Name: value']... [--body FILE|-]\n"
     "                 [-o OUT] [--config FILE]   one request, answered in process\n"
     "  bootstrap stats (--layer NAME | --source PATH) [--config FILE] --geojson FILE|-\n"
-    "                 [--query 'coverage=exact&p=2,98&...']   zonal statistics (JSON)\n"
+    "                 [--query 'coverage=exact&p=2,98&parts=N&...'] [--jobs N (1)]\n"
+    "                 zonal statistics (JSON); --jobs: threads computing the parts\n"
     "  bootstrap serve [--host 127.0.0.1] [--port 8080] [--workers N] [--config FILE]\n"
     "                 [--deadline SECONDS (30)] [--receive-timeout SECONDS (10)]\n"
     "  bootstrap invoke [EVENT.json]      one Lambda event (file or stdin) -> response JSON\n"
@@ -377,14 +379,32 @@ static void show_progress(void *ctx, long long done, long long total)
     fflush(stderr);
 }
 
+/* A fan-out on jobs threads (the caller's thread one of them) for app, set
+ * on it; NULL for jobs <= 1 or without memory. */
+static struct fanout *local_fanout(struct app *app, int jobs)
+{
+    struct fanout *f = NULL;
+    if (jobs > 1 && fanout_local_new(app, jobs - 1, &f) == CT_OK)
+        app_set_fanout(app, f);
+    return f;
+}
+
 int cli_stats(int argc, char **argv)
 {
     const char *layer = NULL, *source = NULL, *config = NULL, *geojson = NULL, *query = "";
+    long jobs = 1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v;
+        char *end;
         if (!(v = optval(argc, argv, &i)))
             return 2;
-        if (!strcmp(a, "--layer"))
+        if (!strcmp(a, "--jobs")) {
+            jobs = strtol(v, &end, 10);
+            if (*end || !*v || jobs < 1 || jobs > 256) {
+                fprintf(stderr, "bootstrap stats: bad jobs %s (1..256)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--layer"))
             layer = v;
         else if (!strcmp(a, "--source"))
             source = v;
@@ -410,6 +430,7 @@ int cli_stats(int argc, char **argv)
     const struct config *c = app_config(app);
     if (!layer)
         layer = c->layers[source ? 0 : c->default_layer].name;
+    struct fanout *f = local_fanout(app, (int)jobs);
     struct progress pr = { http_mono_ms(), 0 };
     if (isatty(STDERR_FILENO))
         app_set_progress(w, show_progress, &pr);
@@ -424,6 +445,7 @@ int cli_stats(int argc, char **argv)
     } else {
         fprintf(stderr, "bootstrap stats: --query too long\n");
     }
+    fanout_free(f);
     free_app(app, w);
     return rc;
 }
@@ -530,7 +552,8 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "bootstrap: %s\n", msg);
         return 1;
     }
-    int err = CT_OK;
+    int err = CT_OK, jobs = app_config(app)->fanout_jobs;
+    struct fanout *f = local_fanout(app, jobs ? jobs : (int)(cores > 0 ? cores : 1));
     void **ctx = calloc((size_t)o.workers, sizeof *ctx);
     for (int i = 0; ctx && !err && i < o.workers; i++)
         err = app_worker_new(app, (struct worker **)&ctx[i]);
@@ -541,6 +564,7 @@ int cli_serve(int argc, char **argv)
     for (int i = 0; ctx && i < o.workers; i++)
         app_worker_free(ctx[i]);
     free(ctx);
+    fanout_free(f);
     app_destroy(app);
     return err || !ctx ? 1 : 0;
 }
@@ -560,7 +584,16 @@ int cli_lambda(const char *api)
         runtime_init_error(api, "Runtime.ConfigError", msg);
         return 1;
     }
+    /* parts as invocations of this function (fanout.h), unless turned off */
+    struct fanout *f = NULL;
+    if (app_config(app)->fanout_concurrency > 0) {
+        if (fanout_lambda_new(app_config(app)->fanout_concurrency, &f, msg, sizeof msg) == CT_OK)
+            app_set_fanout(app, f);
+        else
+            fprintf(stderr, "bootstrap: no fan-out: %s\n", msg);
+    }
     int err = runtime_run(&handler_service, w, api);
+    fanout_free(f);
     free_app(app, w);
     return err ? 1 : 0;
 }

@@ -43,6 +43,16 @@ static const struct int_setting {
       1 << 26, CONFIG_CHUNK_CELLS, "a whole number of cells from 1 to 67,108,864" },
     { "stats_max_unique", "COGTILER_STATS_MAX_UNIQUE", offsetof(struct config, stats_max_unique),
       1, 10000000, CONFIG_STATS_MAX_UNIQUE, "a whole number from 1 to 10,000,000" },
+    { "fanout_min_cells", "COGTILER_FANOUT_MIN_CELLS", offsetof(struct config, fanout_min_cells),
+      0, 2000000000, CONFIG_FANOUT_MIN_CELLS, "a whole number of cells from 0 to 2,000,000,000" },
+    { "fanout_part_cells", "COGTILER_FANOUT_PART_CELLS",
+      offsetof(struct config, fanout_part_cells), 1, 2000000000, CONFIG_FANOUT_PART_CELLS,
+      "a whole number of cells from 1 to 2,000,000,000" },
+    { "fanout_concurrency", "COGTILER_FANOUT_CONCURRENCY",
+      offsetof(struct config, fanout_concurrency), 0, 1000, CONFIG_FANOUT_CONCURRENCY,
+      "a whole number of invocations from 0 (no fan-out) to 1000" },
+    { "fanout_jobs", "COGTILER_FANOUT_JOBS", offsetof(struct config, fanout_jobs), 0, 256, 0,
+      "a whole number of threads from 0 (one per CPU) to 256" },
 };
 #define N_INT_SETTINGS (sizeof int_settings / sizeof int_settings[0])
 

@@ -66,6 +66,14 @@ static char *member_string(const cJSON *obj, const char *name)
 static int classify(const cJSON *root, enum event_kind *kind)
 {
     const cJSON *rc = member(root, "requestContext");
+    if (cJSON_IsObject(member(root, "cogtiler_part"))) {
+        /* only an invocation can carry it: no HTTP event has this member, and
+         * an HTTP shape beside it is refused rather than guessed at */
+        if (rc || member(root, "httpMethod") || member(root, "rawPath") || member(root, "body"))
+            return CT_EINVAL;
+        *kind = EVENT_PART;
+        return CT_OK;
+    }
     if (cJSON_IsObject(member(rc, "elb"))) {
         *kind = EVENT_ALB;
         return CT_OK;
@@ -338,6 +346,10 @@ int event_parse(const char *json, size_t len, struct event **out, char *msg, siz
                 "event is not an API Gateway (REST or HTTP API), Function URL or ALB request");
         goto out;
     }
+    if (ev->kind == EVENT_PART) {
+        *out = ev;
+        return CT_OK;
+    }
     /* Only REST and ALB events carry multiValueHeaders; ALB sends them
      * instead of headers when its target group has multi-value headers on,
      * and then reads only multiValueHeaders from the response. */
@@ -384,6 +396,11 @@ const char *event_error(const struct event *ev)
 int event_error_code(const struct event *ev)
 {
     return ev->error ? ev->error_code : CT_OK;
+}
+
+const void *event_part(const struct event *ev)
+{
+    return ev->kind == EVENT_PART ? member(ev->root, "cogtiler_part") : NULL;
 }
 
 struct request *event_request(struct event *ev)

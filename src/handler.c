@@ -13,6 +13,7 @@
 #include "assets.h"
 #include "colormap.h"
 #include "err.h"
+#include "fanout.h"
 #include "gate.h"
 #include "geojson.h"
 #include "page.h"
@@ -718,11 +719,30 @@ static cJSON *band_json(const struct stats *s, const struct stats_params *p, int
     return o;
 }
 
+/* One feature's statistics into s: its plan, then one run, or a fan-out
+ * (fanout.h) when the window is large or parts= asks for one. */
+static int feature_stats(struct worker *w, struct raster *r, const struct target *t,
+                         const struct gj_feature *g, const struct zonal_opts *o, int parts,
+                         struct stats **s, struct zonal_info *info, char *msg, size_t msgcap)
+{
+    const struct config *c = app_config(worker_app(w));
+    struct fanout *f = app_fanout(worker_app(w));
+    struct zonal_plan plan;
+    int err = zonal_plan(r, g->polys, g->npolys, o, &plan, msg, msgcap);
+    if (err)
+        return err;
+    int n = fanout_count(f, &plan, parts, c->fanout_min_cells, c->fanout_part_cells);
+    if (n <= 1)
+        return zonal_run(r, g->polys, g->npolys, o, s, info, msg, msgcap);
+    struct fanout_source src = { t->layer ? t->layer->name : NULL, t->url };
+    return fanout_run(f, r, &src, g->polys, g->npolys, o, &plan, n, s, info, msg, msgcap);
+}
+
 /* Computes the statistics of every feature into z. CT_EOUTSIDE only for a
  * single feature outside the data (a collection's get count 0). */
-static int zones_stats(struct worker *w, struct raster *r, struct gj_zones *z,
-                       const struct stats_params *p, long long deadline_ms, char *msg,
-                       size_t msgcap)
+static int zones_stats(struct worker *w, struct raster *r, const struct target *t,
+                       struct gj_zones *z, const struct stats_params *p, long long deadline_ms,
+                       char *msg, size_t msgcap)
 {
     const struct config *c = app_config(worker_app(w));
     const struct raster_info *in = raster_get_info(r);
@@ -745,7 +765,7 @@ static int zones_stats(struct worker *w, struct raster *r, struct gj_zones *z,
         for (int i = 0; !err && i < nb; i++)
             err = stats_new(o.max_unique, &s[i]);
         if (!err)
-            err = zonal_run(r, g->polys, g->npolys, &o, s, &info, msg, msgcap);
+            err = feature_stats(w, r, t, g, &o, p->parts, s, &info, msg, msgcap);
         if (err == CT_EOUTSIDE && !gj_single(z))
             err = CT_OK; /* this feature's statistics: count 0 */
         cJSON *stats = err ? NULL : cJSON_CreateObject();
@@ -817,7 +837,7 @@ static void handle_statistics(struct worker *w, const struct request *req,
     if (!err)
         err = params_stats_check(&p, raster_get_info(r), msg, sizeof msg);
     if (!err)
-        err = zones_stats(w, r, z, &p, req->deadline_ms, msg, sizeof msg);
+        err = zones_stats(w, r, &t, z, &p, req->deadline_ms, msg, sizeof msg);
     char *text = err ? NULL : gj_print(z);
     gj_free(z);
     if (err) {
@@ -913,4 +933,11 @@ void handler_handle(void *ctx, const struct request *req, struct response *resp)
     }
 }
 
-const struct http_service handler_service = { handler_handle, handler_refuse };
+/* A fan-out part (fanout.h), on the invocation's worker. */
+static int handler_part(void *ctx, const void *part, long long deadline_ms, char **json,
+                        size_t *len)
+{
+    return fanout_part(ctx, part, deadline_ms, json, len);
+}
+
+const struct http_service handler_service = { handler_handle, handler_refuse, handler_part };

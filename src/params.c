@@ -359,6 +359,14 @@ int params_stats(const struct request *req, struct stats_params *p, char *msg, s
         }
         p->max_size = (int)n;
     }
+    if ((v = request_query(req, "parts"))) {
+        uint64_t n;
+        if (parse_u64(v, strlen(v), &n) || n < 1 || n > PARAMS_MAX_PARTS) {
+            snprintf(msg, msgcap, "parts: expected 1..%d", PARAMS_MAX_PARTS);
+            return CT_EINVAL;
+        }
+        p->parts = (int)n;
+    }
     return CT_OK;
 }
 

@@ -54,6 +54,19 @@ int runtime_invoke(const struct http_service *svc, void *ctx, const char *event,
     int err = event_parse(event, len, &ev, msg, msgcap);
     if (err)
         return err;
+    if (event_kind(ev) == EVENT_PART) {
+        if (!svc->part) {
+            snprintf(msg, msgcap, "this service takes no part events");
+            event_free(ev);
+            return CT_EINVAL;
+        }
+        err = svc->part(ctx, event_part(ev), deadline_ms ? deadline_ms - RUNTIME_DEADLINE_MARGIN_MS : 0,
+                        json, json_len);
+        event_free(ev);
+        if (err)
+            snprintf(msg, msgcap, "out of memory");
+        return err;
+    }
     const char *bad = event_error(ev);
     if (bad) {
         req = event_request(ev); /* for the log: what of it could be read */

@@ -63,6 +63,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         return 0;
     }
+    if (event_kind(ev) == EVENT_PART) { /* a fan-out part: no request, no HTTP answer */
+        if (!event_part(ev))
+            abort();
+        event_free(ev);
+        return 0;
+    }
     const struct request *req = event_request(ev);
     if (!event_error(ev)) {
         size_t n = strlen(req->path);

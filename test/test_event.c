@@ -363,6 +363,49 @@ static void test_limits(void **state)
     }
 }
 
+/* A fan-out part ({"cogtiler_part": {...}}) is an event of its own kind,
+ * recognised only at the top of an invocation: an HTTP event cannot carry
+ * one, and a part beside an HTTP shape is refused, not guessed at. */
+static void test_part_events(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        int err;
+    } cases[] = {
+        { "{\"cogtiler_part\": {\"v\": 1}}", CT_OK },
+        { "{\"cogtiler_part\": 1}", CT_EINVAL },
+        { "{\"cogtiler_part\": {}, \"requestContext\": {\"stage\": \"prod\"}, \"path\": \"/\"}",
+          CT_EINVAL },
+        { "{\"cogtiler_part\": {}, \"body\": \"x\"}", CT_EINVAL },
+        { "{\"cogtiler_part\": {}, \"version\": \"2.0\", \"rawPath\": \"/\"}", CT_EINVAL },
+        { "{\"cogtiler_part\": {}, \"httpMethod\": \"POST\"}", CT_EINVAL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct event *ev = NULL;
+        char msg[256];
+        int err = event_parse(cases[i].json, strlen(cases[i].json), &ev, msg, sizeof msg);
+        if (err != cases[i].err)
+            fail_msg("case %zu: %d, want %d", i, err, cases[i].err);
+        if (!err) {
+            assert_int_equal(event_kind(ev), EVENT_PART);
+            assert_non_null(event_part(ev));
+        }
+        event_free(ev);
+    }
+    /* a part as the body of an HTTP event stays a body */
+    const char *http = "{\"version\": \"2.0\", \"rawPath\": \"/statistics/x\", \"requestContext\": "
+                       "{\"http\": {\"method\": \"POST\"}}, \"body\": "
+                       "\"{\\\"cogtiler_part\\\": {\\\"v\\\": 1}}\"}";
+    struct event *ev = NULL;
+    char msg[256];
+    assert_int_equal(event_parse(http, strlen(http), &ev, msg, sizeof msg), CT_OK);
+    assert_int_equal(event_kind(ev), EVENT_HTTP_V2);
+    assert_null(event_part(ev));
+    assert_non_null(strstr((const char *)event_request(ev)->body, "cogtiler_part"));
+    event_free(ev);
+}
+
 /* Only json[0..len) is read: an event followed by garbage in the same buffer. */
 static void test_uses_length(void **state)
 {
@@ -648,6 +691,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_samples),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_part_events),
         cmocka_unit_test(test_uses_length),
         cmocka_unit_test(test_base64_vectors),
         cmocka_unit_test(test_response_png),

@@ -64,7 +64,7 @@ static void echo_refuse(void *ctx, struct response *resp, int err, const char *d
     resp->cors_origin = "*";
 }
 
-static const struct http_service echo = { echo_handle, echo_refuse };
+static const struct http_service echo = { echo_handle, echo_refuse, NULL };
 
 /* A body with every byte value, NULs and invalid UTF-8 included. */
 static unsigned char binary[1000];
