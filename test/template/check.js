@@ -335,6 +335,12 @@ for (const { where, s } of statements) {
         if (a === 's3:GetObject') {
             for (const r of resources)
                 if (subOf(r) !== allowedS3) iamProblems.push(`${where}: s3:GetObject on ${JSON.stringify(r)}`);
+        } else if (a === 'lambda:InvokeFunction') {
+            /* the function itself (fan-out parts), unqualified and its versions */
+            const own = 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-tiles';
+            for (const r of resources)
+                if (subOf(r) !== own && subOf(r) !== `${own}:*`)
+                    iamProblems.push(`${where}: lambda:InvokeFunction on ${JSON.stringify(r)}`);
         } else if (a === 'logs:CreateLogStream' || a === 'logs:PutLogEvents') {
             for (const r of resources)
                 if (!(r && r['Fn::GetAtt'] && r['Fn::GetAtt'][0] === 'TileFunctionLogGroup'))
@@ -348,7 +354,7 @@ for (const { where, s } of statements) {
 }
 const s3Actions = statements.flatMap(({ s }) => [].concat(s.Action || [])).filter((a) => a.startsWith('s3:'));
 check(iamProblems.length === 0 && s3Actions.length === 1,
-    'IAM: s3:GetObject on DataBucket/* and the function\'s own log stream, nothing else',
+    'IAM: s3:GetObject on DataBucket/*, the function\'s own log stream, lambda:InvokeFunction on itself, nothing else',
     iamProblems.join('; ') || `s3 actions: ${s3Actions.join(', ')}`);
 
 // --- what DEPLOY.md promises -------------------------------------------------------------------
@@ -375,6 +381,12 @@ const events = Object.values(fn.Events || {}).map((e) => e.Properties || {});
 check(apiName && events.some((e) => e.Method === 'GET' && e.Path === '/{proxy+}' && refTo(e.ApiId) === apiName) &&
     events.every((e) => e.PayloadFormatVersion === undefined || e.PayloadFormatVersion === '2.0'),
     'HTTP API with a catch-all GET /{proxy+} route, payload format 2.0');
+check(['/statistics/{layer}', '/cog/statistics'].every((p) =>
+    events.some((e) => e.Method === 'POST' && e.Path === p && refTo(e.ApiId) === apiName)),
+    'HTTP API routes POST /statistics/{layer} and POST /cog/statistics (zonal statistics)');
+check(fn.Environment && fn.Environment.Variables && 'COGTILER_FANOUT_CONCURRENCY' in fn.Environment.Variables &&
+    fn.ReservedConcurrentExecutions !== undefined,
+    'fan-out: COGTILER_FANOUT_CONCURRENCY set, reserved concurrency (the cap on fan-out) a parameter');
 
 const cp = Object.values(res).find((r) => r.Type === 'AWS::CloudFront::CachePolicy');
 const cpc = cp && cp.Properties.CachePolicyConfig;
