@@ -112,6 +112,8 @@ def parse_query(q):
             o["nodata"] = float("nan") if v.lower() == "nan" else float(v)
         elif k == "bidx":
             o["bidx"] = [int(x) for x in v.split(",")]
+        elif k == "parts":
+            pass  # how the work is split (fan-out), not what is computed
         else:
             raise ValueError(f"zonal_ref.py: query parameter {k!r} is not modelled")
     if not o["p"]:
