@@ -137,14 +137,20 @@ $(S3_NPM): test/s3/package.json test/s3/package-lock.json
 	cd test/s3 && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# aws4 for the Lambda pool (test/lambda_pool.js: the Invoke API's SigV4 check), likewise pinned.
+LAMBDA_NPM := test/lambda/node_modules/.installed
+$(LAMBDA_NPM): test/lambda/package.json test/lambda/package-lock.json
+	cd test/lambda && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The Lambda bundle (make bundle: a lean GDAL built once into ~/.cache/cogtiler,
 # about 13 minutes on 2 cores the first time) is tested in the release run only.
 BUNDLE_TEST := $(if $(SANITIZE),,test/test_bundle.sh)
 test: deps-test $(if $(SANITIZE),,deps-bundle)
-	$(MAKE) bootstrap $(TEST_BINS) $(REPLAYS) $(FUZZERS) $(BROWSER_NPM) $(S3_NPM)
+	$(MAKE) bootstrap $(TEST_BINS) $(REPLAYS) $(FUZZERS) $(BROWSER_NPM) $(S3_NPM) $(LAMBDA_NPM)
 	$(if $(SANITIZE),,$(MAKE) bundle)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_fuzz.sh \
+	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_lambda_pool.sh test/test_fuzz.sh \
 	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_browser.sh test/test_template.sh $(BUNDLE_TEST)
 
 # The quick tier: the cmocka programs and the command-line test, built and run
@@ -175,7 +181,7 @@ $(B)/bench_tiles: bench/bench_tiles.c bench/bench_proc.c bench/bench_report.c be
 BENCH_DEBS := cgi-mapserver wrk libtiff-tools time
 # bench links its own copy of bootstrap from the same objects: ./bootstrap is
 # whichever variant was built last, and another make may relink it mid-run.
-bench: deps-test $(B)/main.o $(B)/libcogtiler.a $(B)/bench_tiles $(S3_NPM)
+bench: deps-test $(B)/main.o $(B)/libcogtiler.a $(B)/bench_tiles $(S3_NPM) $(LAMBDA_NPM)
 	@tools/deps.sh $(BENCH_DEBS)
 	$(MAKE) SANITIZE= bundle
 	$(CC) $(LDFLAGS) -o $(B)/bootstrap-bench $(B)/main.o $(B)/libcogtiler.a $(LDLIBS)
