@@ -68,9 +68,11 @@ void http_error(struct response *resp, int err, const char *detail)
     resp->cache_control = resp->status >= 500 ? CACHE_NONE : CACHE_ERROR_4XX;
     snprintf(resp->detail, sizeof resp->detail, "%s", detail && *detail ? detail : ct_strerror(err));
     /* Internal faults stay generic in public (the log has the detail); an
-     * upstream fault says why, its source's name and GDAL's code locations
-     * already scrubbed by the caller. */
-    const char *pub = resp->status < 500 || err == CT_ESOURCE ? resp->detail : ct_strerror(err);
+     * upstream fault or a timeout says why (which read, which part), its
+     * source's name and GDAL's code locations already scrubbed by the caller. */
+    const char *pub = resp->status < 500 || err == CT_ESOURCE || err == CT_ETIMEOUT
+                          ? resp->detail
+                          : ct_strerror(err);
 
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;

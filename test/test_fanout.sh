@@ -36,6 +36,7 @@ POOL_PID=
 cleanup() {
     serve_stop
     if [ -n "$POOL_PID" ]; then
+        ccurl -X POST "$POOL/shutdown" >/dev/null 2>&1
         kill "$POOL_PID" 2>/dev/null
         wait "$POOL_PID" 2>/dev/null
     fi
@@ -146,6 +147,162 @@ if COGTILER_FANOUT_JOBS=3 serve_start "$BOOTSTRAP" "$CONFIG" "$out/serve" --work
   serve_stop
 else
   notok "serve: POST /statistics/dem?parts=7 on the part threads as one process" "the server did not start"
+fi
+
+# --- Lambda: the function invoking itself through the pool ------------------------------
+NODE=${NODE:-node}
+# pool_start TAG ARGS...: test/lambda_pool.js with the layers; sets POOL_PID and POOL.
+pool_start() {
+  local tag=$1 port=
+  shift
+  : >"$out/$tag.out"
+  COGTILER_CONFIG=$PWD/$CONFIG "$NODE" test/lambda_pool.js --bootstrap "$BOOTSTRAP" \
+    --log-dir "$out/$tag.logs" --idle-s 60 "$@" >"$out/$tag.out" 2>"$out/$tag.err" </dev/null &
+  POOL_PID=$!
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out/$tag.out")
+    [ -n "$port" ] && break
+    kill -0 "$POOL_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  POOL=http://127.0.0.1:$port/test
+  [ -n "$port" ] && ccurl -f "$POOL/ready?wait_s=15" >/dev/null
+}
+pool_stop() {
+  [ -n "$POOL_PID" ] || return 0
+  ccurl -X POST "$POOL/shutdown" >/dev/null
+  wait "$POOL_PID" 2>/dev/null
+  POOL_PID=
+}
+# event OUT PATH_AND_QUERY ZONES: an HTTP API (2.0) POST event with the zones as body.
+event() {
+  jq --arg p "${2%%\?*}" --arg q "${2#*\?}" --rawfile b "$3" \
+    '.requestContext.http.method = "POST" | .rawPath = $p | .requestContext.http.path = $p
+     | .rawQueryString = $q | .queryStringParameters = null
+     | .headers["content-type"] = "application/geo+json" | .body = $b | .isBase64Encoded = false' \
+    test/lambda/http_v2.json >"$1"
+}
+# coordinate OUT PATH_AND_QUERY ZONES: the event sent to one sandbox (the coordinator);
+# OUT.outcome is the pool's outcome, OUT.json the HTTP body, STATUS its statusCode.
+coordinate() {
+  event "$1.event" "$2" "$3"
+  ccurl -X POST --data-binary @"$1.event" "$POOL/invoke" >"$1.outcome"
+  jq -r '.payload' "$1.outcome" >"$1.payload" 2>/dev/null
+  jq -r '.body' "$1.payload" >"$1.json" 2>/dev/null
+  STATUS=$(jq -r '.statusCode' "$1.payload" 2>/dev/null)
+}
+counts() { ccurl "$POOL/state" | jq -c '.counts'; }
+signed_ok() { ccurl "$POOL/state" | jq -r '.counts.invokes'; }
+
+if ! command -v jq >/dev/null || ! command -v "$NODE" >/dev/null || [ ! -f test/lambda/node_modules/aws4/aws4.js ]; then
+  skip "Lambda fan-out through test/lambda_pool.js" "node, jq and test/lambda's npm packages are needed (make test installs them)"
+elif ! pool_start pool --sandboxes 4 --concurrency 100 --timeout-ms 20000; then
+  stop "test/lambda_pool.js with 4 sandboxes started" "$(tail -n 3 "$out/pool.err" | tr '\n' ' ')"
+else
+  ok "test/lambda_pool.js with 4 sandboxes started"
+  Q="coverage=exact&p=5,25,75,95"
+  REF=$out/dem-hole-exact-1.json
+  for parts in 1 2 7 64; do
+    before=$(signed_ok)
+    o=$out/lambda-$parts
+    coordinate "$o" "/statistics/dem?$Q&parts=$parts" $Z/dem_hole.geojson
+    after=$(signed_ok)
+    [ "$STATUS" = 200 ] && $SAME "$REF" "$o.json" >"$o.diff"
+    verdict $? "Lambda: $parts part(s) answer what one process answers" \
+        "status $STATUS: $(head -c 300 "$o.outcome") $(head -n 3 "$o.diff" 2>/dev/null | tr '\n' ' ')"
+    [ $((after - before)) = $((parts - 1)) ]
+    verdict $? "Lambda: ... $((parts - 1)) signed invocations of the function itself, all accepted" \
+        "$((after - before)) accepted; counts $(counts)"
+  done
+  grep -h '"fanout"' "$out"/pool.logs/*.log | grep -q '"on":"lambda","parts":64,' 
+  verdict $? "Lambda: the coordinator's log line says 64 parts on lambda"
+  grep -h '"fanout"' "$out"/pool.logs/*.log | grep -q '"parts":1,' && has_nested=1 || has_nested=0
+  [ "$has_nested" = 0 ]
+  verdict $? "Lambda: no part fanned out again"
+
+  # faults, each on part 3 of 7 ("part":2 in its event)
+  fault() { ccurl -X POST "$POOL/fault?kind=$1&match=%22part%22%3A2%2C&count=$2" >/dev/null; }
+  ccurl -X DELETE "$POOL/faults" >/dev/null
+  fault crash 1
+  o=$out/crash-once; coordinate "$o" "/statistics/dem?$Q&parts=7" $Z/dem_hole.geojson
+  [ "$STATUS" = 200 ] && $SAME "$REF" "$o.json" >"$o.diff"
+  verdict $? "Lambda: a part that crashes once is retried: 200, the same answer" "status $STATUS: $(head -c 300 "$o.json")"
+  ccurl -X DELETE "$POOL/faults" >/dev/null
+  fault error 1
+  o=$out/error-once; coordinate "$o" "/statistics/dem?$Q&parts=7" $Z/dem_hole.geojson
+  [ "$STATUS" = 200 ] && $SAME "$REF" "$o.json" >"$o.diff"
+  verdict $? "Lambda: a service error (500) once is retried: 200, the same answer" "status $STATUS: $(head -c 300 "$o.json")"
+  ccurl -X DELETE "$POOL/faults" >/dev/null
+  fault crash 2
+  o=$out/crash-twice; coordinate "$o" "/statistics/dem?$Q&parts=7" $Z/dem_hole.geojson
+  [ "$STATUS" = 502 ] && grep -q 'part 3 of 7' "$o.json"
+  verdict $? "Lambda: a part that crashes twice: 502 naming part 3 of 7" "status $STATUS: $(head -c 300 "$o.json")"
+  ccurl -X DELETE "$POOL/faults" >/dev/null
+  fault throttle 100
+  o=$out/throttled; coordinate "$o" "/statistics/dem?$Q&parts=7" $Z/dem_hole.geojson
+  [ "$STATUS" = 200 ] && $SAME "$REF" "$o.json" >"$o.diff" &&
+    grep -h '"fanout"' "$out"/pool.logs/*.log | tail -n 20 | grep -q '"parts":7,"computed_here":2,'
+  verdict $? "Lambda: a part throttled (429) again and again is computed by the coordinator: 200, the same answer" \
+      "status $STATUS: $(head -c 300 "$o.json")"
+  ccurl -X DELETE "$POOL/faults" >/dev/null
+  jq '.rawPath = "/tiles/dem/0/0/0.png" | .requestContext.http.path = .rawPath' test/lambda/http_v2.json >"$out/tile.event"
+  code=$(ccurl -X POST --data-binary @"$out/tile.event" "$POOL/invoke" | jq -r '.payload' | jq -r '.statusCode')
+  [ "$code" = 200 ]
+  verdict $? "Lambda: the next request (a tile) is served" "statusCode $code"
+
+  # the function's reserved concurrency reached: parts beyond it are throttled (429),
+  # back off, and are either invoked later or computed by the coordinator
+  pool_stop
+  if pool_start small --sandboxes 3 --concurrency 3 --timeout-ms 20000; then
+    o=$out/at-limit; coordinate "$o" "/statistics/dem?$Q&parts=64" $Z/dem_hole.geojson
+    thr=$(ccurl "$POOL/state" | jq '.counts.throttled')
+    [ "$STATUS" = 200 ] && $SAME "$REF" "$o.json" >"$o.diff" && [ "${thr:-0}" -gt 0 ]
+    verdict $? "Lambda: 64 parts on a function reserved to 3 executions: $thr invocations throttled, 200, the same answer" \
+        "status $STATUS: $(head -c 300 "$o.json")"
+  else
+    notok "Lambda: 64 parts on a function reserved to 3 executions" "the pool did not start"
+  fi
+
+  # a part event from outside: as an HTTP body it is only a body; beside an HTTP shape refused
+  jq -c '{cogtiler_part: .cogtiler_part}' test/events/part.json >"$out/part-body.json"
+  o=$out/part-as-body; coordinate "$o" "/statistics/dem" "$out/part-body.json"
+  [ "$STATUS" = 400 ]
+  verdict $? "Lambda: a part event posted through API Gateway (POST /statistics) is a bad GeoJSON body: 400" "status $STATUS"
+  o=$out/part-path; coordinate "$o" "/part" "$out/part-body.json"
+  [ "$STATUS" = 404 ] || [ "$STATUS" = 405 ]
+  verdict $? "Lambda: ... and there is no route for parts (404)" "status $STATUS"
+  jq -c '. + {cogtiler_part: {v: 1}}' "$out/part-as-body.event" >"$out/both.event"
+  ccurl -X POST --data-binary @"$out/both.event" "$POOL/invoke" >"$out/both.outcome"
+  [ "$(jq -r '.functionError // empty' "$out/both.outcome")" != "" ]
+  verdict $? "Lambda: an event with both a part and an HTTP shape is a function error, not served" \
+      "$(head -c 300 "$out/both.outcome")"
+  pool_stop
+
+  # a part that hangs past the deadline: 504 (a pool whose function times out in 6 s)
+  if pool_start hang --sandboxes 3 --concurrency 8 --timeout-ms 6000; then
+    ccurl -X POST "$POOL/fault?kind=hang&match=%22part%22%3A2%2C&count=5" >/dev/null
+    t0=$(date +%s%N)
+    o=$out/hang; coordinate "$o" "/statistics/dem?$Q&parts=7" $Z/dem_hole.geojson
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    [ "$STATUS" = 504 ] && grep -q 'part 3 of 7' "$o.json" && [ "$ms" -lt 6000 ]
+    verdict $? "Lambda: a part that hangs past the deadline: 504 naming part 3 of 7, before the function's own timeout (${ms} ms)" \
+        "status $STATUS: $(head -c 300 "$o.json") $(head -c 200 "$o.outcome")"
+    pool_stop
+  else
+    notok "Lambda: a part that hangs past the deadline: 504" "the pool did not start"
+  fi
+
+  # a function whose credentials are wrong: every invocation refused (403), 502
+  if pool_start badkey --sandboxes 2 --concurrency 8 --timeout-ms 20000 --sandbox-secret-key wrongSecret0123456789; then
+    o=$out/badkey; coordinate "$o" "/statistics/dem?$Q&parts=7" $Z/dem_hole.geojson
+    refused=$(ccurl "$POOL/state" | jq '.counts.refused.InvalidSignatureException // 0')
+    [ "$STATUS" = 502 ] && grep -q 'HTTP 403' "$o.json" && [ "${refused:-0}" -ge 2 ]
+    verdict $? "Lambda: a wrong secret key: the service refuses the signature (403, $refused refused), the request answers 502" \
+        "status $STATUS: $(head -c 300 "$o.json"); counts $(counts)"
+    pool_stop
+  else
+    notok "Lambda: a wrong secret key is refused" "the pool did not start"
+  fi
 fi
 
 done_testing
