@@ -35,6 +35,12 @@ vg_run "bootstrap stats, exact coverage, a polygon with a hole, categories" 0 ./
 COGTILER_CHUNK_CELLS=1 vg_run "bootstrap stats, a DEM (floats), several zones in small chunks" 0 \
   ./bootstrap stats --source test/data/titiler/dem.tif --geojson test/data/zones/dem_partial.geojson \
  
+COGTILER_CHUNK_CELLS=1 vg_run "bootstrap stats --jobs 3, 4 parts on part threads (fan-out)" 0 \
+  ./bootstrap stats --source test/data/mapserver/temperatures.tif \
+  --geojson test/data/zones/temp_multi.geojson --query 'coverage=exact&parts=4' --jobs 3
+echo '{"layers": {"source": {"source": "'"$PWD"'/test/data/titiler/dem.tif"}}}' >test/out/valgrind-part.json
+COGTILER_CONFIG=test/out/valgrind-part.json vg_run "bootstrap invoke, a part event (the whole DEM, packed accumulators)" 0 \
+  ./bootstrap invoke test/events/part.json
 echo '{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}' >test/out/valgrind-bad.geojson
 vg_run "bootstrap stats, a refused polygon (exit 1)" 1 ./bootstrap stats \
   --source test/data/titiler/dem.tif --geojson test/out/valgrind-bad.geojson
