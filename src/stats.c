@@ -50,6 +50,8 @@ struct stats {
     /* the table */
     double *dw, *da;        /* DIRECT_N weights and areas, or NULL */
     size_t ndirect;         /* entries of dw in use */
+    size_t dlo, dhi;        /* the entries in use lie in [dlo, dhi] (dlo > dhi: none), so
+                               that a merge or a pack reads only those pages */
     struct entry *hash;
     size_t hcap, hn;
     /* the fallback histogram */
@@ -68,6 +70,7 @@ int stats_new(int max_unique, struct stats **out)
     if (!s)
         return CT_ENOMEM;
     s->max_unique = max_unique;
+    s->dlo = DIRECT_N;
     s->min = INFINITY;
     s->max = -INFINITY;
     *out = s;
@@ -89,6 +92,8 @@ static void free_table(struct stats *s)
     s->dw = s->da = NULL;
     s->hash = NULL;
     s->ndirect = s->hcap = s->hn = 0;
+    s->dlo = DIRECT_N;
+    s->dhi = 0;
 }
 
 void stats_free(struct stats *s)
@@ -160,6 +165,8 @@ static int table_add(struct stats *s, double v, double w, double a)
         }
         if (s->dw[i] == 0 && s->da[i] == 0)
             s->ndirect++;
+        s->dlo = i < s->dlo ? i : s->dlo;
+        s->dhi = i > s->dhi ? i : s->dhi;
         s->dw[i] += w;
         s->da[i] += a;
         return CT_OK;
@@ -239,7 +246,7 @@ static int to_fallback(struct stats *s)
     if (hist_fit(s, s->min, s->max))
         return CT_ENOMEM;
     if (s->dw)
-        for (size_t i = 0; i < DIRECT_N; i++)
+        for (size_t i = s->dlo; i <= s->dhi; i++)
             if (s->dw[i])
                 hist_add(s, (double)i + DIRECT_LO, s->dw[i]);
     for (size_t i = 0; i < s->hcap; i++)
@@ -446,7 +453,7 @@ int stats_merge(struct stats *into, const struct stats *from)
         }
     }
     if (from->dw)
-        for (size_t i = 0; i < DIRECT_N; i++)
+        for (size_t i = from->dlo; i <= from->dhi; i++)
             if (from->dw[i] || from->da[i]) {
                 double v = (double)i + DIRECT_LO;
                 if (into->fallback)
@@ -516,7 +523,7 @@ static struct valw *sorted(const struct stats *s, size_t *n, int *oom)
         return NULL;
     }
     if (s->dw)
-        for (size_t i = 0; i < DIRECT_N; i++)
+        for (size_t i = s->dlo; i <= s->dhi; i++)
             if (s->dw[i] || s->da[i])
                 a[k++] = (struct valw){ (double)i + DIRECT_LO, s->dw[i], s->da[i] };
     for (size_t i = 0; i < s->hcap; i++)
@@ -787,7 +794,7 @@ int stats_pack(const struct stats *s, unsigned char **out, size_t *len)
     } else {
         put_u64(&b, (uint64_t)distinct(s));
         if (s->dw)
-            for (size_t i = 0; i < DIRECT_N; i++)
+            for (size_t i = s->dlo; i <= s->dhi; i++)
                 if (s->dw[i] || s->da[i])
                     put_entry(&b, (double)i + DIRECT_LO, s->dw[i], s->da[i]);
         for (size_t i = 0; i < s->hcap; i++)
