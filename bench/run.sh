@@ -22,6 +22,10 @@
 #               beside GDAL's rasterizer + numpy (test/zonal_ref.py) on zones
 #               of 1 M to 170 M cells of a 170-million-cell COG: wall, CPU,
 #               peak RSS (bench/zonal.sh)
+#   fanout      a statistics request over the 170 M cells in 1 to 64 parts through
+#               test/lambda_pool.js (the Invoke API, SigV4, real bootstrap
+#               sandboxes): latency, CPU of every sandbox, per-cell and per-part
+#               costs, and the latency/cost model on Lambda (bench/fanout.sh)
 #   faults      every fault and hostile-input case of test/test_remote.sh and
 #               test/test_gate.sh: status, time taken, next request served
 #   soak        the last `make soak` (bench/soak.sh) as committed in
@@ -43,8 +47,10 @@
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
 #   BENCH_SECTIONS    sections to run (default "compare breakdown lambda bundle remote
-#                     concurrency zonal faults soak")
+#                     concurrency zonal fanout faults soak")
 #   BENCH_ZONAL_REPS, BENCH_ZONAL_SIZES, BENCH_ZONAL_DEM: see bench/zonal.sh
+#   BENCH_FANOUT_REPS, BENCH_FANOUT_PARTS, BENCH_FANOUT_SANDBOXES, BENCH_FANOUT_MEMORY_MB:
+#                     see bench/fanout.sh
 #   BENCH_OUTPUT      where the report is copied (BENCHMARKS.md; "" for nowhere)
 # Timings are printed, never judged: the exit status is non-zero only when the
 # benchmark cannot run, a tile answers an unexpected HTTP status, or a peer
@@ -71,7 +77,7 @@ WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda bundle remote concurrency zonal faults soak}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda bundle remote concurrency zonal fanout faults soak}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -589,6 +595,11 @@ section_concurrency() {
 section_zonal() {
     say "zonal: bootstrap stats beside gdal_rasterize + numpy, zones of 1 M to 170 M cells"
     bench/zonal.sh "$BOOTSTRAP"
+}
+
+section_fanout() {
+    say "fanout: one statistics request in 1 to 64 parts through the Invoke API (test/lambda_pool.js)"
+    bench/fanout.sh "$BOOTSTRAP"
 }
 
 section_faults() {

@@ -14,6 +14,8 @@
 # Environment:
 #   BENCH_ZONAL_REPS    runs per polygon and tool (default 3)
 #   BENCH_ZONAL_SIZES   target cell counts in millions (default "1 10 50 170")
+#   BENCH_ZONAL_DATA_ONLY  1: make the rasters and zones in bench/out/zonal/ and
+#                       stop (bench/fanout.sh uses them)
 #   BENCH_ZONAL_DEM     1 (default) to add the Float32 DEM enlarged 16 times
 #                       (41 M cells, over 100,000 distinct values: the
 #                       approximate histogram), 0 to leave it out
@@ -99,6 +101,8 @@ if [ "$WITH_DEM" = 1 ]; then
     echo '{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[7.0890, 45.9150], [7.1050, 45.9150], [7.1050, 45.9260], [7.0890, 45.9260], [7.0890, 45.9150]]]}}' \
         >"$OUT/zone_dem.geojson"
 fi
+
+[ "${BENCH_ZONAL_DATA_ONLY:-0}" = 1 ] && exit 0
 
 # --- runs ----------------------------------------------------------------------------
 # run TOOL COVERAGE RASTER ZONE: one timed process; appends
