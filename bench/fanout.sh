@@ -43,6 +43,7 @@ ZONE=bench/out/zonal/zone_170M.geojson
 echo "{\"layers\": {\"lc\": {\"source\": \"$LC\"}}}" >"$OUT/layers.json"
 
 # --- the pool ---------------------------------------------------------------------------
+. test/lib/proc.sh
 POOL_PID=
 cleanup() {
     if [ -n "$POOL_PID" ]; then
@@ -57,12 +58,7 @@ COGTILER_CONFIG=$PWD/$OUT/layers.json COGTILER_FANOUT_CONCURRENCY=64 \
     --timeout-ms 300000 --memory-mb "$MEMORY_MB" --log-dir "$OUT/logs" --idle-s 600 \
     >"$OUT/pool.out" 2>"$OUT/pool.err" </dev/null &
 POOL_PID=$!
-port=
-for _ in $(seq 100); do
-    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$OUT/pool.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
+port=$(port_line "$OUT/pool.out" "$POOL_PID")
 [ -n "$port" ] || die "the pool did not start: $(tail -n 3 "$OUT/pool.err")"
 POOL=http://127.0.0.1:$port/test
 curl -s --noproxy '*' -f "$POOL/ready?wait_s=30" >/dev/null || die "the pool's sandboxes are not ready"

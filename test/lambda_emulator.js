@@ -3,7 +3,7 @@
 // tests: a custom runtime (./bootstrap) talks to it through
 // AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT exactly as it would inside Lambda, and
 // the test drives it through a control interface under /test/ on the same port.
-// Node's standard library only. See test/lambda/README.md.
+// Node's standard library only (and test/lib/lambda_util.js). See test/lambda/README.md.
 //
 //   node test/lambda_emulator.js [--timeout-ms 30000] [--idle-s 120]
 //        [--max-lifetime-s 1800] [--max-response 6291456] [--max-event 6291456]
@@ -51,10 +51,11 @@
 'use strict';
 
 const http = require('http');
-const crypto = require('crypto');
+const { readBody: readBodyCapped, uuid, traceId, parseJSON } = require('./lib/lambda_util.js');
 
 const API = '/2018-06-01';
 const DRAIN_CAP = 64 * 1024 * 1024; // bodies beyond this are cut off (connection dropped)
+const readBody = (req, limit) => readBodyCapped(req, limit, DRAIN_CAP);
 
 function parseArgs(argv) {
     const o = {
@@ -159,52 +160,9 @@ function apiError(req, res, status, errorType, errorMessage) {
     sendJSON(res, status, { errorMessage, errorType });
 }
 
-// Reads the whole body; resolves {buf (null when over limit), size}. Bytes past
-// `limit` are counted and dropped; past DRAIN_CAP the connection is cut.
-function readBody(req, limit) {
-    return new Promise((resolve) => {
-        const chunks = [];
-        let size = 0, over = false, done = false;
-        const finish = () => {
-            if (done)
-                return;
-            done = true;
-            resolve({ buf: over ? null : Buffer.concat(chunks), size });
-        };
-        req.on('data', (c) => {
-            size += c.length;
-            if (size > limit)
-                over = true;
-            if (!over)
-                chunks.push(c);
-            else
-                chunks.length = 0;
-            if (size > DRAIN_CAP) {
-                req.socket.destroy();
-                finish();
-            }
-        });
-        req.on('end', finish);
-        req.on('error', finish);
-        req.on('close', finish);
-    });
-}
 
-function hex(n) {
-    return crypto.randomBytes(n).toString('hex');
-}
 
-function uuid() { // crypto.randomUUID() appeared in Node 14.17
-    if (crypto.randomUUID)
-        return crypto.randomUUID();
-    const h = hex(16);
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
-}
 
-function traceId() {
-    const t = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
-    return `Root=1-${t}-${hex(12)};Parent=${hex(8)};Sampled=0;Lineage=1:${hex(4)}:0`;
-}
 
 function outcomeOf(inv) {
     const o = Object.assign({ id: inv.id, kind: inv.kind, deadlineMs: inv.deadlineSent,
@@ -380,9 +338,6 @@ async function handleResponse(req, res, id) {
     sendJSON(res, 202, { status: 'OK' });
 }
 
-function parseJSON(s) {
-    try { return JSON.parse(s); } catch (e) { return null; }
-}
 
 async function handleError(req, res, id) {
     st.counts.error++;

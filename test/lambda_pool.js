@@ -102,12 +102,14 @@
 
 const http = require('http');
 const crypto = require('crypto');
+const { readBody: readBodyCapped, uuid, traceId, parseJSON } = require('./lib/lambda_util.js');
 const fs = require('fs');
 const path = require('path');
 const { spawn, execFileSync } = require('child_process');
 
 const API = '/2018-06-01';
 const DRAIN_CAP = 64 * 1024 * 1024; // bodies beyond this are cut off (connection dropped)
+const readBody = (req, limit) => readBodyCapped(req, limit, DRAIN_CAP);
 const KEEP_RECORDS = 500;
 const CLOCK_SKEW_MS = 15 * 60 * 1000;
 
@@ -268,53 +270,10 @@ function awsError(res, status, name, message, bodyOverride) {
         { 'x-amzn-ErrorType': name, 'x-amzn-RequestId': uuid() });
 }
 
-// Reads the whole body; resolves {buf (null when over limit), size}. Bytes past
-// `limit` are counted and dropped; past DRAIN_CAP the connection is cut.
-function readBody(req, limit) {
-    return new Promise((resolve) => {
-        const chunks = [];
-        let size = 0, over = false, done = false;
-        const finish = () => {
-            if (done)
-                return;
-            done = true;
-            resolve({ buf: over ? null : Buffer.concat(chunks), size });
-        };
-        req.on('data', (c) => {
-            size += c.length;
-            if (size > limit)
-                over = true;
-            if (!over)
-                chunks.push(c);
-            else
-                chunks.length = 0;
-            if (size > DRAIN_CAP) {
-                req.socket.destroy();
-                finish();
-            }
-        });
-        req.on('end', finish);
-        req.on('error', finish);
-        req.on('close', finish);
-    });
-}
 
-function hex(n) {
-    return crypto.randomBytes(n).toString('hex');
-}
 
-function uuid() {
-    return crypto.randomUUID();
-}
 
-function traceId() {
-    const t = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
-    return `Root=1-${t}-${hex(12)};Parent=${hex(8)};Sampled=0;Lineage=1:${hex(4)}:0`;
-}
 
-function parseJSON(s) {
-    try { return JSON.parse(s); } catch (e) { return null; }
-}
 
 // Go's os/exec wording, which Lambda's "Runtime exited with error: ..." uses.
 const SIGNAL_TEXT = { SIGKILL: 'killed', SIGTERM: 'terminated', SIGSEGV: 'segmentation fault',

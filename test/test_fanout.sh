@@ -32,6 +32,7 @@ rm -rf "$out"
 mkdir -p "$out"
 . test/lib/tap.sh
 . test/lib/serve.sh
+. test/lib/proc.sh
 POOL_PID=
 cleanup() {
     serve_stop
@@ -159,12 +160,7 @@ pool_start() {
   COGTILER_CONFIG=$PWD/$CONFIG "$NODE" test/lambda_pool.js --bootstrap "$BOOTSTRAP" \
     --log-dir "$out/$tag.logs" --idle-s 60 "$@" >"$out/$tag.out" 2>"$out/$tag.err" </dev/null &
   POOL_PID=$!
-  for _ in $(seq 100); do
-    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out/$tag.out")
-    [ -n "$port" ] && break
-    kill -0 "$POOL_PID" 2>/dev/null || break
-    sleep 0.1
-  done
+  port=$(port_line "$out/$tag.out" "$POOL_PID")
   POOL=http://127.0.0.1:$port/test
   [ -n "$port" ] && ccurl -f "$POOL/ready?wait_s=15" >/dev/null
 }

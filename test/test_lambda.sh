@@ -95,13 +95,8 @@ start_emulator() { # TAG: sets emu_pid, api, ctl
   "$NODE" test/lambda_emulator.js --timeout-ms 30000 --idle-s 120 \
     >"$out/$1.emu.out" 2>"$out/$1.emu.err" </dev/null &
   emu_pid=$!
-  local port=
-  for _ in $(seq 100); do
-    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out/$1.emu.out")
-    [ -n "$port" ] && break
-    exited $emu_pid && break
-    sleep 0.1
-  done
+  local port
+  port=$(port_line "$out/$1.emu.out" "$emu_pid")
   api=127.0.0.1:$port ctl=http://127.0.0.1:$port/test
   [ -n "$port" ]
 }

@@ -43,13 +43,7 @@ start_pool() {
     "$NODE" test/lambda_pool.js --bootstrap "$BOOTSTRAP" --log-dir "$out/$tag.logs" "$@" \
     >"$out/$tag.out" 2>"$out/$tag.err" </dev/null &
   pool_pid=$!
-  port=
-  for _ in $(seq 100); do
-    port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$out/$tag.out")
-    [ -n "$port" ] && break
-    exited $pool_pid && break
-    sleep 0.1
-  done
+  port=$(port_line "$out/$tag.out" "$pool_pid")
   ctl=http://127.0.0.1:$port/test fn=http://127.0.0.1:$port/2015-03-31/functions
   [ -n "$port" ]
 }
