@@ -87,7 +87,7 @@ run: deps bootstrap
 # --- tests -------------------------------------------------------------------
 TESTS := test_tilemath test_route test_params test_transport test_colormap test_pngenc \
          test_config test_pixels test_overviews test_handler test_event test_algo test_custom \
-         test_source test_coverage test_stats test_geojson test_statistics
+         test_source test_coverage test_stats test_geojson test_statistics test_fanout_unit
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka

@@ -41,6 +41,10 @@ int fanout_local_new(struct app *app, int jobs, struct fanout **out);
  * missing) or CT_ENOMEM. */
 int fanout_lambda_new(int concurrency, struct fanout **out, char *msg, size_t msgcap);
 
+/* The URL a Lambda fan-out invokes (the function itself, its version as
+ * the Qualifier unless $LATEST), or NULL for the local part threads. */
+const char *fanout_invoke_url(const struct fanout *f);
+
 /* NULL-safe; waits for the part threads to finish. */
 void fanout_free(struct fanout *f);
 

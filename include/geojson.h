@@ -12,6 +12,12 @@
 #define GJ_MAX_FEATURES 1000
 #define GJ_MAX_POSITIONS 1000000
 
+/* NULL when (lon, lat) may follow prev (the ring's previous position, NULL
+ * for the first) in a ring: finite, within [-180, 180] x [-90, 90], and an
+ * edge of under 180 degrees of longitude (RFC 7946 3.1.9; along a pole any).
+ * Else why not. The rule of the GeoJSON reader, shared with fan-out parts. */
+const char *gj_position_error(double lon, double lat, const double *prev);
+
 struct cJSON;
 struct gj_zones;
 

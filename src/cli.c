@@ -587,9 +587,10 @@ int cli_lambda(const char *api)
     /* parts as invocations of this function (fanout.h), unless turned off */
     struct fanout *f = NULL;
     if (app_config(app)->fanout_concurrency > 0) {
-        if (fanout_lambda_new(app_config(app)->fanout_concurrency, &f, msg, sizeof msg) == CT_OK)
+        if (fanout_lambda_new(app_config(app)->fanout_concurrency, &f, msg, sizeof msg) == CT_OK) {
             app_set_fanout(app, f);
-        else
+            fprintf(stderr, "bootstrap: fan-out invokes %s\n", fanout_invoke_url(f));
+        } else
             fprintf(stderr, "bootstrap: no fan-out: %s\n", msg);
     }
     int err = runtime_run(&handler_service, w, api);

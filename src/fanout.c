@@ -22,8 +22,10 @@
 #include "config.h"
 #include "err.h"
 #include "event.h"
+#include "geojson.h"
 #include "http.h"
 #include "log.h"
+#include "runtime.h"
 
 #define PART_MSG 192
 /* The bands of a part event (PARAMS_MAX_BANDS of a request). */
@@ -31,6 +33,10 @@
 /* An invocation that answers more than this is refused (Lambda's own limit
  * is 6 MB; base64 and JSON add a third). */
 #define INVOKE_MAX_ANSWER (8 << 20)
+/* A part answers at most this much (Lambda's response limit less room for the
+ * runtime's own framing); a larger part answers 413 and is computed by the
+ * coordinator (a band of 100,000 distinct floating values packs to 3.2 MB). */
+#define PART_MAX_ANSWER (RUNTIME_MAX_PAYLOAD - 65536)
 /* A throttled invocation is tried again after 100, 200, 400, 800 ms. */
 #define INVOKE_THROTTLE_TRIES 4
 #define INVOKE_CONNECT_MS 3000
@@ -475,7 +481,7 @@ static int get_int(const cJSON *o, const char *k, long long lo, long long hi, lo
 /* The polygons of a part event, into arrays the caller frees with free_polys. */
 static int read_polys(const cJSON *a, struct polygon **out, size_t *n)
 {
-    size_t np = (size_t)cJSON_GetArraySize(a);
+    size_t np = (size_t)cJSON_GetArraySize(a), positions = 0;
     if (!cJSON_IsArray(a) || np == 0)
         return CT_EINVAL;
     struct polygon *ps = calloc(np, sizeof *ps);
@@ -494,17 +500,21 @@ static int read_polys(const cJSON *a, struct polygon **out, size_t *n)
         size_t k = 0;
         for (const cJSON *rj = pj->child; rj; rj = rj->next, k++) {
             size_t nv = (size_t)cJSON_GetArraySize(rj);
-            if (!cJSON_IsArray(rj) || nv < 8 || nv % 2)
+            if (!cJSON_IsArray(rj) || nv < 8 || nv % 2 || nv / 2 > GJ_MAX_POSITIONS - positions)
                 return CT_EINVAL;
+            positions += nv / 2;
             struct ring *rg = &ps[i].rings[k];
             if (!(rg->xy = malloc(nv * sizeof *rg->xy)))
                 return CT_ENOMEM;
             rg->n = nv / 2;
             size_t m = 0;
             for (const cJSON *v = rj->child; v; v = v->next, m++) {
-                if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+                if (!cJSON_IsNumber(v))
                     return CT_EINVAL;
                 rg->xy[m] = v->valuedouble;
+                /* the GeoJSON reader's rule for each position, as the coordinator applied it */
+                if (m % 2 && gj_position_error(rg->xy[m - 1], rg->xy[m], m > 1 ? rg->xy + m - 3 : NULL))
+                    return CT_EINVAL;
             }
             if (rg->xy[0] != rg->xy[nv - 2] || rg->xy[1] != rg->xy[nv - 1])
                 return CT_EINVAL; /* not closed */
@@ -611,6 +621,10 @@ int fanout_part(struct worker *w, const void *ev, long long deadline_ms, char **
         snprintf(msg, sizeof msg, "a part event's deadline_ms: epoch milliseconds");
         goto out;
     }
+    if (part >= parts) {
+        snprintf(msg, sizeof msg, "a part event's part: below its parts");
+        goto out;
+    }
     src.layer = cJSON_GetStringValue(get(b, "layer"));
     src.url = cJSON_GetStringValue(get(b, "url"));
     if (!src.layer == !src.url) {
@@ -639,11 +653,16 @@ int fanout_part(struct worker *w, const void *ev, long long deadline_ms, char **
     if (cJSON_IsNumber(x)) {
         o.has_nodata = 1;
         o.nodata = x->valuedouble;
-    } else if (cJSON_IsString(x)) {
+    } else if (cJSON_IsString(x) && (!strcmp(x->valuestring, "nan") ||
+                                     !strcmp(x->valuestring, "inf") ||
+                                     !strcmp(x->valuestring, "-inf"))) {
         o.has_nodata = 1;
         o.nodata = !strcmp(x->valuestring, "nan")  ? NAN
                    : !strcmp(x->valuestring, "inf") ? INFINITY
                                                     : -INFINITY;
+    } else if (x && !cJSON_IsNull(x)) {
+        snprintf(msg, sizeof msg, "a part event's nodata: a number, \"nan\", \"inf\" or \"-inf\"");
+        goto out;
     }
     o.deadline_ms = deadline_ms;
     if (dl && (!o.deadline_ms || dl < o.deadline_ms))
@@ -651,7 +670,7 @@ int fanout_part(struct worker *w, const void *ev, long long deadline_ms, char **
     if ((err = read_polys(get(b, "polygons"), &polys, &n))) {
         snprintf(msg, sizeof msg, err == CT_ENOMEM ? "out of memory"
                                                    : "a part event's polygons: arrays of closed "
-                                                     "rings of at least 4 positions");
+                                                     "rings of at least 4 valid positions");
         goto out;
     }
     struct raster *r = NULL;
@@ -680,6 +699,15 @@ int fanout_part(struct worker *w, const void *ev, long long deadline_ms, char **
     app_request_end(w);
     if (!err && !(*json = part_answer(&p, nb, json_len)))
         err = CT_ENOMEM;
+    if (!err && *json_len > PART_MAX_ANSWER) {
+        /* Lambda would refuse it (Function.ResponseSizeTooLarge): the coordinator
+         * computes this part itself on a 413 */
+        snprintf(msg, sizeof msg, "the part's accumulators take %zu bytes, over %d", *json_len,
+                 PART_MAX_ANSWER);
+        free(*json);
+        *json = NULL;
+        err = CT_ETOOLARGE;
+    }
     part_clear(&p, nb);
 out:
     free_polys(polys, n);
@@ -692,9 +720,14 @@ out:
     return *json ? CT_OK : CT_ENOMEM;
 }
 
-/* Reads a part's answer into p: 0, or the error it reports (msg in p). */
-static int read_answer(const struct job *j, struct part *p, const char *body, size_t len)
+/* Reads a part's answer into p: 0, or the error it reports (msg in p):
+ * CT_ETOOLARGE for accumulators too large to answer (the coordinator then
+ * computes the part), CT_ETIMEOUT for the part's deadline; *retry says whether
+ * another try could mend it (a 5xx, or an answer that does not read back). */
+static int read_answer(const struct job *j, struct part *p, const char *body, size_t len,
+                       int *retry)
 {
+    *retry = 1;
     cJSON *root = cJSON_ParseWithLength(body, len);
     const cJSON *b = get(root, "cogtiler_partial"), *e = get(b, "error");
     int err = CT_ESOURCE;
@@ -705,9 +738,10 @@ static int read_answer(const struct job *j, struct part *p, const char *body, si
     if (e) {
         const cJSON *st = get(e, "status");
         const char *m = cJSON_GetStringValue(get(e, "message"));
-        err = cJSON_IsNumber(st) && st->valueint == 504 ? CT_ETIMEOUT : CT_ESOURCE;
-        snprintf(p->msg, sizeof p->msg, "%d %.160s", cJSON_IsNumber(st) ? st->valueint : 0,
-                 m ? m : "");
+        int status = cJSON_IsNumber(st) ? st->valueint : 0;
+        err = status == 504 ? CT_ETIMEOUT : status == 413 ? CT_ETOOLARGE : CT_ESOURCE;
+        *retry = !(status >= 400 && status < 500); /* the same part answers the same */
+        snprintf(p->msg, sizeof p->msg, "%d %.160s", status, m ? m : "");
         goto out;
     }
     const cJSON *bands = get(b, "bands");
@@ -786,23 +820,25 @@ int fanout_lambda_new(int concurrency, struct fanout **out, char *msg, size_t ms
             snprintf(msg, msgcap, "AWS_LAMBDA_FUNCTION_VERSION is neither $LATEST nor a number");
             goto out;
         }
-    size_t cap = 64 + strlen(name) + strlen(region) * 2 + (endpoint ? strlen(endpoint) : 0) +
-                 (version ? strlen(version) : 0);
-    f->url = malloc(cap);
+    /* the version the coordinator runs, so that every part runs the same code */
+    size_t el = endpoint ? strlen(endpoint) : 0;
+    while (el && endpoint[el - 1] == '/')
+        el--;
+    int cn = !strncmp(region, "cn-", 3); /* the China regions' domain */
+    char *url = NULL;
+    int n = endpoint ? asprintf(&url, "%.*s/2015-03-31/functions/%s/invocations%s%s", (int)el,
+                                endpoint, name, numbered ? "?Qualifier=" : "",
+                                numbered ? version : "")
+                     : asprintf(&url,
+                                "https://lambda.%s.amazonaws.com%s/2015-03-31/functions/%s/"
+                                "invocations%s%s",
+                                region, cn ? ".cn" : "", name, numbered ? "?Qualifier=" : "",
+                                numbered ? version : "");
+    f->url = n < 0 ? NULL : url;
     f->sigv4 = malloc(32 + strlen(region));
     err = CT_ENOMEM;
     if (!f->url || !f->sigv4)
         goto out;
-    size_t el = endpoint ? strlen(endpoint) : 0;
-    while (el && endpoint[el - 1] == '/')
-        el--;
-    if (endpoint)
-        snprintf(f->url, cap, "%.*s", (int)el, endpoint);
-    else
-        snprintf(f->url, cap, "https://lambda.%s.amazonaws.com", region);
-    /* the version the coordinator runs, so that every part runs the same code */
-    snprintf(f->url + strlen(f->url), cap - strlen(f->url), "/2015-03-31/functions/%s/invocations%s%s",
-             name, numbered ? "?Qualifier=" : "", numbered ? version : "");
     snprintf(f->sigv4, 32 + strlen(region), "aws:amz:%s:lambda", region);
     if (token && *token) {
         size_t tl = strlen(token) + 32;
@@ -822,6 +858,11 @@ out:
     }
     *out = f;
     return CT_OK;
+}
+
+const char *fanout_invoke_url(const struct fanout *f)
+{
+    return f && f->kind == FANOUT_LAMBDA ? f->url : NULL;
 }
 
 struct call {
@@ -869,10 +910,14 @@ static int call_start(struct fanout *f, struct job *j, int i, struct call *c, CU
     c->part = i;
     if (!(c->event = part_event(j, i, &len)) || !(c->h = curl_easy_init()))
         return CT_ENOMEM;
-    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    c->headers = curl_slist_append(c->headers, "X-Amz-Invocation-Type: RequestResponse");
-    if (f->token_header)
-        c->headers = curl_slist_append(c->headers, f->token_header);
+    const char *hs[] = { "Content-Type: application/json", "X-Amz-Invocation-Type: RequestResponse",
+                         f->token_header };
+    for (size_t k = 0; k < sizeof hs / sizeof *hs && hs[k]; k++) {
+        struct curl_slist *l = curl_slist_append(c->headers, hs[k]);
+        if (!l)
+            return CT_ENOMEM; /* call_free() frees what was made */
+        c->headers = l;
+    }
     curl_easy_setopt(c->h, CURLOPT_URL, f->url);
     curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L);
@@ -913,9 +958,9 @@ static void call_done(struct job *j, struct call *c, CURLcode rc, long long dead
     struct part *p = &j->parts[c->part];
     long status = 0;
     curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK) {
+    if (rc != CURLE_OK) { /* 504 only when the deadline is the cause: attempt_failed() */
         snprintf(p->msg, sizeof p->msg, "invocation: %s", curl_easy_strerror(rc));
-        attempt_failed(p, rc == CURLE_OPERATION_TIMEDOUT ? CT_ETIMEOUT : CT_ESOURCE, deadline_ms);
+        attempt_failed(p, CT_ESOURCE, deadline_ms);
         return;
     }
     if (status == 429) { /* throttled: back off, then compute it here */
@@ -928,20 +973,35 @@ static void call_done(struct job *j, struct call *c, CURLcode rc, long long dead
         p->not_before = (long long)http_mono_ms() + (50LL << p->throttles);
         return;
     }
+    if (c->function_error && c->answer.p && strstr(c->answer.p, "ResponseSizeTooLarge")) {
+        p->state = PART_HERE; /* too large to answer: computed here */
+        return;
+    }
     if (status != 200 || c->function_error) {
         snprintf(p->msg, sizeof p->msg, "invocation: HTTP %ld%s %.120s", status,
                  c->function_error ? " (function error)" : "", c->answer.p ? c->answer.p : "");
+        if (status >= 400 && status < 500 && status != 429) { /* refused: the same again */
+            p->state = PART_FAILED;
+            p->err = CT_ESOURCE;
+            return;
+        }
         /* a part that timed out on its side is the deadline's failure */
         int timed_out = c->answer.p && (strstr(c->answer.p, "Task timed out") ||
                                         strstr(c->answer.p, "Timedout"));
         attempt_failed(p, timed_out ? CT_ETIMEOUT : CT_ESOURCE, deadline_ms);
         return;
     }
-    int err = read_answer(j, p, c->answer.p ? c->answer.p : "", c->answer.n);
-    if (err)
+    int retry, err = read_answer(j, p, c->answer.p ? c->answer.p : "", c->answer.n, &retry);
+    if (err == CT_ETOOLARGE) {
+        p->state = PART_HERE;
+    } else if (err && !retry) {
+        p->state = PART_FAILED;
+        p->err = err;
+    } else if (err) {
         attempt_failed(p, err, deadline_ms);
-    else
+    } else {
         p->state = PART_DONE;
+    }
 }
 
 /* Parts 1.. as invocations, at most f->concurrency in flight, until each is
@@ -950,7 +1010,8 @@ static void *run_lambda(void *arg)
 {
     struct job *j = arg;
     struct fanout *f = j->f;
-    long long deadline_ms = j->o->deadline_ms;
+    /* every invocation ends in time for the coordinator to answer its failure */
+    long long deadline_ms = j->o->deadline_ms ? j->o->deadline_ms - FANOUT_MARGIN_MS / 2 : 0;
     CURLM *m = curl_multi_init();
     struct call *calls = calloc((size_t)j->nparts, sizeof *calls);
     int running = 0;

@@ -58,6 +58,17 @@ void gj_free(struct gj_zones *z)
 
 /* One ring: positions [lon, lat(, alt)], closed, at least 4, every edge
  * under 180 degrees of longitude. */
+const char *gj_position_error(double lon, double lat, const double *prev)
+{
+    if (!isfinite(lon) || !isfinite(lat) || fabs(lon) > 180 || fabs(lat) > 90)
+        return "longitude must be within [-180, 180] and latitude within [-90, 90]";
+    /* (an edge along a pole is a point on the sphere: Antarctica's ring) */
+    if (prev && fabs(lon - prev[0]) > 180 && !(fabs(lat) == 90 && lat == prev[1]))
+        return "an edge spans more than 180 degrees of longitude: split the polygon at the "
+               "antimeridian (RFC 7946 3.1.9)";
+    return NULL;
+}
+
 static int parse_ring(struct gj_zones *z, const cJSON *a, const char *path, struct ring *out)
 {
     int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
@@ -85,14 +96,9 @@ static int parse_ring(struct gj_zones *z, const cJSON *a, const char *path, stru
             return bad(z, at, "a position is [longitude, latitude] or [longitude, latitude, "
                               "altitude] of numbers");
         double lon = x->valuedouble, lat = y->valuedouble;
-        if (!isfinite(lon) || !isfinite(lat) || fabs(lon) > 180 || fabs(lat) > 90)
-            return bad(z, at, "longitude must be within [-180, 180] and latitude within "
-                              "[-90, 90]");
-        /* (an edge along a pole is a point on the sphere: Antarctica's ring) */
-        if (i > 0 && fabs(lon - out->xy[2 * (i - 1)]) > 180 &&
-            !(fabs(lat) == 90 && lat == out->xy[2 * (i - 1) + 1]))
-            return bad(z, at, "an edge spans more than 180 degrees of longitude: split the "
-                              "polygon at the antimeridian (RFC 7946 3.1.9)");
+        const char *why = gj_position_error(lon, lat, i > 0 ? out->xy + 2 * (i - 1) : NULL);
+        if (why)
+            return bad(z, at, "%s", why);
         out->xy[2 * i] = lon;
         out->xy[2 * i + 1] = lat;
         i++;

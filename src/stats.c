@@ -834,24 +834,37 @@ int stats_unpack(const unsigned char *buf, size_t len, struct stats **out)
     s->area.s = get_f64(&b);
     s->area.c = get_f64(&b);
     s->any = (int)any;
-    if (any && !(s->min <= s->max && s->W > 0))
+    /* every number finite, the moments of some weight, the range ordered */
+    const double f[] = { s->W, s->mean, s->M2, s->min, s->max, s->masked.s, s->masked.c,
+                         s->sum.s, s->sum.c, s->area.s, s->area.c };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        if (!isfinite(f[i]) && (i >= 5 || any))
+            b.bad = 1;
+    if (any && !(s->min <= s->max && s->W > 0 && s->M2 >= 0))
         b.bad = 1;
     if (fallback) {
         s->fallback = 1;
         s->e = (int32_t)get_u32(&b);
         s->k0 = (long long)get_u64(&b);
         uint64_t nz = get_u64(&b);
-        /* the bins must hold [min, max] as hist_fit() placed them */
-        if (!b.bad && (!any || s->e < -1100 || s->e > 1100 || nz > STATS_FALLBACK_BINS ||
-                       bin_of(s->min, s->e) < s->k0 ||
-                       bin_of(s->max, s->e) - s->k0 >= STATS_FALLBACK_BINS))
+        /* the bins as hist_fit() leaves them: e the range's own (so that they
+         * nest in the bins of any wider range a merge makes), k0 the bin of
+         * min, every weight in [bin(min), bin(max)] */
+        long long kmax = 0;
+        if (!b.bad && (!any || s->e < -1100 || s->e > 1100 || s->e != e_for(s->min, s->max) ||
+                       nz > STATS_FALLBACK_BINS))
             b.bad = 1;
+        if (!b.bad) {
+            kmax = bin_of(s->max, s->e) - s->k0;
+            if (s->k0 != bin_of(s->min, s->e) || kmax < 0 || kmax >= STATS_FALLBACK_BINS)
+                b.bad = 1;
+        }
         if (!b.bad && !(s->hist = calloc(STATS_FALLBACK_BINS, sizeof *s->hist)))
             err = CT_ENOMEM;
         for (uint64_t i = 0; !err && !b.bad && i < nz; i++) {
             uint32_t j = get_u32(&b);
             double w = get_f64(&b);
-            if (j >= STATS_FALLBACK_BINS || !(w > 0) || s->hist[j])
+            if (j > kmax || !(w > 0) || !isfinite(w) || s->hist[j])
                 b.bad = 1;
             else
                 s->hist[j] = w;
@@ -862,7 +875,8 @@ int stats_unpack(const unsigned char *buf, size_t len, struct stats **out)
             b.bad = 1;
         for (uint64_t i = 0; !err && !b.bad && i < n; i++) {
             double v = get_f64(&b), w = get_f64(&b), a = get_f64(&b);
-            if (!isfinite(v) || !(w >= 0) || !isfinite(a) || v < s->min || v > s->max)
+            if (!isfinite(v) || !(w >= 0) || !isfinite(w) || !isfinite(a) || v < s->min ||
+                v > s->max)
                 b.bad = 1;
             else if ((err = table_add(s, v, w, a)) == CT_OK && distinct(s) != i + 1)
                 b.bad = 1; /* a value twice, or of no weight and no area */

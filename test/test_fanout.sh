@@ -130,6 +130,29 @@ for bad in 0 1025 x; do
   verdict $? "parts=$bad is refused (400 naming parts)" "exit $RC: $(why "$o")"
 done
 
+# --- part events refused without work (bootstrap invoke: the runtime's own path) ----------
+echo "{\"layers\": {\"source\": {\"source\": \"$PWD/test/data/titiler/dem.tif\"}}}" >"$out/part-layers.json"
+# part_status JQ_FILTER: the status a part event edited by the filter answers
+part_status() {
+  jq -c "$1" test/events/part.json >"$out/part-edit.json"
+  COGTILER_CONFIG=$out/part-layers.json timeout 10 "$BOOTSTRAP" invoke "$out/part-edit.json" 2>/dev/null |
+    jq -r '.cogtiler_partial | if .error then .error.status else 200 end' 2>/dev/null
+}
+[ "$(part_status .)" = 200 ]
+verdict $? "a part event (test/events/part.json) is computed: 200 with packed accumulators"
+for c in ".cogtiler_part.polygons = [[[1000,1e6,2000,1e6,2000,2e6,1000,2e6,1000,1e6]]]|coordinates out of range" \
+         ".cogtiler_part.polygons = [[[170,0,-170,0,-170,1,170,0]]]|an edge over 180 degrees of longitude" \
+         ".cogtiler_part.polygons = [[[0,0,1,0,1,1,0,1]]]|an open ring" \
+         ".cogtiler_part.part = 1|part not below parts" \
+         ".cogtiler_part.nodata = \"x\"|a nodata that is not a number" \
+         ".cogtiler_part.window_cells = 5|a plan that differs from this function's" \
+         ".cogtiler_part += {max_unique: 1000000, bands: [1, 1]}|accumulators over Lambda's 6 MB answer (2 bands of 160,000 exact values):413"; do
+  st=$(part_status "${c%%|*}") what=${c#*|} want=400
+  case $what in *:413) what=${what%:413} want=413 ;; esac
+  [ "$st" = $want ]
+  verdict $? "a part event with $what: $want at once" "status $st"
+done
+
 # --- local: the server's part threads ---------------------------------------------------
 if COGTILER_FANOUT_JOBS=3 serve_start "$BOOTSTRAP" "$CONFIG" "$out/serve" --workers 2; then
   for parts in 7 64; do
@@ -273,6 +296,20 @@ else
   verdict $? "Lambda: an event with both a part and an HTTP shape is a function error, not served" \
       "$(head -c 300 "$out/both.outcome")"
   pool_stop
+
+  # parts whose accumulators are too large to answer (413) are computed by the coordinator
+  if COGTILER_STATS_MAX_UNIQUE=1000000 pool_start big --sandboxes 3 --concurrency 8 --timeout-ms 20000; then
+    COGTILER_STATS_MAX_UNIQUE=1000000 stats "$out/big-1" dem $Z/dem_hole.geojson "coverage=center&parts=1"
+    o=$out/big; coordinate "$o" "/statistics/dem?coverage=center&parts=3" $Z/dem_hole.geojson
+    [ "$STATUS" = 200 ] && $SAME "$out/big-1.json" "$o.json" >"$o.diff" &&
+      grep -h '"fanout"' "$out"/big.logs/*.log | grep -q '"parts":3,"computed_here":3,' &&
+      ! grep -q '"approximate"' "$o.json"
+    verdict $? "Lambda: parts whose exact tables exceed the 6 MB answer (413) are computed by the coordinator: 200, the same answer" \
+        "status $STATUS: $(head -c 300 "$o.json") $(grep -h '"fanout"' "$out"/big.logs/*.log | tail -n 1)"
+    pool_stop
+  else
+    notok "Lambda: parts too large to answer" "the pool did not start"
+  fi
 
   # a part that hangs past the deadline: 504 (a pool whose function times out in 6 s)
   if pool_start hang --sandboxes 3 --concurrency 8 --timeout-ms 6000; then

@@ -316,6 +316,29 @@ static void test_pack(void **state)
         longer[0] ^= 1;
         assert_int_equal(stats_unpack(longer, na, &bad), CT_EINVAL);
         free(longer);
+        /* forged fields a merge would trust: refused (offsets of stats.c's layout:
+         * 16 bytes of header, 11 doubles W mean M2 min max ..., then e, k0, nz, bins) */
+        if (c == 2) {
+            unsigned char *m = malloc(na);
+            const double inf = INFINITY;
+            uint32_t j = 8191;
+            int32_t e;
+            memcpy(m, pa, na);
+            memcpy(m + 16 + 3 * 8, &(double){ -inf }, 8); /* min */
+            assert_int_equal(stats_unpack(m, na, &bad), CT_EINVAL);
+            memcpy(m, pa, na);
+            memcpy(m + 16 + 4 * 8, &inf, 8); /* max */
+            assert_int_equal(stats_unpack(m, na, &bad), CT_EINVAL);
+            memcpy(m, pa, na);
+            memcpy(&e, m + 104, 4);
+            e++; /* bins coarser than the range's own would not nest in a merge */
+            memcpy(m + 104, &e, 4);
+            assert_int_equal(stats_unpack(m, na, &bad), CT_EINVAL);
+            memcpy(m, pa, na);
+            memcpy(m + 124, &j, 4); /* a bin past bin(max) */
+            assert_int_equal(stats_unpack(m, na, &bad), CT_EINVAL);
+            free(m);
+        }
         /* flipped bytes: refused or read, never a crash (the sanitizers watch) */
         for (int k = 0; k < 300; k++) {
             unsigned char *m = malloc(na);
