@@ -13,7 +13,7 @@
 # exits non-zero when a run fails or an answer differs from the 1-part one.
 #
 # Environment:
-#   BENCH_FANOUT_REPS       runs per part count (default 3)
+#   BENCH_FANOUT_REPS       runs per part count (default 5)
 #   BENCH_FANOUT_PARTS      part counts (default "1 2 4 8 16 64": 64 for the fit of the
 #                           coordinator's work per part, which CPU time's 10 ms ticks blur)
 #   BENCH_FANOUT_SANDBOXES  bootstrap processes of the pool (default 16)
@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BOOTSTRAP=${1:-./bootstrap}
 case $BOOTSTRAP in /*) ;; *) BOOTSTRAP=$PWD/$BOOTSTRAP ;; esac
-REPS=${BENCH_FANOUT_REPS:-3}
+REPS=${BENCH_FANOUT_REPS:-5}
 PARTS=${BENCH_FANOUT_PARTS:-1 2 4 8 16 64}
 SANDBOXES=${BENCH_FANOUT_SANDBOXES:-16}
 MEMORY_MB=${BENCH_FANOUT_MEMORY_MB:-1024}
@@ -148,6 +148,9 @@ mx, my = sum(xs) / n, sum(ys) / n
 sxx = sum((x - mx) ** 2 for x in xs)
 b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
 a = my - b * mx
+# the slope's standard error: a per-part cost below about twice it is not told apart from noise
+res = [y - (a + b * x) for x, y in zip(xs, ys)]
+se = (sum(r * r for r in res) / (n - 2) / sxx) ** 0.5 if n > 2 and sxx else float("inf")
 c_ns = a * 1e6 / cells  # ns of CPU per cell (one core of this machine)
 # the coordinator's serial work per part: its CPU less its own part's cells, fitted on P - 1
 rs = [med[p][2] - a / p for p in parts]
@@ -159,9 +162,13 @@ lat2 = med.get(2, (None,))[0]
 # invocation latency overhead: L(2) - L(1)/2 - CPU per part (two parts on >= 2 cores)
 t_inv = max(0.0, lat2 - lat1 / 2 - max(b, 0)) if lat2 is not None and cores >= 2 else None
 print()
-print(f"Fit over the medians: CPU(P) = {a:.0f} ms + {b:.1f} ms x (P - 1). Per cell: **{c_ns:.2f} ns** of")
-print(f"one core here; per extra part (an invocation: event, plan, open of a warm dataset, pack,")
-print(f"merge): **{b:.1f} ms** of CPU, of which **{k:.2f} ms** on the coordinator (its CPU less its own")
+print(f"Fit over the medians: CPU(P) = {a:.0f} ms + {b:.1f} ms (standard error {se:.1f}) x (P - 1).")
+print(f"Per cell: **{c_ns:.2f} ns** of one core here; per extra part (an invocation: event, plan, open of a")
+if b > 2 * se:
+    print(f"warm dataset, pack, merge): **{b:.1f} ms** of CPU, of which **{k:.2f} ms** on the coordinator (its CPU less its own")
+else:
+    print(f"warm dataset, pack, merge): **not told apart from the noise** (under {max(b, 0) + 2 * se:.0f} ms; the model")
+    print(f"takes the coordinator's share alone), of which **{k:.2f} ms** on the coordinator (its CPU less its own")
 print("part's cells, fitted the same way: the serial work a part costs it: the event, the call, unpacking")
 print("and merging)" + (f"; invocation latency beyond its CPU (L(2) - L(1)/2 - that): **{t_inv:.0f} ms**" if t_inv is not None else "") + ".\n")
 
@@ -175,7 +182,7 @@ s3_mbps = 80.0                     # assumed: one function's S3 read throughput,
 measured_bpc = os.path.getsize(lc) / (17640 * 9660)
 bytes_per_cell = max(measured_bpc, 0.25)  # assumed for a real land cover: see the text
 c_l = c_ns / vcpu                  # ns per cell on Lambda at mem
-o_l = max(b, 0) / vcpu             # ms of CPU per extra part on Lambda
+o_l = max(b, k, 0) / vcpu          # ms of CPU per extra part on Lambda (at least the coordinator's)
 def model(N, P, cold=False):
     per = N / P
     part_ms = per * c_l / 1e6 + per * bytes_per_cell / (s3_mbps * 1e3) + o_l
@@ -186,7 +193,7 @@ def model(N, P, cold=False):
     cost = P * req_price + billed_s * mem / 1024 * gbs_price
     return lat, cost
 print(f"### Model: latency and cost on Lambda ({mem:.0f} MB = {vcpu:.2f} vCPU, x86, us-east-1 prices)\n")
-print(f"Measured here: {c_ns:.2f} ns per cell and {max(b, 0):.1f} ms per part on one core (scaled by 1/{vcpu:.2f});")
+print(f"Measured here: {c_ns:.2f} ns per cell and {max(b, k, 0):.1f} ms per part on one core (scaled by 1/{vcpu:.2f});")
 print(f"Assumed, not measurable here: {bytes_per_cell:.2f} bytes per cell read from S3 (a real 30 m land cover")
 print(f"under DEFLATE; this upsampled COG, all long runs, takes {measured_bpc:.3f}), a warm")
 print(f"Invoke round trip {invoke_ms:.0f} ms, a cold sandbox +{cold_ms:.0f} ms, {s3_mbps:.0f} MB/s from S3 per function,")
