@@ -54,16 +54,17 @@ void fanout_free(struct fanout *f);
 int fanout_count(const struct fanout *f, const struct zonal_plan *plan, int parts,
                  long long min_cells, long long part_cells);
 
-/* The statistics of polys on r (the coordinator's dataset of src) in nparts
- * parts, merged in part order into out[0..o->nbands) (made
- * with stats_new): the same answer as zonal_run(r, ...) to rounding of
- * floating sums. Without f every part runs here, one after another. A part
- * that fails is tried once more; then CT_ESOURCE (502), or CT_ETIMEOUT when
- * the deadline is the cause, msg naming the part. A throttled invocation
- * (429) backs off, then the part is computed here. */
-int fanout_run(struct fanout *f, struct raster *r,
-               const struct fanout_source *src, const struct polygon *polys, size_t n,
-               const struct zonal_opts *o, const struct zonal_plan *plan, int nparts,
+/* The statistics of zz (polys on the coordinator's dataset of src, opened
+ * with o) in nparts parts, merged in part order into out[0..o->nbands)
+ * (made with stats_new): the same answer as zonal_run(zz, o, ...) to
+ * rounding of floating sums. The coordinator's parts run on zz; part
+ * threads and invocations open the zone again on their own dataset.
+ * Without f every part runs here, one after another. A part that fails is
+ * tried once more; then CT_ESOURCE (502), or CT_ETIMEOUT when the deadline
+ * is the cause, msg naming the part. A throttled invocation (429) backs off,
+ * then the part is computed here. */
+int fanout_run(struct fanout *f, struct zonal_zone *zz, const struct fanout_source *src,
+               const struct polygon *polys, size_t n, const struct zonal_opts *o, int nparts,
                struct stats **out, struct zonal_info *info, char *msg, size_t msgcap);
 
 /* A part event's body (the cJSON object under "cogtiler_part") computed on

@@ -29,7 +29,7 @@ struct zonal_opts {
     int max_size;               /* > 0: read the finest overview whose window fits max_size^2 */
     long long deadline_ms;      /* epoch ms; 0 = none */
     /* The chunks to run, in the order of the plan (row by row): nchunks from
-     * first_chunk; nchunks 0 = every chunk (zonal_plan() counts them). */
+     * first_chunk; nchunks 0 = every chunk (the zone's plan counts them). */
     long long first_chunk, nchunks;
     /* Called after each chunk with the cells done and in all (for a progress bar). */
     void (*progress)(void *ctx, long long done, long long total);
@@ -44,7 +44,7 @@ struct zonal_info {
     long long cells_read;
 };
 
-/* What a run of polys would read, without reading: the level, the window's
+/* What runs of a zone read, known before reading: the level, the window's
  * cells and the number of chunks, the unit of a fan-out's parts (fanout.h). */
 struct zonal_plan {
     int level;
@@ -52,19 +52,31 @@ struct zonal_plan {
     long long nchunks;
 };
 
-/* The plan of zonal_run(r, polys, n, o): 0 and *plan, or the errors of
- * zonal_run before it reads (CT_EOUTSIDE, CT_ETOOLARGE, ...) with msg. */
-int zonal_plan(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
-               struct zonal_plan *plan, char *msg, size_t msgcap);
+/* The polygons polys[0..n) (longitude/latitude) on r's grid, at the level
+ * o->max_size picks, with the chunk grid of o->chunk_cells: transformed once,
+ * run as often as wanted (the whole plan, or chunk ranges) on the thread that
+ * owns r. */
+struct zonal_zone;
 
-/* Folds the cells of polys[0..n) (longitude/latitude) into out[0..o->nbands),
- * accumulators the caller made with stats_new(): the chunks o names (all by
- * default). The same chunks in any grouping give the same statistics (to
- * rounding). Returns 0; CT_EOUTSIDE when
- * the polygons miss the raster; CT_ETOOLARGE when the window holds more than
- * max_cells (msg gives the count); CT_ETIMEOUT at the deadline; CT_EINVAL,
- * CT_ENOMEM, or the source's faults; with msg. */
-int zonal_run(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
-              struct stats **out, struct zonal_info *info, char *msg, size_t msgcap);
+/* 0 and *out (free with zonal_close); CT_EOUTSIDE when the polygons miss the
+ * raster; CT_ETOOLARGE when the window holds more than o->max_cells (msg
+ * gives the count); CT_EINVAL, CT_ENOMEM; with msg. */
+int zonal_open(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
+               struct zonal_zone **out, char *msg, size_t msgcap);
+
+/* NULL-safe. */
+void zonal_close(struct zonal_zone *zz);
+
+const struct zonal_plan *zonal_zone_plan(const struct zonal_zone *zz);
+
+/* Folds the cells of the zone into out[0..o->nbands), accumulators the
+ * caller made with stats_new(): the chunks o names (all by default; o's
+ * max_size, max_cells and chunk_cells are the zone's, given to zonal_open).
+ * The same chunks in any grouping give the same statistics (to rounding).
+ * *info says what was read. Returns 0; CT_ETIMEOUT at the deadline; CT_EINVAL
+ * (a chunk range outside the plan), CT_ENOMEM, or the source's faults; with
+ * msg. */
+int zonal_run(struct zonal_zone *zz, const struct zonal_opts *o, struct stats **out,
+              struct zonal_info *info, char *msg, size_t msgcap);
 
 #endif

@@ -64,6 +64,7 @@ struct job {
     const struct polygon *polys;
     size_t n;
     const struct zonal_opts *o;
+    struct zonal_zone *zz;     /* the coordinator's */
     const struct zonal_plan *plan;
     struct part *parts;
     int nparts;
@@ -144,8 +145,8 @@ static void own_progress(void *ctx, long long done, long long total)
     job_progress(p->job);
 }
 
-/* Runs part p of j on r (a dataset of j's source) on this thread. */
-static int part_compute(struct job *j, struct part *p, struct raster *r, int own)
+/* Runs part p of j on zz (j's zone on a dataset of this thread's). */
+static int part_compute(struct job *j, struct part *p, struct zonal_zone *zz, int own)
 {
     struct zonal_opts o = *j->o;
     o.first_chunk = p->first;
@@ -158,9 +159,7 @@ static int part_compute(struct job *j, struct part *p, struct raster *r, int own
         snprintf(p->msg, sizeof p->msg, "out of memory");
         return err;
     }
-    err = zonal_run(r, j->polys, j->n, &o, p->s, &p->info, p->msg, sizeof p->msg);
-    /* a part the polygons miss (only possible for a part of no chunk) counts nothing */
-    return err == CT_EOUTSIDE ? CT_OK : err;
+    return zonal_run(zz, &o, p->s, &p->info, p->msg, sizeof p->msg);
 }
 
 /* The dataset of src on w. */
@@ -210,9 +209,13 @@ static void *part_thread(void *arg)
         app_request_begin(w, j->o->deadline_ms);
         int err = CT_ESOURCE;
         for (p->attempts = 1; err && p->attempts <= 2; p->attempts++) {
+            struct zonal_zone *zz = NULL;
             err = open_source(w, j->src, &r, p->msg, sizeof p->msg);
             if (!err)
-                err = part_compute(j, p, r, 0);
+                err = zonal_open(r, j->polys, j->n, j->o, &zz, p->msg, sizeof p->msg);
+            if (!err)
+                err = part_compute(j, p, zz, 0);
+            zonal_close(zz);
             if (err == CT_ETIMEOUT || err == CT_ENOMEM || err == CT_EFORBIDDEN || err == CT_EINVAL)
                 break; /* not a fault another try mends */
         }
@@ -291,7 +294,7 @@ void fanout_free(struct fanout *f)
 /* Parts 1.. on the part threads; part 0, and any part still queued when the
  * coordinator is free, on the coordinator (it never waits while there is
  * work, so requests that fan out at once cannot starve each other). */
-static void run_local(struct fanout *f, struct job *j, struct raster *r)
+static void run_local(struct fanout *f, struct job *j)
 {
     pthread_mutex_lock(&f->lock);
     for (int i = 1; i < j->nparts; i++) {
@@ -306,7 +309,7 @@ static void run_local(struct fanout *f, struct job *j, struct raster *r)
     }
     pthread_cond_broadcast(&f->work);
     pthread_mutex_unlock(&f->lock);
-    settle(&j->parts[0], part_compute(j, &j->parts[0], r, 1));
+    settle(&j->parts[0], part_compute(j, &j->parts[0], j->zz, 1));
     pthread_mutex_lock(&f->lock);
     for (;;) {
         struct part *mine = NULL, *prev = NULL;
@@ -324,7 +327,7 @@ static void run_local(struct fanout *f, struct job *j, struct raster *r)
                 f->tail = prev;
             mine->state = PART_RUNNING;
             pthread_mutex_unlock(&f->lock);
-            int err = part_compute(j, mine, r, 1);
+            int err = part_compute(j, mine, j->zz, 1);
             pthread_mutex_lock(&f->lock);
             settle(mine, err);
             j->pending--;
@@ -674,28 +677,27 @@ int fanout_part(struct worker *w, const void *ev, long long deadline_ms, char **
         goto out;
     }
     struct raster *r = NULL;
-    struct zonal_plan plan;
+    struct zonal_zone *zz = NULL;
+    const struct zonal_plan *plan = NULL;
     struct part p = { .first = first, .count = count };
     app_request_begin(w, o.deadline_ms);
     err = open_source(w, &src, &r, msg, sizeof msg);
-    if (!err)
-        err = zonal_plan(r, polys, n, &o, &plan, msg, sizeof msg);
-    if (!err && (plan.nchunks != nchunks || plan.window_cells != window)) {
+    if (!err && !(err = zonal_open(r, polys, n, &o, &zz, msg, sizeof msg)))
+        plan = zonal_zone_plan(zz);
+    if (!err && (plan->nchunks != nchunks || plan->window_cells != window)) {
         snprintf(msg, sizeof msg,
                  "this function plans %lld chunks over %lld cells, the coordinator %lld over "
                  "%lld: not the same code or data",
-                 plan.nchunks, plan.window_cells, nchunks, window);
+                 plan->nchunks, plan->window_cells, nchunks, window);
         err = CT_EINVAL;
     }
     if (!err && first + count > nchunks) {
         snprintf(msg, sizeof msg, "chunks %lld+%lld: the plan has %lld", first, count, nchunks);
         err = CT_EINVAL;
     }
-    if (!err && !(err = part_alloc(&p, nb, o.max_unique))) {
-        err = zonal_run(r, polys, n, &o, p.s, &p.info, msg, sizeof msg);
-        if (err == CT_EOUTSIDE)
-            err = CT_OK;
-    }
+    if (!err && !(err = part_alloc(&p, nb, o.max_unique)))
+        err = zonal_run(zz, &o, p.s, &p.info, msg, sizeof msg);
+    zonal_close(zz);
     app_request_end(w);
     if (!err && !(*json = part_answer(&p, nb, json_len)))
         err = CT_ENOMEM;
@@ -1102,12 +1104,12 @@ int fanout_count(const struct fanout *f, const struct zonal_plan *plan, int part
     return n < 1 ? 1 : (int)n;
 }
 
-int fanout_run(struct fanout *f, struct raster *r,
-               const struct fanout_source *src, const struct polygon *polys, size_t n,
-               const struct zonal_opts *o, const struct zonal_plan *plan, int nparts,
+int fanout_run(struct fanout *f, struct zonal_zone *zz, const struct fanout_source *src,
+               const struct polygon *polys, size_t n, const struct zonal_opts *o, int nparts,
                struct stats **out, struct zonal_info *info, char *msg, size_t msgcap)
 {
-    struct job j = { .f = f, .src = src, .polys = polys, .n = n, .o = o, .plan = plan,
+    const struct zonal_plan *plan = zonal_zone_plan(zz);
+    struct job j = { .f = f, .src = src, .polys = polys, .n = n, .o = o, .zz = zz, .plan = plan,
                      .nparts = nparts };
     int err = CT_OK, here = 0, failed = 0;
     double t0 = http_mono_ms();
@@ -1122,7 +1124,7 @@ int fanout_run(struct fanout *f, struct raster *r,
         j.parts[i].job = &j;
     }
     if (f && f->kind == FANOUT_LOCAL && nparts > 1) {
-        run_local(f, &j, r);
+        run_local(f, &j);
     } else if (f && f->kind == FANOUT_LAMBDA && nparts > 1) {
         pthread_t t;
         int threaded = 0;
@@ -1131,15 +1133,15 @@ int fanout_run(struct fanout *f, struct raster *r,
         else
             for (int i = 1; i < nparts; i++)
                 j.parts[i].state = PART_HERE;
-        settle(&j.parts[0], part_compute(&j, &j.parts[0], r, 1));
+        settle(&j.parts[0], part_compute(&j, &j.parts[0], zz, 1));
         if (threaded)
             pthread_join(t, NULL);
         for (int i = 1; i < nparts; i++) /* the throttled ones */
             if (j.parts[i].state == PART_HERE)
-                settle(&j.parts[i], part_compute(&j, &j.parts[i], r, 1));
+                settle(&j.parts[i], part_compute(&j, &j.parts[i], zz, 1));
     } else {
         for (int i = 0; i < nparts; i++)
-            settle(&j.parts[i], part_compute(&j, &j.parts[i], r, 1));
+            settle(&j.parts[i], part_compute(&j, &j.parts[i], zz, 1));
     }
     for (int i = 0; i < nparts; i++) {
         here += j.parts[i].here;

@@ -719,23 +719,26 @@ static cJSON *band_json(const struct stats *s, const struct stats_params *p, int
     return o;
 }
 
-/* One feature's statistics into s: its plan, then one run, or a fan-out
- * (fanout.h) when the window is large or parts= asks for one. */
+/* One feature's statistics into s: its zone opened once, then one run, or
+ * a fan-out (fanout.h) when the window is large or parts= asks for one. */
 static int feature_stats(struct worker *w, struct raster *r, const struct target *t,
                          const struct gj_feature *g, const struct zonal_opts *o, int parts,
                          struct stats **s, struct zonal_info *info, char *msg, size_t msgcap)
 {
     const struct config *c = app_config(worker_app(w));
     struct fanout *f = app_fanout(worker_app(w));
-    struct zonal_plan plan;
-    int err = zonal_plan(r, g->polys, g->npolys, o, &plan, msg, msgcap);
-    if (err)
-        return err;
-    int n = fanout_count(f, &plan, parts, c->fanout_min_cells, c->fanout_part_cells);
-    if (n <= 1)
-        return zonal_run(r, g->polys, g->npolys, o, s, info, msg, msgcap);
-    struct fanout_source src = { t->layer ? t->layer->name : NULL, t->url };
-    return fanout_run(f, r, &src, g->polys, g->npolys, o, &plan, n, s, info, msg, msgcap);
+    struct zonal_zone *zz = NULL;
+    *info = (struct zonal_info){ .level = -1 }; /* what a zone that fails to open reads */
+    int err = zonal_open(r, g->polys, g->npolys, o, &zz, msg, msgcap);
+    if (!err) {
+        int n = fanout_count(f, zonal_zone_plan(zz), parts, c->fanout_min_cells,
+                             c->fanout_part_cells);
+        struct fanout_source src = { t->layer ? t->layer->name : NULL, t->url };
+        err = n <= 1 ? zonal_run(zz, o, s, info, msg, msgcap)
+                     : fanout_run(f, zz, &src, g->polys, g->npolys, o, n, s, info, msg, msgcap);
+    }
+    zonal_close(zz);
+    return err;
 }
 
 /* Computes the statistics of every feature into z. CT_EOUTSIDE only for a

@@ -146,40 +146,57 @@ static int pick_level(struct raster *r, const struct raster_window *full, int ma
     return level;
 }
 
-/* The zone of the polygons at the level max_size picks, its window checked
- * against max_cells, and the chunk grid: what a plan and a run share. */
-struct layout {
+/* The polygons on the raster's grid at the level max_size picks, the window
+ * checked against max_cells, and the chunk grid: what a plan reports and
+ * every run reads. */
+struct zonal_zone {
     struct raster_zone *z;
-    int level;
-    long long window_cells;
+    struct zonal_plan plan;
     long long cw, ch;                 /* a chunk's size */
     long long x0, y0;                 /* the first chunk's corner (block-aligned) */
-    long long nx, ny;                 /* chunks across and down */
+    long long nx;                     /* chunks across */
 };
 
-static int layout_new(struct raster *r, const struct polygon *polys, size_t n,
-                      const struct zonal_opts *o, struct layout *L, char *msg, size_t msgcap)
+void zonal_close(struct zonal_zone *zz)
 {
-    memset(L, 0, sizeof *L);
-    L->level = -1;
+    if (!zz)
+        return;
+    raster_zone_free(zz->z);
+    free(zz);
+}
+
+int zonal_open(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
+               struct zonal_zone **out, char *msg, size_t msgcap)
+{
+    struct zonal_zone *L = calloc(1, sizeof *L);
+    *out = NULL;
+    if (!L) {
+        snprintf(msg, msgcap, "out of memory");
+        return CT_ENOMEM;
+    }
+    L->plan.level = -1;
     int err = raster_zone_new(r, polys, n, -1, &L->z, msg, msgcap);
     if (!err && o->max_size > 0 && raster_get_info(r)->noverviews > 0) {
         int level = pick_level(r, raster_zone_window(L->z), o->max_size);
         if (level >= 0) {
             raster_zone_free(L->z);
             L->z = NULL;
-            L->level = level;
+            L->plan.level = level;
             err = raster_zone_new(r, polys, n, level, &L->z, msg, msgcap);
         }
     }
-    if (err)
+    const struct raster_window *win = err ? NULL : raster_zone_window(L->z);
+    if (win) {
+        L->plan.window_cells = (long long)win->w * win->h;
+        if (L->plan.window_cells > o->max_cells) {
+            snprintf(msg, msgcap, "the polygon's window holds %lld cells, over max_cells (%lld)",
+                     L->plan.window_cells, o->max_cells);
+            err = CT_ETOOLARGE;
+        }
+    }
+    if (err) {
+        zonal_close(L);
         return err;
-    const struct raster_window *win = raster_zone_window(L->z);
-    L->window_cells = (long long)win->w * win->h;
-    if (L->window_cells > o->max_cells) {
-        snprintf(msg, msgcap, "the polygon's window holds %lld cells, over max_cells (%lld)",
-                 L->window_cells, o->max_cells);
-        return CT_ETOOLARGE;
     }
     /* Chunks of whole blocks, aligned to the block grid: as wide as the
      * window allows within the budget, then as tall. */
@@ -196,45 +213,43 @@ static int layout_new(struct raster *r, const struct polygon *polys, size_t n,
     L->x0 = win->x / bw * bw;
     L->y0 = win->y / bh * bh;
     L->nx = (win->x + win->w - L->x0 + L->cw - 1) / L->cw;
-    L->ny = (win->y + win->h - L->y0 + L->ch - 1) / L->ch;
+    L->plan.nchunks = L->nx * ((win->y + win->h - L->y0 + L->ch - 1) / L->ch);
+    *out = L;
     return CT_OK;
 }
 
-int zonal_plan(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
-               struct zonal_plan *plan, char *msg, size_t msgcap)
+const struct zonal_plan *zonal_zone_plan(const struct zonal_zone *zz)
 {
-    struct layout L;
-    int err = layout_new(r, polys, n, o, &L, msg, msgcap);
-    if (!err)
-        *plan = (struct zonal_plan){ L.level, L.window_cells, L.nx * L.ny };
-    raster_zone_free(L.z);
-    return err;
+    return &zz->plan;
 }
 
-int zonal_run(struct raster *r, const struct polygon *polys, size_t n, const struct zonal_opts *o,
-              struct stats **out, struct zonal_info *info, char *msg, size_t msgcap)
+/* Chunk k of the plan, clipped to the window. */
+static struct raster_window chunk_window(const struct zonal_zone *L, long long k)
 {
-    struct layout L;
+    const struct raster_window *win = raster_zone_window(L->z);
+    long long cx = L->x0 + k % L->nx * L->cw, cy = L->y0 + k / L->nx * L->ch;
+    long long x0 = cx > win->x ? cx : win->x, y0 = cy > win->y ? cy : win->y;
+    long long x1 = cx + L->cw < win->x + win->w ? cx + L->cw : win->x + win->w;
+    long long y1 = cy + L->ch < win->y + win->h ? cy + L->ch : win->y + win->h;
+    return (struct raster_window){ (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0) };
+}
+
+int zonal_run(struct zonal_zone *L, const struct zonal_opts *o, struct stats **out,
+              struct zonal_info *info, char *msg, size_t msgcap)
+{
     struct chunk_bufs b = { 0 };
     struct cov_zone cz = { 0 };
-    memset(info, 0, sizeof *info);
-    info->level = -1;
-    int err = layout_new(r, polys, n, o, &L, msg, msgcap);
-    struct raster_zone *z = L.z;
-    info->level = L.level;
-    info->window_cells = L.window_cells;
-    if (err)
-        goto out;
-    const struct raster_window *win = raster_zone_window(z);
-    long long cw = L.cw, ch = L.ch, cells = cw * ch;
-    long long first = o->first_chunk, last = L.nx * L.ny;
+    struct raster_zone *z = L->z;
+    int err = CT_OK;
+    *info = (struct zonal_info){ L->plan.level, L->plan.window_cells, 0, 0, 0 };
+    long long cells = L->cw * L->ch;
+    long long first = o->first_chunk, last = L->plan.nchunks;
     if (o->nchunks > 0 && first + o->nchunks < last)
         last = first + o->nchunks;
     if (first < 0 || first > last) {
         snprintf(msg, msgcap, "chunks %lld+%lld: the plan has %lld", first, o->nchunks,
-                 L.nx * L.ny);
-        err = CT_EINVAL;
-        goto out;
+                 L->plan.nchunks);
+        return CT_EINVAL;
     }
     if (o->coverage == ZONAL_EXACT && (err = cov_zone_new(z, &cz))) {
         snprintf(msg, msgcap, "out of memory");
@@ -246,24 +261,17 @@ int zonal_run(struct raster *r, const struct polygon *polys, size_t n, const str
     }
     long long done = 0, total = 0;
     for (long long k = first; k < last; k++) { /* the cells of the chunks to run */
-        long long cx = L.x0 + k % L.nx * cw, cy = L.y0 + k / L.nx * ch;
-        long long x0 = cx > win->x ? cx : win->x, y0 = cy > win->y ? cy : win->y;
-        long long x1 = cx + cw < win->x + win->w ? cx + cw : win->x + win->w;
-        long long y1 = cy + ch < win->y + win->h ? cy + ch : win->y + win->h;
-        total += (x1 - x0) * (y1 - y0);
+        struct raster_window cwin = chunk_window(L, k);
+        total += (long long)cwin.w * cwin.h;
     }
     for (long long k = first; k < last; k++) {
-        long long cx = L.x0 + k % L.nx * cw, cy = L.y0 + k / L.nx * ch;
         if (o->deadline_ms && http_clock_ms() >= o->deadline_ms) {
             snprintf(msg, msgcap, "deadline reached after %lld chunks (%lld read)",
                      info->chunks, info->chunks_read);
             err = CT_ETIMEOUT;
             goto out;
         }
-        long long x0 = cx > win->x ? cx : win->x, y0 = cy > win->y ? cy : win->y;
-        long long x1 = cx + cw < win->x + win->w ? cx + cw : win->x + win->w;
-        long long y1 = cy + ch < win->y + win->h ? cy + ch : win->y + win->h;
-        struct raster_window cwin = { (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0) };
+        struct raster_window cwin = chunk_window(L, k);
         struct raster_window box;
         info->chunks++;
         if ((err = weights(z, &cz, &cwin, o->coverage, &b, msg, msgcap)))
@@ -300,6 +308,5 @@ int zonal_run(struct raster *r, const struct polygon *polys, size_t n, const str
 out:
     bufs_free(&b);
     cov_zone_free(&cz);
-    raster_zone_free(z);
     return err;
 }

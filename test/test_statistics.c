@@ -195,6 +195,20 @@ static void test_max_size(void **state)
     assert_true(fabs(num(b, "mean") - full_mean) < 0.2);
     cJSON_Delete(root);
     response_free(&r);
+    /* a feature outside the data read nothing: no overview, whatever the one before it read */
+    const char *fc = "{\"type\":\"FeatureCollection\",\"features\":["
+                     "{\"type\":\"Feature\",\"properties\":{},\"geometry\":" SQUARE "},"
+                     "{\"type\":\"Feature\",\"properties\":{},\"geometry\":" OUTSIDE "}]}";
+    post("/statistics/cmap", "max_size", "600", "application/json", fc, &r);
+    expect_status("max_size=600, a collection with a feature outside", &r, 200, NULL);
+    b = band1(&r, 0, &root);
+    assert_true(num(b, "overview") == 2);
+    cJSON_Delete(root);
+    b = band1(&r, 1, &root);
+    assert_true(num(b, "count") == 0);
+    assert_null(cJSON_GetObjectItem(b, "overview"));
+    cJSON_Delete(root);
+    response_free(&r);
     post("/statistics/cmap", "max_size", "0", "application/json", SQUARE, &r);
     expect_status("max_size=0", &r, 400, "max_size");
     response_free(&r);
@@ -220,6 +234,18 @@ static void test_limits(void **state)
     response_free(&r);
 }
 
+/* zonal_open, zonal_run, zonal_close: the error of the first that fails. */
+static int run_zone(struct raster *r, const struct polygon *poly, const struct zonal_opts *o,
+                    struct stats **s, struct zonal_info *info, char *msg, size_t msgcap)
+{
+    struct zonal_zone *zz = NULL;
+    int err = zonal_open(r, poly, 1, o, &zz, msg, msgcap);
+    if (!err)
+        err = zonal_run(zz, o, s, info, msg, msgcap);
+    zonal_close(zz);
+    return err;
+}
+
 /* The same statistics whatever the chunk budget: one block (512 x 512), a
  * few, the whole window; zonal_run straight on the raster. */
 static void test_chunk_budget(void **state)
@@ -243,7 +269,7 @@ static void test_chunk_budget(void **state)
                                     .bands = &band, .max_cells = 1LL << 40,
                                     .chunk_cells = budgets[i], .max_unique = 1000 };
             assert_int_equal(stats_new(1000, &s), CT_OK);
-            assert_int_equal(zonal_run(r, &poly, 1, &o, &s, &info, msg, sizeof msg), CT_OK);
+            assert_int_equal(run_zone(r, &poly, &o, &s, &info, msg, sizeof msg), CT_OK);
             if (i == 0)
                 assert_true(info.chunks > 4 && info.chunks_read > 4);
             if (i == 2)
@@ -274,7 +300,7 @@ static void test_chunk_budget(void **state)
                             .max_cells = 1LL << 40, .chunk_cells = 262144, .max_unique = 10,
                             .deadline_ms = 1 };
     assert_int_equal(stats_new(10, &s), CT_OK);
-    assert_int_equal(zonal_run(r, &poly, 1, &o, &s, &info, msg, sizeof msg), CT_ETIMEOUT);
+    assert_int_equal(run_zone(r, &poly, &o, &s, &info, msg, sizeof msg), CT_ETIMEOUT);
     stats_free(s);
     raster_close(r);
 }
