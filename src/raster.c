@@ -941,6 +941,31 @@ int raster_palette(const struct raster *r, uint8_t rgba[256][4], int *n)
 /* Edges of polygons in a projected CRS are split into pieces of at most this
  * many degrees before their positions are transformed (docs/ZONAL.md). */
 #define ZONE_SEGMENT_DEG 0.01
+/* The positions a zone may have once split: a polygon of long edges (a
+ * zig-zag across a hemisphere) would otherwise become billions of points
+ * before anything is read. 2,000,000 points take about 50 MB and half a
+ * second to transform; a country's outline with edges of a few degrees
+ * stays far below. */
+#define ZONE_MAX_SEGMENTED 2000000
+
+/* The positions of polys once every edge is split into pieces of at most
+ * ZONE_SEGMENT_DEG, as OGR_G_Segmentize() splits them (in the coordinates'
+ * own plane), counted up to the first over limit. */
+static double segmented_positions(const struct polygon *polys, size_t n, double limit)
+{
+    double count = 0;
+    for (size_t i = 0; i < n && count <= limit; i++)
+        for (size_t k = 0; k < polys[i].nrings; k++) {
+            const struct ring *rg = &polys[i].rings[k];
+            count += 1;
+            for (size_t m = 1; m < rg->n; m++) {
+                double len = hypot(rg->xy[2 * m] - rg->xy[2 * m - 2],
+                                   rg->xy[2 * m + 1] - rg->xy[2 * m - 1]);
+                count += fmax(1, ceil(len / ZONE_SEGMENT_DEG));
+            }
+        }
+    return count;
+}
 
 struct raster_zone {
     struct raster *r;
@@ -1080,6 +1105,16 @@ int raster_zone_new(struct raster *r, const struct polygon *polys, size_t n, int
         if (i != 3)
             z->gt[i] *= i == 1 || i == 4 ? (double)r->info.width / z->width
                                          : (double)r->info.height / z->height;
+    if (!OSRIsGeographic(r->srs)) {
+        double m = segmented_positions(polys, n, ZONE_MAX_SEGMENTED);
+        if (m > ZONE_MAX_SEGMENTED) {
+            err = CT_ETOOLARGE;
+            snprintf(msg, msgcap, "the polygon's edges split every %g degree for a projected "
+                                  "source make over %d positions: use shorter edges",
+                     ZONE_SEGMENT_DEG, ZONE_MAX_SEGMENTED);
+            goto error;
+        }
+    }
     if (!(z->geom = ogr_polygons(polys, n)))
         goto error;
     if (!OSRIsGeographic(r->srs))

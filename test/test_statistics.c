@@ -232,6 +232,24 @@ static void test_limits(void **state)
     handler_handle(worker, &req, &r);
     expect_status("deadline passed", &r, 504, NULL);
     response_free(&r);
+    /* A zig-zag of 2,000 edges of 179 degrees, valid GeoJSON: split every 0.01
+     * degree for this projected source it would be 36 million positions
+     * (10 s and 1.9 GB before anything is read). Refused before it is built. */
+    size_t cap = 64 + 2001 * 32;
+    char *zig = malloc(cap);
+    size_t k = (size_t)snprintf(zig, cap, "{\"type\":\"Polygon\",\"coordinates\":[[");
+    for (int i = 0; i <= 2000; i++)
+        k += (size_t)snprintf(zig + k, cap - k, "%s[%d,%.3f]", i ? "," : "",
+                              i % 2 && i < 2000 ? 0 : -179, i < 2000 ? -80 + 0.08 * i : -80.0);
+    snprintf(zig + k, cap - k, "]]}");
+    post("/statistics/cmap", NULL, NULL, "application/json", zig, &r);
+    expect_status("a zig-zag of 179-degree edges on a projected source", &r, 413,
+                  "over 2000000 positions");
+    response_free(&r);
+    free(zig);
+    post("/statistics/cmap", NULL, NULL, "application/geo+json", SQUARE, &r);
+    expect_status("the request after it", &r, 200, NULL);
+    response_free(&r);
 }
 
 /* zonal_open, zonal_run, zonal_close: the error of the first that fails. */
