@@ -25,6 +25,7 @@
 #include "geojson.h"
 #include "http.h"
 #include "log.h"
+#include "parse.h"
 #include "runtime.h"
 
 #define PART_MSG 192
@@ -379,18 +380,6 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
     b->p[b->n] = '\0';
 }
 
-/* The shortest of %.15g..%.17g that reads back as v. */
-static int fmt_exact(char *buf, size_t cap, double v)
-{
-    int len = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        len = snprintf(buf, cap, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return len;
-}
-
 /* [[[x,y,x,y,...],[hole...]],...]: flat rings, every number exact. */
 static char *polygons_json(const struct polygon *polys, size_t n)
 {
@@ -405,7 +394,7 @@ static char *polygons_json(const struct polygon *polys, size_t n)
             for (size_t m = 0; m < 2 * rg->n; m++) {
                 if (m)
                     sb_add(&b, ",", 1);
-                sb_add(&b, num, (size_t)fmt_exact(num, sizeof num, rg->xy[m]));
+                sb_add(&b, num, (size_t)parse_print_double(rg->xy[m], num, sizeof num));
             }
             sb_add(&b, "]", 1);
         }
@@ -446,7 +435,7 @@ static char *part_event(const struct job *j, int i, size_t *len)
     for (int k = 0; bands && k < o->nbands; k++)
         cJSON_AddItemToArray(bands, cJSON_CreateNumber(o->bands[k]));
     if (o->has_nodata && isfinite(o->nodata)) {
-        fmt_exact(num, sizeof num, o->nodata);
+        parse_print_double(o->nodata, num, sizeof num);
         cJSON_AddRawToObject(b, "nodata", num);
     } else if (o->has_nodata) {
         cJSON_AddStringToObject(b, "nodata", isnan(o->nodata) ? "nan" : o->nodata > 0 ? "inf" : "-inf");

@@ -18,6 +18,7 @@
 #include "geojson.h"
 #include "page.h"
 #include "params.h"
+#include "parse.h"
 #include "route.h"
 #include "stats.h"
 #include "tile.h"
@@ -592,16 +593,6 @@ static void handle_options(const struct request *req, const struct route *rt,
 
 /* --- statistics -------------------------------------------------------------------- */
 
-/* The shortest of %.15g, %.16g and %.17g that reads back as v. */
-static void fmt_double(double v, char *buf, size_t cap)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-}
-
 /* A number that reads back as the same double (cJSON prints 15 digits when
  * they come close), or null for NaN. */
 static cJSON *num(double v)
@@ -609,7 +600,7 @@ static cJSON *num(double v)
     char buf[32];
     if (!isfinite(v))
         return cJSON_CreateNull();
-    fmt_double(v, buf, sizeof buf);
+    parse_print_double(v, buf, sizeof buf);
     return cJSON_CreateRaw(buf);
 }
 
@@ -636,7 +627,7 @@ static void add_category(void *ctx, double v, double w, double area)
 {
     struct cat_ctx *c = ctx;
     char key[40];
-    fmt_double(v, key, sizeof key);
+    parse_print_double(v, key, sizeof key);
     cJSON *e = cJSON_AddObjectToObject(c->o, key);
     if (!e)
         return;

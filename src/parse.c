@@ -1,10 +1,22 @@
 #include "parse.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+
+int parse_print_double(double v, char *buf, size_t cap)
+{
+    int len = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        len = snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return len;
+}
 
 int parse_decimal(const char *s, size_t n, double *out)
 {
