@@ -16,4 +16,8 @@ struct polygon {
     size_t nrings;
 };
 
+/* Frees polys[0..n), their rings and positions (rings that were never
+ * filled hold NULL), and polys itself. NULL-safe. */
+void geom_free(struct polygon *polys, size_t n);
+
 #endif

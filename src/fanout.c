@@ -470,7 +470,7 @@ static int get_int(const cJSON *o, const char *k, long long lo, long long hi, lo
     return CT_OK;
 }
 
-/* The polygons of a part event, into arrays the caller frees with free_polys. */
+/* The polygons of a part event, into arrays the caller frees with geom_free. */
 static int read_polys(const cJSON *a, struct polygon **out, size_t *n)
 {
     size_t np = (size_t)cJSON_GetArraySize(a), positions = 0;
@@ -513,16 +513,6 @@ static int read_polys(const cJSON *a, struct polygon **out, size_t *n)
         }
     }
     return CT_OK;
-}
-
-static void free_polys(struct polygon *ps, size_t n)
-{
-    for (size_t i = 0; ps && i < n; i++) {
-        for (size_t k = 0; ps[i].rings && k < ps[i].nrings; k++)
-            free(ps[i].rings[k].xy);
-        free(ps[i].rings);
-    }
-    free(ps);
 }
 
 static char *error_answer(int err, const char *msg, size_t *len)
@@ -701,7 +691,7 @@ int fanout_part(struct worker *w, const void *ev, long long deadline_ms, char **
     }
     part_clear(&p, nb);
 out:
-    free_polys(polys, n);
+    geom_free(polys, n);
     if (err) {
         if (err == CT_ENOMEM)
             snprintf(msg, sizeof msg, "out of memory");

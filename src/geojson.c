@@ -34,12 +34,7 @@ static int bad(struct gj_zones *z, const char *path, const char *fmt, ...)
 
 static void free_polys(struct gj_feature *f)
 {
-    for (size_t i = 0; i < f->npolys; i++) {
-        for (size_t j = 0; j < f->polys[i].nrings; j++)
-            free(f->polys[i].rings[j].xy);
-        free(f->polys[i].rings);
-    }
-    free(f->polys);
+    geom_free(f->polys, f->npolys);
     f->polys = NULL;
     f->npolys = 0;
 }

@@ -988,12 +988,7 @@ void raster_zone_free(struct raster_zone *z)
         return;
     if (z->geom)
         OGR_G_DestroyGeometry(z->geom);
-    for (size_t i = 0; z->cells && i < z->ncells; i++) {
-        for (size_t j = 0; j < z->cells[i].nrings; j++)
-            free(z->cells[i].rings[j].xy);
-        free(z->cells[i].rings);
-    }
-    free(z->cells);
+    geom_free(z->cells, z->ncells);
     free(z);
 }
 
