@@ -26,7 +26,7 @@ LDLIBS += $(PKG_LIBS) -lm -lpthread
 LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/params.c \
             src/config.c src/colormap.c src/raster.c src/pngenc.c src/tile.c src/page.c \
             src/handler.c src/log.c src/app.c src/server.c src/event.c src/runtime.c \
-            src/algo.c src/custom.c src/source.c src/gate.c src/geom.c src/geojson.c src/stats.c \
+            src/algo.c src/custom.c src/source.c src/gate.c src/buf.c src/geom.c src/geojson.c src/stats.c \
             src/coverage.c src/zonal.c src/fanout.c src/cli.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))

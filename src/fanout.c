@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "buf.h"
 #include "config.h"
 #include "err.h"
 #include "event.h"
@@ -353,54 +354,27 @@ static void run_local(struct fanout *f, struct job *j)
 
 /* --- part events ------------------------------------------------------------------------ */
 
-struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
 /* [[[x,y,x,y,...],[hole...]],...]: flat rings, every number exact. */
 static char *polygons_json(const struct polygon *polys, size_t n)
 {
-    struct sbuf b = { 0 };
+    struct buf b = { 0 };
     char num[40];
-    sb_add(&b, "[", 1);
+    buf_add(&b, "[", 1);
     for (size_t i = 0; i < n; i++) {
-        sb_add(&b, i ? ",[" : "[", i ? 2 : 1);
+        buf_add(&b, i ? ",[" : "[", i ? 2 : 1);
         for (size_t k = 0; k < polys[i].nrings; k++) {
             const struct ring *rg = &polys[i].rings[k];
-            sb_add(&b, k ? ",[" : "[", k ? 2 : 1);
+            buf_add(&b, k ? ",[" : "[", k ? 2 : 1);
             for (size_t m = 0; m < 2 * rg->n; m++) {
                 if (m)
-                    sb_add(&b, ",", 1);
-                sb_add(&b, num, (size_t)parse_print_double(rg->xy[m], num, sizeof num));
+                    buf_add(&b, ",", 1);
+                buf_add(&b, num, (size_t)parse_print_double(rg->xy[m], num, sizeof num));
             }
-            sb_add(&b, "]", 1);
+            buf_add(&b, "]", 1);
         }
-        sb_add(&b, "]", 1);
+        buf_add(&b, "]", 1);
     }
-    sb_add(&b, "]", 1);
+    buf_add(&b, "]", 1);
     if (b.oom) {
         free(b.p);
         return NULL;
@@ -850,7 +824,7 @@ struct call {
     CURL *h;
     struct curl_slist *headers;
     char *event;
-    struct sbuf answer;
+    struct buf answer;
     int function_error;        /* X-Amz-Function-Error was sent */
     int part;
 };
@@ -858,10 +832,9 @@ struct call {
 static size_t on_answer(char *data, size_t size, size_t n, void *arg)
 {
     struct call *c = arg;
-    if (c->answer.n + size * n > INVOKE_MAX_ANSWER)
+    if (size * n > INVOKE_MAX_ANSWER - c->answer.n)
         return 0;
-    sb_add(&c->answer, data, size * n);
-    return c->answer.oom ? 0 : size * n;
+    return buf_add(&c->answer, data, size * n) ? 0 : size * n;
 }
 
 static size_t on_header(char *line, size_t size, size_t n, void *arg)
@@ -878,7 +851,7 @@ static void call_free(struct call *c)
         curl_easy_cleanup(c->h);
     curl_slist_free_all(c->headers);
     free(c->event);
-    free(c->answer.p);
+    buf_free(&c->answer);
     memset(c, 0, sizeof *c);
 }
 

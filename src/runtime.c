@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
 #include "event.h"
 #include "log.h"
@@ -17,11 +18,6 @@
 #define API_PREFIX "/2018-06-01/runtime"
 #define POST_TIMEOUT_S 10L
 #define CONNECT_RETRIES 4
-
-struct buf {
-    char *p;
-    size_t n, cap;
-};
 
 /* What /invocation/next said in its headers. */
 struct next {
@@ -103,20 +99,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     /* An event over Lambda's payload limit cannot be genuine: stop reading. */
     if (add > RUNTIME_MAX_PAYLOAD + 65536 - b->n)
         return 0;
-    if (b->n + add + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->n + add + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return 0;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, add);
-    b->n += add;
-    b->p[b->n] = '\0';
-    return add;
+    return buf_add(b, data, add) ? 0 : add;
 }
 
 /* Copies the value of header line "Name: value\r\n" into dst when it is name. */
@@ -243,7 +226,7 @@ static void runtime_close(struct runtime *rt)
     set_trace_id(rt, "");
     if (rt->curl)
         curl_easy_cleanup(rt->curl);
-    free(rt->body.p);
+    buf_free(&rt->body);
     curl_global_cleanup();
 }
 
@@ -267,7 +250,7 @@ static CURLcode next_invocation(struct runtime *rt, long *code)
 {
     char url[600];
     snprintf(url, sizeof url, "%s/invocation/next", rt->base);
-    rt->body.n = 0;
+    buf_reset(&rt->body);
     memset(&rt->next, 0, sizeof rt->next);
     curl_easy_reset(rt->curl);
     curl_easy_setopt(rt->curl, CURLOPT_URL, url);

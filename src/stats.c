@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
 
 #define DIRECT_LO (-32768)
@@ -697,42 +698,22 @@ int stats_each(const struct stats *s, void (*fn)(void *ctx, double v, double w, 
  * area) triples; each list after its u64 length. Little-endian. */
 #define PACK_MAGIC 0x31535443u /* "CTS1" */
 
-struct wbuf {
-    unsigned char *p;
-    size_t n, cap;
-    int oom;
-};
-
-static void put(struct wbuf *b, const void *x, size_t n)
+/* The bytes of x (n <= 8) in little-endian order, appended to b. */
+static void put(struct buf *b, const void *x, size_t n)
 {
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    /* the bytes of x in little-endian order */
     const unsigned char *s = x;
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    unsigned char le[8];
     for (size_t i = 0; i < n; i++)
-        b->p[b->n + i] = s[n - 1 - i];
-#else
-    memcpy(b->p + b->n, s, n);
+        le[i] = s[n - 1 - i];
+    s = le;
 #endif
-    b->n += n;
+    buf_add(b, s, n);
 }
 
-static void put_u32(struct wbuf *b, uint32_t v) { put(b, &v, 4); }
-static void put_u64(struct wbuf *b, uint64_t v) { put(b, &v, 8); }
-static void put_f64(struct wbuf *b, double v) { put(b, &v, 8); }
+static void put_u32(struct buf *b, uint32_t v) { put(b, &v, 4); }
+static void put_u64(struct buf *b, uint64_t v) { put(b, &v, 8); }
+static void put_f64(struct buf *b, double v) { put(b, &v, 8); }
 
 struct rbuf {
     const unsigned char *p;
@@ -761,7 +742,7 @@ static uint32_t get_u32(struct rbuf *b) { uint32_t v; get(b, &v, 4); return v; }
 static uint64_t get_u64(struct rbuf *b) { uint64_t v; get(b, &v, 8); return v; }
 static double get_f64(struct rbuf *b) { double v; get(b, &v, 8); return v; }
 
-static void put_entry(struct wbuf *b, double v, double w, double a)
+static void put_entry(struct buf *b, double v, double w, double a)
 {
     put_f64(b, v);
     put_f64(b, w);
@@ -770,7 +751,7 @@ static void put_entry(struct wbuf *b, double v, double w, double a)
 
 int stats_pack(const struct stats *s, unsigned char **out, size_t *len)
 {
-    struct wbuf b = { 0 };
+    struct buf b = { 0 };
     put_u32(&b, PACK_MAGIC);
     put_u32(&b, (uint32_t)s->max_unique);
     put_u32(&b, (uint32_t)s->fallback);
@@ -802,10 +783,10 @@ int stats_pack(const struct stats *s, unsigned char **out, size_t *len)
                 put_entry(&b, s->hash[i].key, s->hash[i].w, s->hash[i].a);
     }
     if (b.oom) {
-        free(b.p);
+        buf_free(&b);
         return CT_ENOMEM;
     }
-    *out = b.p;
+    *out = (unsigned char *)b.p;
     *len = b.n;
     return CT_OK;
 }
