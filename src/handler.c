@@ -168,6 +168,15 @@ static int find_target(struct worker *w, const struct request *req, const struct
 }
 
 /* The open dataset of t. */
+/* CT_ETIMEOUT (with msg) when req's deadline has passed before its work starts, else 0. */
+static int time_left(const struct request *req, char *msg, size_t msgcap)
+{
+    if (!req->deadline_ms || http_clock_ms() < req->deadline_ms)
+        return CT_OK;
+    snprintf(msg, msgcap, "no time left before the deadline");
+    return CT_ETIMEOUT;
+}
+
 static int open_target(struct worker *w, const struct target *t, struct raster **r, char *msg,
                        size_t msgcap)
 {
@@ -204,10 +213,8 @@ static void handle_tile(struct worker *w, const struct request *req, const struc
         return;
     /* Every parameter is checked before the source is touched... */
     int err = params_tile(req, t.layer, rt->scale, &p, msg, sizeof msg);
-    if (!err && req->deadline_ms && http_clock_ms() >= req->deadline_ms) {
-        snprintf(msg, sizeof msg, "no time left before the deadline");
-        err = CT_ETIMEOUT;
-    }
+    if (!err)
+        err = time_left(req, msg, sizeof msg);
     if (!err)
         err = open_target(w, &t, &r, msg, sizeof msg);
     /* ... and against its shape before any pixel is read. */
@@ -822,10 +829,8 @@ static void handle_statistics(struct worker *w, const struct request *req,
     int err = params_stats(req, &p, msg, sizeof msg);
     if (!err)
         err = gj_parse((const char *)req->body, req->body_len, &z, msg, sizeof msg);
-    if (!err && req->deadline_ms && http_clock_ms() >= req->deadline_ms) {
-        snprintf(msg, sizeof msg, "no time left before the deadline");
-        err = CT_ETIMEOUT;
-    }
+    if (!err)
+        err = time_left(req, msg, sizeof msg);
     if (!err)
         err = open_target(w, &t, &r, msg, sizeof msg);
     if (!err)

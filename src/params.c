@@ -274,6 +274,23 @@ static int boolean(const char *v, int *out)
     return CT_OK;
 }
 
+/* The query value key, when given, as a whole number 1..max into *out; else
+ * *out is left as it is. 0, or CT_EINVAL ("key: expected 1..max[unit]"). */
+static int whole(const struct request *req, const char *key, int max, const char *unit, int *out,
+                 char *msg, size_t msgcap)
+{
+    const char *v = request_query(req, key);
+    uint64_t n;
+    if (!v)
+        return CT_OK;
+    if (parse_u64(v, strlen(v), &n) || n < 1 || n > (uint64_t)max) {
+        snprintf(msg, msgcap, "%s: expected 1..%d%s", key, max, unit);
+        return CT_EINVAL;
+    }
+    *out = (int)n;
+    return CT_OK;
+}
+
 int params_stats(const struct request *req, struct stats_params *p, char *msg, size_t msgcap)
 {
     memset(p, 0, sizeof *p);
@@ -336,14 +353,8 @@ int params_stats(const struct request *req, struct stats_params *p, char *msg, s
         p->p[0] = 2;
         p->p[1] = 98;
     }
-    if ((v = request_query(req, "histogram_bins"))) {
-        uint64_t n;
-        if (parse_u64(v, strlen(v), &n) || n < 1 || n > 1000) {
-            snprintf(msg, msgcap, "histogram_bins: expected 1..1000");
-            return CT_EINVAL;
-        }
-        p->histogram_bins = (int)n;
-    }
+    if (whole(req, "histogram_bins", 1000, "", &p->histogram_bins, msg, msgcap))
+        return CT_EINVAL;
     if ((v = request_query(req, "histogram_range"))) {
         if (params_range(v, &p->range_min, &p->range_max)) {
             snprintf(msg, msgcap, "histogram_range: expected MIN,MAX with MIN < MAX");
@@ -351,22 +362,9 @@ int params_stats(const struct request *req, struct stats_params *p, char *msg, s
         }
         p->has_range = 1;
     }
-    if ((v = request_query(req, "max_size"))) {
-        uint64_t n;
-        if (parse_u64(v, strlen(v), &n) || n < 1 || n > 1000000) {
-            snprintf(msg, msgcap, "max_size: expected 1..1000000 cells");
-            return CT_EINVAL;
-        }
-        p->max_size = (int)n;
-    }
-    if ((v = request_query(req, "parts"))) {
-        uint64_t n;
-        if (parse_u64(v, strlen(v), &n) || n < 1 || n > PARAMS_MAX_PARTS) {
-            snprintf(msg, msgcap, "parts: expected 1..%d", PARAMS_MAX_PARTS);
-            return CT_EINVAL;
-        }
-        p->parts = (int)n;
-    }
+    if (whole(req, "max_size", 1000000, " cells", &p->max_size, msg, msgcap) ||
+        whole(req, "parts", PARAMS_MAX_PARTS, "", &p->parts, msg, msgcap))
+        return CT_EINVAL;
     return CT_OK;
 }
 
