@@ -77,14 +77,19 @@ struct job {
 
 enum fanout_kind { FANOUT_LOCAL, FANOUT_LAMBDA };
 
+/* A part thread and the worker (GDAL handles) it owns. */
+struct part_thread {
+    struct fanout *f;
+    struct worker *w;
+    pthread_t t;
+};
+
 struct fanout {
     enum fanout_kind kind;
     /* local */
     struct app *app;
-    int jobs;
-    pthread_t *threads;
-    struct worker **workers;
-    int nworkers;
+    struct part_thread *threads; /* jobs of them, nworkers with a worker, started running */
+    int jobs, nworkers, started;
     pthread_mutex_t lock;
     pthread_cond_t work;
     int stop;
@@ -189,12 +194,9 @@ static void settle(struct part *p, int err)
 
 static void *part_thread(void *arg)
 {
-    struct fanout *f = arg;
+    struct fanout *f = ((struct part_thread *)arg)->f;
+    struct worker *w = ((struct part_thread *)arg)->w;
     pthread_mutex_lock(&f->lock);
-    int me = 0;
-    while (me < f->jobs && f->threads[me] != pthread_self())
-        me++;
-    struct worker *w = f->workers[me];
     for (;;) {
         while (!f->head && !f->stop)
             pthread_cond_wait(&f->work, &f->lock);
@@ -238,27 +240,26 @@ int fanout_local_new(struct app *app, int jobs, struct fanout **out)
         return CT_ENOMEM;
     f->kind = FANOUT_LOCAL;
     f->app = app;
-    f->threads = calloc((size_t)(jobs > 0 ? jobs : 1), sizeof *f->threads);
-    f->workers = calloc((size_t)(jobs > 0 ? jobs : 1), sizeof *f->workers);
-    if (!f->threads || !f->workers || pthread_mutex_init(&f->lock, NULL)) {
+    f->jobs = jobs > 0 ? jobs : 0;
+    f->threads = calloc((size_t)(f->jobs ? f->jobs : 1), sizeof *f->threads);
+    if (!f->threads || pthread_mutex_init(&f->lock, NULL)) {
         free(f->threads);
-        free(f->workers);
         free(f);
         return CT_ENOMEM;
     }
     pthread_cond_init(&f->work, NULL);
     int err = CT_OK;
-    for (int i = 0; i < jobs && !err; i++)
-        if (!(err = app_worker_new(app, &f->workers[i])))
+    for (int i = 0; i < f->jobs && !err; i++) {
+        f->threads[i].f = f;
+        if (!(err = app_worker_new(app, &f->threads[i].w)))
             f->nworkers = i + 1;
-    pthread_mutex_lock(&f->lock); /* the threads find their index once all are made */
-    for (int i = 0; i < jobs && !err; i++) {
-        if (pthread_create(&f->threads[i], NULL, part_thread, f))
+    }
+    for (int i = 0; i < f->jobs && !err; i++) {
+        if (pthread_create(&f->threads[i].t, NULL, part_thread, &f->threads[i]))
             err = CT_ENOMEM;
         else
-            f->jobs = i + 1;
+            f->started = i + 1;
     }
-    pthread_mutex_unlock(&f->lock);
     if (err) {
         fanout_free(f);
         return err;
@@ -276,15 +277,14 @@ void fanout_free(struct fanout *f)
         f->stop = 1;
         pthread_cond_broadcast(&f->work);
         pthread_mutex_unlock(&f->lock);
-        for (int i = 0; i < f->jobs; i++)
-            pthread_join(f->threads[i], NULL);
+        for (int i = 0; i < f->started; i++)
+            pthread_join(f->threads[i].t, NULL);
         for (int i = 0; i < f->nworkers; i++)
-            app_worker_free(f->workers[i]);
+            app_worker_free(f->threads[i].w);
         pthread_cond_destroy(&f->work);
         pthread_mutex_destroy(&f->lock);
     }
     free(f->threads);
-    free(f->workers);
     free(f->url);
     free(f->sigv4);
     free(f->key);
@@ -934,7 +934,7 @@ static void call_done(struct job *j, struct call *c, CURLcode rc, long long dead
     if (status != 200 || c->function_error) {
         snprintf(p->msg, sizeof p->msg, "invocation: HTTP %ld%s %.120s", status,
                  c->function_error ? " (function error)" : "", c->answer.p ? c->answer.p : "");
-        if (status >= 400 && status < 500 && status != 429) { /* refused: the same again */
+        if (status >= 400 && status < 500) { /* refused: the same again (429 is above) */
             p->state = PART_FAILED;
             p->err = CT_ESOURCE;
             return;
