@@ -379,6 +379,21 @@ static void show_progress(void *ctx, long long done, long long total)
     fflush(stderr);
 }
 
+/* v as a whole number lo..hi into *out: 0, or 2 after telling stderr
+ * ("bootstrap CMD: bad NAME V (LO..HI)"). */
+static int opt_number(const char *cmd, const char *name, const char *v, long lo, long hi,
+                      long *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || !*v || n < lo || n > hi) {
+        fprintf(stderr, "bootstrap %s: bad %s %s (%ld..%ld)\n", cmd, name, v, lo, hi);
+        return 2;
+    }
+    *out = n;
+    return 0;
+}
+
 /* A fan-out on jobs threads (the caller's thread one of them) for app, set
  * on it; NULL for jobs <= 1 or without memory. */
 static struct fanout *local_fanout(struct app *app, int jobs)
@@ -395,15 +410,11 @@ int cli_stats(int argc, char **argv)
     long jobs = 1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v;
-        char *end;
         if (!(v = optval(argc, argv, &i)))
             return 2;
         if (!strcmp(a, "--jobs")) {
-            jobs = strtol(v, &end, 10);
-            if (*end || !*v || jobs < 1 || jobs > 256) {
-                fprintf(stderr, "bootstrap stats: bad jobs %s (1..256)\n", v);
+            if (opt_number("stats", "jobs", v, 1, 256, &jobs))
                 return 2;
-            }
         } else if (!strcmp(a, "--layer"))
             layer = v;
         else if (!strcmp(a, "--source"))
@@ -516,7 +527,6 @@ int cli_serve(int argc, char **argv)
     o.workers = cores > 0 ? (int)cores : 1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v;
-        char *end;
         if (!(v = optval(argc, argv, &i)))
             return 2;
         if (!strcmp(a, "--host")) {
@@ -525,12 +535,9 @@ int cli_serve(int argc, char **argv)
                    !strcmp(a, "--receive-timeout")) {
             /* name, least, most, destination (seconds become ms) */
             int port = !strcmp(a, "--port"), workers = !strcmp(a, "--workers");
-            long lo = port ? 0 : 1, hi = port ? 65535 : workers ? 256 : 3600;
-            long n = strtol(v, &end, 10);
-            if (*end || !*v || n < lo || n > hi) {
-                fprintf(stderr, "bootstrap serve: bad %s %s\n", a + 2, v);
+            long lo = port ? 0 : 1, hi = port ? 65535 : workers ? 256 : 3600, n;
+            if (opt_number("serve", a + 2, v, lo, hi, &n))
                 return 2;
-            }
             if (port)
                 o.port = (int)n;
             else if (workers)
