@@ -48,4 +48,20 @@ int algo_render(enum algo_kind kind, const double *elev, const uint8_t *valid, i
  * Returns 0 and sets *out, or CT_EINVAL (NULL or unknown name, *out untouched). */
 int algo_parse(const char *name, enum algo_kind *out);
 
+/* Slope and aspect of a DEM, as `gdaldem slope` / `gdaldem aspect` (GDAL 3.6,
+ * Horn's 3x3 window, elevations summed as float32, no -compute_edges), for the
+ * inputs of derived layers. */
+enum algo_terrain { ALGO_SLOPE = 1, ALGO_ASPECT };
+
+/* elev and valid: (w + 2) x (h + 2) cells, row-major, north up (the window
+ * plus one cell on every side); out and ovalid: w x h. ewres, nsres: the
+ * geotransform's pixel size (nsres negative for north up), scale gdaldem's -s
+ * (metres per horizontal unit). Slope in degrees. Aspect as an azimuth
+ * (degrees clockwise from north, 0..360), and -1 for a flat cell (gdaldem
+ * writes its nodata there; a flat cell is a value a remap can take). A cell
+ * any of whose 9 neighbours is invalid or not finite is invalid. Returns 0, or
+ * CT_EINVAL for bad arguments. */
+int algo_terrain(enum algo_terrain kind, const double *elev, const uint8_t *valid, int w, int h,
+                 double ewres, double nsres, double scale, double *out, uint8_t *ovalid);
+
 #endif

@@ -3,10 +3,42 @@
 #define COGTILER_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "overlay.h"
+
+/* What a derived layer's input computes from its layer's band. */
+enum derive_terrain { TERRAIN_NONE = 0, TERRAIN_SLOPE, TERRAIN_ASPECT };
+
+#define DERIVED_MAX_NAME 32
+
+/* One input of a derived layer (docs/OVERLAY.md). */
+struct derived_input {
+    char name[DERIVED_MAX_NAME + 1]; /* [A-Za-z_][A-Za-z0-9_]*: the expression's variable */
+    size_t layer;                    /* index of a plain (source) layer */
+    int band;                        /* 1-based */
+    enum derive_terrain terrain;     /* slope (degrees) or aspect of the band, as gdaldem */
+    const char *resampling;          /* a gdalwarp -r name (static); "near" by default */
+    struct remap remap;              /* n == 0: none (expressions only) */
+    double weight;                   /* percent influence */
+};
+
+/* A layer computed from other layers: a weighted overlay, or an expression of
+ * its inputs. */
+struct derived {
+    int ninputs;
+    struct derived_input in[OVERLAY_MAX_INPUTS];
+    double scale_min, scale_max;     /* the evaluation scale; restricted = scale_min - 1 */
+    enum overlay_round round;
+    char *expression;                /* NULL: the weighted overlay */
+    int grid;                        /* the input whose grid statistics are computed on */
+    uint8_t restricted_rgba[4];      /* the colour of restricted cells in tiles */
+};
 
 struct layer_conf {
     char *name;      /* [A-Za-z0-9_.-]{1,64} */
-    char *source;    /* as given, or resolved against the config file's folder */
+    char *source;    /* as given, or resolved against the config file's folder; NULL when derived */
+    struct derived *derived; /* a derived layer (no source), or NULL */
     char *colormap;  /* default colormap name, or NULL */
     char *attribution; /* shown by map clients (TileJSON "attribution"), or NULL */
     int requester_pays; /* S3: the requester pays (AWS_REQUEST_PAYER=requester) */
@@ -85,7 +117,14 @@ struct config {
  *    "fanout_concurrency": 64, "fanout_jobs": 0,
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
  *                        "rescale": [min, max], "attribution": "text",
- *                        "requester_pays": false, "unsigned": false}, ...}} */
+ *                        "requester_pays": false, "unsigned": false},
+ *               "derived": {"inputs": [{"name": "cover", "layer": "name", "band": 1,
+ *                                       "terrain": "slope", "resampling": "bilinear",
+ *                                       "remap": "1:restricted,2..5:3", "weight": 60}, ...],
+ *                           "scale": [1, 9], "round": "nearest", "grid": "cover",
+ *                           "expression": "...", "restricted_color": [0, 0, 0, 255],
+ *                           "colormap": "rdylgn"}, ...}}
+ * (docs/OVERLAY.md: a layer with "inputs" has no "source"). */
 int config_parse(const char *json, const char *basedir, struct config *out, char *msg,
                  size_t msgcap);
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "custom.h"
 #include "http.h"
+#include "overlay.h"
 #include "raster.h"
 #include "zonal.h"
 
@@ -95,8 +96,23 @@ int params_bidx(const char *s, int bands[3], int *n);
 /* A finite decimal number, or "nan" (any case). 0 or CT_EINVAL. */
 int params_number(const char *s, double *out);
 
-/* The gdalwarp name of a TiTiler resampling name (nearest, bilinear, cubic,
- * average, mode; "near" also accepted), or NULL. */
-const char *params_resampling(const char *name);
+
+/* What derived layers and band math take from the query (docs/OVERLAY.md). */
+struct derive_params {
+    const char *expression;           /* expression=, or NULL (points into the request) */
+    size_t expression_len;
+    int has_weights;                  /* weights=W1,W2,...: one per input, summing to 100 */
+    double weights[OVERLAY_MAX_INPUTS];
+    unsigned remapped;                /* bit i: remap[i] replaces input i's remap */
+    struct remap remap[OVERLAY_MAX_INPUTS];
+};
+
+/* Reads expression=, weights= and remap=INPUT:RULES (repeatable) of req for
+ * layer l: weights and remap only for a derived layer's weighted overlay
+ * (each checked: count, range, sum; the input named, the rules and their
+ * targets on the scale). The expression is compiled later (expr.h). 0, or
+ * CT_EINVAL naming the parameter. */
+int params_derive(const struct request *req, const struct layer_conf *l,
+                  struct derive_params *out, char *msg, size_t msgcap);
 
 #endif

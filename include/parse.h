@@ -26,4 +26,8 @@ int parse_print_double(double v, char *buf, size_t cap);
  * A-Z a-z 0-9 _ . -, and neither "." nor "..". */
 int parse_layer_name(const char *s, size_t n);
 
+/* The gdalwarp name of a TiTiler resampling name (nearest, bilinear, cubic,
+ * average, mode; "near" also accepted), or NULL. */
+const char *parse_resampling(const char *name);
+
 #endif

@@ -178,4 +178,20 @@ double raster_zone_cell_area(const struct raster_zone *z, int row);
 /* True when cells of different rows have different areas (a geographic CRS). */
 int raster_zone_area_by_row(const struct raster_zone *z);
 
+/* Another raster's band warped onto the zone's grid (`gdalwarp -r resampling
+ * -dstalpha` to the grid's CRS and cells, overview AUTO): the cells of win
+ * plus pad cells around it, (win->w + 2 pad) x (win->h + 2 pad) values into v
+ * and validity into valid (0 where src has no data or does not reach). For
+ * the inputs of derived layers (docs/OVERLAY.md). 0, CT_EINVAL (no such band),
+ * CT_ETIMEOUT, or the source's fault with msg. */
+int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
+                     const struct raster_window *win, int pad, const char *resampling,
+                     long long deadline_ms, double *v, uint8_t *valid, char *msg, size_t msgcap);
+
+/* gdaldem's view of the zone's grid: the geotransform's pixel size and the
+ * ratio of metres to one horizontal unit (-s: 111120 for degrees, as gdaldem
+ * documents; the unit's metres for a projected CRS). */
+void raster_zone_terrain(const struct raster_zone *z, double *ewres, double *nsres,
+                         double *scale);
+
 #endif

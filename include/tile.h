@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "derive.h"
 #include "params.h"
 #include "pngenc.h"
 #include "raster.h"
@@ -23,5 +24,14 @@
  * or colour table cannot be coloured; with a message in msg. */
 int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, const struct tile_params *p,
                 long long deadline_ms, struct pngbuf *out, char *msg, size_t msgcap);
+
+/* Renders tile z/x/y of a derived band (derive.h: a weighted overlay, or an
+ * expression) at p->size pixels: the value rescaled by p's one range through
+ * p's colormap (or its custom colormap), restricted cells in restricted[]
+ * (RGBA), NoData transparent. CT_EOUTSIDE when the tile misses an input the
+ * result needs (the result is NoData outside any input); else as tile_render. */
+int tile_render_derived(const struct derive *d, int z, uint64_t x, uint64_t y,
+                        const struct tile_params *p, const uint8_t restricted[4],
+                        struct pngbuf *out, char *msg, size_t msgcap);
 
 #endif

@@ -6,6 +6,7 @@
 #define COGTILER_ZONAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "geom.h"
 #include "raster.h"
@@ -31,6 +32,12 @@ struct zonal_opts {
     /* The chunks to run, in the order of the plan (row by row): nchunks from
      * first_chunk; nchunks 0 = every chunk (the zone's plan counts them). */
     long long first_chunk, nchunks;
+    /* NULL: band values are the source's (raster_zone_read). Else the one band
+     * (nbands 1) is what read() computes on the cells win of the zone's grid
+     * (a derived layer: derive_chunk), into v and valid (win->w * win->h). */
+    int (*read)(void *ctx, struct raster_zone *z, const struct raster_window *win, double *v,
+                uint8_t *valid, char *msg, size_t msgcap);
+    void *read_ctx;
     /* Called after each chunk with the cells done and in all (for a progress bar). */
     void (*progress)(void *ctx, long long done, long long total);
     void *progress_ctx;

@@ -242,3 +242,55 @@ int algo_parse(const char *name, enum algo_kind *out)
     }
     return CT_EINVAL;
 }
+
+int algo_terrain(enum algo_terrain kind, const double *elev, const uint8_t *valid, int w, int h,
+                 double ewres, double nsres, double scale, double *out, uint8_t *ovalid)
+{
+    if (!elev || !out || !ovalid || w < 1 || h < 1 || w > 65536 || h > 65536 ||
+        (kind != ALGO_SLOPE && kind != ALGO_ASPECT) || !(ewres != 0) || !(nsres != 0) ||
+        !isfinite(ewres) || !isfinite(nsres) || !(scale > 0) || !isfinite(scale))
+        return CT_EINVAL;
+    const size_t stride = (size_t)w + 2;
+    for (int r = 0; r < h; r++)
+        for (int c = 0; c < w; c++) {
+            const size_t o = (size_t)r * (size_t)w + (size_t)c;
+            float a[9];
+            int ok = 1;
+            for (int dr = 0; dr < 3 && ok; dr++)
+                for (int dc = 0; dc < 3; dc++) {
+                    size_t i = ((size_t)r + (size_t)dr) * stride + (size_t)c + (size_t)dc;
+                    if (!is_valid(elev, valid, i) || fabs(elev[i]) > FLT_MAX) {
+                        ok = 0;
+                        break;
+                    }
+                    a[dr * 3 + dc] = (float)elev[i];
+                }
+            ovalid[o] = (uint8_t)ok;
+            out[o] = NAN;
+            if (!ok)
+                continue;
+            if (kind == ALGO_SLOPE) {
+                /* GDALSlopeHornAlg<float>: float sums, the rest in double */
+                const double dx = ((a[0] + a[3] + a[3] + a[6]) - (a[2] + a[5] + a[5] + a[8])) /
+                                  ewres;
+                const double dy = ((a[6] + a[7] + a[7] + a[8]) - (a[0] + a[1] + a[1] + a[2])) /
+                                  nsres;
+                const double key = dx * dx + dy * dy;
+                out[o] = (float)(atan(sqrt(key) / (8 * scale)) * (180.0 / M_PI));
+            } else {
+                /* GDALAspectAlg<float> with bAngleAsAzimuth */
+                const double dx = (a[2] + a[5] + a[5] + a[8]) - (a[0] + a[3] + a[3] + a[6]);
+                const double dy = (a[6] + a[7] + a[7] + a[8]) - (a[0] + a[1] + a[1] + a[2]);
+                float asp = (float)(atan2(dy, -dx) / DEG2RAD);
+                if (dx == 0 && dy == 0) {
+                    out[o] = -1;
+                    continue;
+                }
+                asp = asp > 90.0f ? 450.0f - asp : 90.0f - asp;
+                if (asp == 360.0f)
+                    asp = 0.0f;
+                out[o] = asp;
+            }
+        }
+    return CT_OK;
+}

@@ -244,6 +244,10 @@ int app_raster(struct worker *w, const struct layer_conf *l, struct raster **out
     size_t i = (size_t)(l - c->layers);
     if (i >= c->nlayers)
         return CT_EINTERNAL;
+    if (!l->source) { /* a derived layer has inputs, not a source (derive.h) */
+        snprintf(msg, msgcap, "a derived layer has no source of its own");
+        return CT_EINVAL;
+    }
     struct slot *s = &w->layers[i];
     long long now = now_ms();
     if (s->r && expired(w->app, s, now))

@@ -8,6 +8,7 @@
 
 #include "colormap.h"
 #include "err.h"
+#include "expr.h"
 #include "parse.h"
 #include "source.h"
 
@@ -205,6 +206,9 @@ void config_free(struct config *c)
         free(c->layers[i].attribution);
         free(c->layers[i].source);
         free(c->layers[i].colormap);
+        if (c->layers[i].derived)
+            free(c->layers[i].derived->expression);
+        free(c->layers[i].derived);
     }
     free(c->layers);
     free(c->tile_cache_control);
@@ -214,7 +218,207 @@ void config_free(struct config *c)
     memset(c, 0, sizeof *c);
 }
 
-static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf *l, char *msg,
+/* A variable name muparser takes and a user can type: [A-Za-z_][A-Za-z0-9_]{0,31}. */
+static int valid_var(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > DERIVED_MAX_NAME || (s[0] >= '0' && s[0] <= '9'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* One input of derived layer lname; its layer is resolved later (by name, into
+ * *layer_name). */
+static int parse_input(const char *lname, int k, const cJSON *o, const struct derived *d,
+                       char layer_name[PARSE_MAX_LAYER + 1], struct derived_input *in,
+                       char *msg, size_t msgcap)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    const cJSON *layer = cJSON_GetObjectItemCaseSensitive(o, "layer");
+    const cJSON *band = cJSON_GetObjectItemCaseSensitive(o, "band");
+    const cJSON *terrain = cJSON_GetObjectItemCaseSensitive(o, "terrain");
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "resampling");
+    const cJSON *remap = cJSON_GetObjectItemCaseSensitive(o, "remap");
+    const cJSON *weight = cJSON_GetObjectItemCaseSensitive(o, "weight");
+    char what[160];
+    snprintf(what, sizeof what, "layer \"%s\", input %d", lname, k + 1);
+    if (!cJSON_IsObject(o) || !cJSON_IsString(name) || !valid_var(name->valuestring)) {
+        snprintf(msg, msgcap, "%s: needs a \"name\" of 1-%d characters of A-Z a-z 0-9 _ "
+                              "(not starting with a digit)", what, DERIVED_MAX_NAME);
+        return CT_ECONFIG;
+    }
+    snprintf(in->name, sizeof in->name, "%s", name->valuestring);
+    if (!cJSON_IsString(layer) || !valid_name(layer->valuestring)) {
+        snprintf(msg, msgcap, "%s: needs a \"layer\" naming a configured layer", what);
+        return CT_ECONFIG;
+    }
+    snprintf(layer_name, PARSE_MAX_LAYER + 1, "%s", layer->valuestring);
+    in->band = 1;
+    if (band && (!cJSON_IsNumber(band) || band->valuedouble != (int)band->valuedouble ||
+                 band->valuedouble < 1 || band->valuedouble > 65535)) {
+        snprintf(msg, msgcap, "%s: \"band\" must be a band number from 1", what);
+        return CT_ECONFIG;
+    }
+    if (band)
+        in->band = (int)band->valuedouble;
+    in->terrain = TERRAIN_NONE;
+    if (terrain) {
+        const char *t = cJSON_IsString(terrain) ? terrain->valuestring : "";
+        if (!strcmp(t, "slope"))
+            in->terrain = TERRAIN_SLOPE;
+        else if (!strcmp(t, "aspect"))
+            in->terrain = TERRAIN_ASPECT;
+        else {
+            snprintf(msg, msgcap, "%s: \"terrain\" must be \"slope\" or \"aspect\"", what);
+            return CT_ECONFIG;
+        }
+    }
+    in->resampling = "near";
+    if (rs && (!cJSON_IsString(rs) || !(in->resampling = parse_resampling(rs->valuestring)))) {
+        snprintf(msg, msgcap, "%s: \"resampling\" must be nearest, bilinear, cubic, average "
+                              "or mode", what);
+        return CT_ECONFIG;
+    }
+    if (remap) {
+        char m[200];
+        if (!cJSON_IsString(remap) ||
+            overlay_remap_parse(remap->valuestring, strlen(remap->valuestring), d->scale_min,
+                                d->scale_max, &in->remap, m, sizeof m)) {
+            snprintf(msg, msgcap, "%s: %s", what,
+                     cJSON_IsString(remap) ? m : "\"remap\" must be a string");
+            return CT_ECONFIG;
+        }
+    } else if (!d->expression) {
+        snprintf(msg, msgcap, "%s: a weighted overlay needs a \"remap\" for every input", what);
+        return CT_ECONFIG;
+    }
+    if (weight && !cJSON_IsNumber(weight)) {
+        snprintf(msg, msgcap, "%s: \"weight\" must be a number", what);
+        return CT_ECONFIG;
+    }
+    in->weight = weight ? weight->valuedouble : 0;
+    return CT_OK;
+}
+
+/* The "derived" object of layer l (its inputs' layers resolved by
+ * resolve_derived() once every layer is known). */
+static int parse_derived(const char *lname, const cJSON *o, struct derived *d,
+                         char names[OVERLAY_MAX_INPUTS][PARSE_MAX_LAYER + 1], char *msg,
+                         size_t msgcap)
+{
+    const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(o, "inputs");
+    const cJSON *scale = cJSON_GetObjectItemCaseSensitive(o, "scale");
+    const cJSON *round = cJSON_GetObjectItemCaseSensitive(o, "round");
+    const cJSON *expr = cJSON_GetObjectItemCaseSensitive(o, "expression");
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(o, "grid");
+    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(o, "restricted_color");
+    int n = cJSON_GetArraySize(inputs);
+    if (!cJSON_IsObject(o) || !cJSON_IsArray(inputs) || n < 1 || n > OVERLAY_MAX_INPUTS) {
+        snprintf(msg, msgcap, "layer \"%s\": \"derived\" needs \"inputs\", 1 to %d of them",
+                 lname, OVERLAY_MAX_INPUTS);
+        return CT_ECONFIG;
+    }
+    d->scale_min = 1;
+    d->scale_max = 9;
+    if (scale) {
+        const cJSON *a = cJSON_GetArrayItem(scale, 0), *b = cJSON_GetArrayItem(scale, 1);
+        if (!cJSON_IsArray(scale) || cJSON_GetArraySize(scale) != 2 || !cJSON_IsNumber(a) ||
+            !cJSON_IsNumber(b) || !(a->valuedouble < b->valuedouble) ||
+            a->valuedouble != (int)a->valuedouble || b->valuedouble != (int)b->valuedouble ||
+            a->valuedouble < -1000000 || b->valuedouble > 1000000) {
+            snprintf(msg, msgcap, "layer \"%s\": \"scale\" must be [min, max], whole numbers "
+                                  "with min < max", lname);
+            return CT_ECONFIG;
+        }
+        d->scale_min = a->valuedouble;
+        d->scale_max = b->valuedouble;
+    }
+    if (round && (!cJSON_IsString(round) || overlay_round_parse(round->valuestring, &d->round))) {
+        snprintf(msg, msgcap, "layer \"%s\": \"round\" must be nearest, floor or ceil", lname);
+        return CT_ECONFIG;
+    }
+    if (expr) {
+        if (!cJSON_IsString(expr) || !*expr->valuestring) {
+            snprintf(msg, msgcap, "layer \"%s\": \"expression\" must be a string", lname);
+            return CT_ECONFIG;
+        }
+        if (!(d->expression = dupstr(expr->valuestring))) {
+            snprintf(msg, msgcap, "out of memory");
+            return CT_ENOMEM;
+        }
+    }
+    d->ninputs = n;
+    double w[OVERLAY_MAX_INPUTS];
+    for (int k = 0; k < n; k++) {
+        int err = parse_input(lname, k, cJSON_GetArrayItem(inputs, k), d, names[k], &d->in[k],
+                              msg, msgcap);
+        if (err)
+            return err;
+        for (int j = 0; j < k; j++)
+            if (!strcmp(d->in[j].name, d->in[k].name)) {
+                snprintf(msg, msgcap, "layer \"%s\": two inputs are called \"%s\"", lname,
+                         d->in[k].name);
+                return CT_ECONFIG;
+            }
+        w[k] = d->in[k].weight;
+    }
+    char m[200];
+    if (d->expression) {
+        const char *vars[OVERLAY_MAX_INPUTS];
+        struct expr *e = NULL;
+        for (int k = 0; k < n; k++)
+            vars[k] = d->in[k].name;
+        int err = expr_compile(d->expression, strlen(d->expression), vars, n, &e, m, sizeof m);
+        expr_free(e);
+        if (err) {
+            snprintf(msg, msgcap, "layer \"%s\": %s", lname, m);
+            return err == CT_ENOMEM ? err : CT_ECONFIG;
+        }
+    }
+    if (!d->expression && overlay_weights_check(w, n, m, sizeof m)) {
+        snprintf(msg, msgcap, "layer \"%s\": %s", lname, m);
+        return CT_ECONFIG;
+    }
+    d->grid = 0;
+    if (grid) {
+        d->grid = -1;
+        for (int k = 0; cJSON_IsString(grid) && k < n; k++)
+            if (!strcmp(grid->valuestring, d->in[k].name))
+                d->grid = k;
+        if (d->grid < 0) {
+            snprintf(msg, msgcap, "layer \"%s\": \"grid\" must name one of its inputs", lname);
+            return CT_ECONFIG;
+        }
+    }
+    uint8_t black[4] = { 0, 0, 0, 255 };
+    memcpy(d->restricted_rgba, black, 4);
+    if (rc) {
+        int m4 = cJSON_GetArraySize(rc);
+        if (!cJSON_IsArray(rc) || (m4 != 3 && m4 != 4)) {
+            snprintf(msg, msgcap, "layer \"%s\": \"restricted_color\" must be [r, g, b] or "
+                                  "[r, g, b, a], each 0..255", lname);
+            return CT_ECONFIG;
+        }
+        for (int i = 0; i < m4; i++) {
+            const cJSON *c = cJSON_GetArrayItem(rc, i);
+            if (!cJSON_IsNumber(c) || c->valuedouble < 0 || c->valuedouble > 255 ||
+                c->valuedouble != (int)c->valuedouble) {
+                snprintf(msg, msgcap, "layer \"%s\": \"restricted_color\" must be [r, g, b] "
+                                      "or [r, g, b, a], each 0..255", lname);
+                return CT_ECONFIG;
+            }
+            d->restricted_rgba[i] = (uint8_t)c->valuedouble;
+        }
+    }
+    return CT_OK;
+}
+
+static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf *l,
+                       char names[OVERLAY_MAX_INPUTS][PARSE_MAX_LAYER + 1], char *msg,
                        size_t msgcap)
 {
     const char *name = item->string;
@@ -228,7 +432,20 @@ static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf
         return CT_ECONFIG;
     }
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(item, "source");
-    if (!cJSON_IsString(src) || !*src->valuestring) {
+    const cJSON *der = cJSON_GetObjectItemCaseSensitive(item, "derived");
+    if (der && src) {
+        snprintf(msg, msgcap, "layer \"%s\": a derived layer has no \"source\"", name);
+        return CT_ECONFIG;
+    }
+    if (der) {
+        if (!(l->derived = calloc(1, sizeof *l->derived))) {
+            snprintf(msg, msgcap, "out of memory");
+            return CT_ENOMEM;
+        }
+        int err = parse_derived(name, der, l->derived, names, msg, msgcap);
+        if (err)
+            return err;
+    } else if (!cJSON_IsString(src) || !*src->valuestring) {
         snprintf(msg, msgcap, "layer \"%s\" needs a \"source\" string", name);
         return CT_ECONFIG;
     }
@@ -268,12 +485,33 @@ static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf
         *fdest[i] = cJSON_IsTrue(f);
     }
     l->name = dupstr(name);
-    l->source = resolve_source(src->valuestring, basedir);
+    l->source = src ? resolve_source(src->valuestring, basedir) : NULL;
     l->colormap = cm ? dupstr(cm->valuestring) : NULL;
     l->attribution = at ? dupstr(at->valuestring) : NULL;
-    if (!l->name || !l->source || (cm && !l->colormap) || (at && !l->attribution)) {
+    if (!l->name || (src && !l->source) || (cm && !l->colormap) || (at && !l->attribution)) {
         snprintf(msg, msgcap, "out of memory");
         return CT_ENOMEM;
+    }
+    return CT_OK;
+}
+
+/* Each derived layer's inputs name plain layers (a derived layer is not an input). */
+static int resolve_derived(struct config *c,
+                           char (*names)[OVERLAY_MAX_INPUTS][PARSE_MAX_LAYER + 1], char *msg,
+                           size_t msgcap)
+{
+    for (size_t i = 0; i < c->nlayers; i++) {
+        struct derived *d = c->layers[i].derived;
+        for (int k = 0; d && k < d->ninputs; k++) {
+            const char *ln = names[i][k];
+            const struct layer_conf *l = config_find(c, ln, strlen(ln));
+            if (!l || l->derived) {
+                snprintf(msg, msgcap, "layer \"%s\", input \"%s\": \"%s\" is not a configured "
+                                      "layer with a source", c->layers[i].name, d->in[k].name, ln);
+                return CT_ECONFIG;
+            }
+            d->in[k].layer = (size_t)(l - c->layers);
+        }
     }
     return CT_OK;
 }
@@ -282,6 +520,7 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
                  size_t msgcap)
 {
     int err = CT_ECONFIG;
+    char(*names)[OVERLAY_MAX_INPUTS][PARSE_MAX_LAYER + 1] = NULL;
     memset(out, 0, sizeof *out);
     set_defaults(out);
     cJSON *root = cJSON_Parse(json);
@@ -302,6 +541,12 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
         snprintf(msg, msgcap, "out of memory");
         goto out;
     }
+    names = calloc((size_t)n, sizeof *names);
+    if (!names) {
+        err = CT_ENOMEM;
+        snprintf(msg, msgcap, "out of memory");
+        goto out;
+    }
     const cJSON *item;
     cJSON_ArrayForEach(item, layers)
     {
@@ -310,11 +555,14 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
             err = CT_ECONFIG;
             goto out;
         }
-        err = parse_layer(item, basedir, &out->layers[out->nlayers], msg, msgcap);
+        err = parse_layer(item, basedir, &out->layers[out->nlayers], names[out->nlayers], msg,
+                          msgcap);
         out->nlayers++; /* counted even when partly filled, so config_free frees it */
         if (err)
             goto out;
     }
+    if ((err = resolve_derived(out, names, msg, msgcap)))
+        goto out;
     err = CT_ECONFIG;
     static const char *const strings[] = { "cache_control", "cors_origin", "public_url" };
     char **dest[] = { &out->tile_cache_control, &out->cors_origin, &out->public_url };
@@ -368,6 +616,7 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
     }
     err = CT_OK;
 out:
+    free(names);
     cJSON_Delete(root);
     if (err)
         config_free(out);

@@ -12,6 +12,7 @@
 
 #include "assets.h"
 #include "colormap.h"
+#include "derive.h"
 #include "err.h"
 #include "fanout.h"
 #include "gate.h"
@@ -41,37 +42,49 @@ struct target {
     const char *name;
     const struct layer_conf *layer; /* NULL for url= */
     const char *url;                /* the url= value, or NULL */
+    const struct config *cfg;
 };
 
-/* The public form of a source's failure: every occurrence of the source's
- * name in detail (GDAL quotes file names and URLs) becomes "source", so a
- * client learns why, not where the data lives. */
-static void set_source_error(struct response *resp, int err, const char *detail,
-                             const struct target *t)
+/* detail with every occurrence of src (GDAL quotes file names and URLs)
+ * replaced by "source", into buf. */
+static void scrub(char *buf, size_t cap, const char *detail, const char *src)
 {
-    char buf[sizeof resp->detail];
-    const char *src = t->layer ? t->layer->source : t->url;
     size_t n = 0, sl = src ? strlen(src) : 0;
     const char *p = detail;
     buf[0] = '\0';
-    while (*p && n + 1 < sizeof buf) {
+    while (*p && n + 1 < cap) {
         /* the url= gate's name of a URL is GATE_PREFIX + the URL */
         size_t gl = strncmp(p, GATE_PREFIX, sizeof GATE_PREFIX - 1) == 0 && sl &&
                             strncmp(p + sizeof GATE_PREFIX - 1, src, sl) == 0
                         ? sizeof GATE_PREFIX - 1
                         : 0;
         if (sl && strncmp(p + gl, src, sl) == 0) {
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "source");
+            n += (size_t)snprintf(buf + n, cap - n, "source");
             p += gl + sl;
         } else {
             buf[n++] = *p++;
             buf[n] = '\0';
         }
     }
-    if (n >= sizeof buf)
-        n = sizeof buf - 1;
+    if (n >= cap)
+        n = cap - 1;
     buf[n] = '\0';
-    http_error(resp, err, buf);
+}
+
+/* The public form of a source's failure: the source's name (and a derived
+ * layer's inputs' sources) in detail become "source", so a client learns
+ * why, not where the data lives. */
+static void set_source_error(struct response *resp, int err, const char *detail,
+                             const struct target *t)
+{
+    char a[sizeof resp->detail], b[sizeof resp->detail];
+    scrub(a, sizeof a, detail, t->layer ? t->layer->source : t->url);
+    const struct derived *d = t->layer ? t->layer->derived : NULL;
+    for (int k = 0; d && t->cfg && k < d->ninputs; k++) {
+        scrub(b, sizeof b, a, t->cfg->layers[d->in[k].layer].source);
+        memcpy(a, b, sizeof a);
+    }
+    http_error(resp, err, a);
 }
 
 static void set_error(struct response *resp, int err, const char *detail)
@@ -148,6 +161,7 @@ static int find_target(struct worker *w, const struct request *req, const struct
 {
     char msg[256];
     memset(t, 0, sizeof *t);
+    t->cfg = app_config(worker_app(w));
     if (rt->adhoc) {
         int err = params_url(req, &t->url, msg, sizeof msg);
         if (err) {
@@ -180,6 +194,10 @@ static int time_left(const struct request *req, char *msg, size_t msgcap)
 static int open_target(struct worker *w, const struct target *t, struct raster **r, char *msg,
                        size_t msgcap)
 {
+    if (t->layer && t->layer->derived) {
+        snprintf(msg, msgcap, "not for a derived layer: ask the layers of its inputs");
+        return CT_EINVAL;
+    }
     return t->url ? app_adhoc_raster(w, t->url, r, msg, msgcap)
                   : app_raster(w, t->layer, r, msg, msgcap);
 }
@@ -201,12 +219,256 @@ static struct raster *target_raster(struct worker *w, const struct request *req,
     return r;
 }
 
+/* --- derived layers and band math (docs/OVERLAY.md) ------------------------------- */
+
+static int is_derived(const struct target *t)
+{
+    return t->layer && t->layer->derived;
+}
+
+/* Opens the layers of a derived layer's inputs into d (as d->in[k].r). */
+static int open_inputs(struct worker *w, const struct target *t, struct derive *d, char *msg,
+                       size_t msgcap)
+{
+    const struct derived *dv = t->layer->derived;
+    for (int k = 0; k < dv->ninputs; k++) {
+        const struct derived_input *in = &dv->in[k];
+        const struct layer_conf *l = &t->cfg->layers[in->layer];
+        struct raster *r = NULL;
+        for (int j = 0; j < k; j++) /* one open per layer */
+            if (dv->in[j].layer == in->layer)
+                r = d->in[j].r;
+        int err = r ? CT_OK : app_raster(w, l, &r, msg, msgcap);
+        if (err)
+            return err;
+        if (in->band > raster_get_info(r)->nbands) {
+            snprintf(msg, msgcap, "input \"%s\": layer \"%s\" has no band %d", in->name,
+                     l->name, in->band);
+            return CT_ECONFIG;
+        }
+        d->in[k].r = r;
+    }
+    return CT_OK;
+}
+
+/* The derived band a request asks for, into d (derive_clear after): a derived
+ * layer's inputs (r NULL), or expression= over the bands of r (a plain layer
+ * or url=). dp: the query's expression, weights and remaps. 0, or the error
+ * with msg. */
+static int derive_build(struct worker *w, const struct target *t, struct raster *r,
+                        const struct derive_params *dp, const char *resampling,
+                        long long deadline_ms, struct derive *d, char *msg, size_t msgcap)
+{
+    const char *names[DERIVE_MAX_INPUTS];
+    char bn[DERIVE_MAX_INPUTS][8];
+    const char *text = dp->expression;
+    size_t len = dp->expression_len;
+    memset(d, 0, sizeof *d);
+    d->deadline_ms = deadline_ms;
+    if (is_derived(t)) {
+        const struct derived *dv = t->layer->derived;
+        int err = open_inputs(w, t, d, msg, msgcap);
+        if (err)
+            return err;
+        d->n = dv->ninputs;
+        d->smin = dv->scale_min;
+        d->smax = dv->scale_max;
+        d->round = dv->round;
+        d->grid = dv->grid;
+        for (int k = 0; k < d->n; k++) {
+            const struct derived_input *in = &dv->in[k];
+            d->in[k].band = in->band;
+            d->in[k].terrain = in->terrain;
+            d->in[k].resampling = in->resampling;
+            d->in[k].remap = dp->remapped & (1u << k) ? &dp->remap[k] : &in->remap;
+            d->in[k].weight = dp->has_weights ? dp->weights[k] : in->weight;
+            names[k] = in->name;
+        }
+        if (!text && dv->expression) {
+            text = dv->expression;
+            len = strlen(text);
+        }
+    } else {
+        const struct raster_info *in = raster_get_info(r);
+        d->n = in->nbands < DERIVE_MAX_INPUTS ? in->nbands : DERIVE_MAX_INPUTS;
+        for (int k = 0; k < d->n; k++) {
+            snprintf(bn[k], sizeof bn[k], "b%d", k + 1);
+            names[k] = bn[k];
+            d->in[k] = (struct derive_input){ .r = r, .band = k + 1,
+                                              .resampling = resampling ? resampling : "near" };
+        }
+    }
+    if (!text)
+        return CT_OK;
+    return expr_compile(text, len, names, d->n, &d->expr, msg, msgcap);
+}
+
+/* What a derived band's tile takes from the tile parameters: no bidx,
+ * algorithm or nodata (the expression names its bands; each input has its
+ * own nodata), no resampling for a derived layer (each input has its own);
+ * a colour range: rescale=, the layer's, or the overlay's scale. */
+static int derive_params_check(const struct target *t, const struct derive *d,
+                               struct tile_params *p, char *msg, size_t msgcap)
+{
+    const char *what = is_derived(t) ? "a derived layer" : "expression=";
+    const char *bad = p->nbands ? "bidx" : p->algorithm ? "algorithm" : p->has_nodata ? "nodata"
+                    : is_derived(t) && p->resampling ? "resampling" : NULL;
+    if (bad) {
+        snprintf(msg, msgcap, "%s: not with %s", bad, what);
+        return CT_EINVAL;
+    }
+    if (!d->expr) { /* the weighted overlay: its scale through rdylgn by default */
+        if (!p->nrescale) {
+            p->nrescale = 1;
+            p->rmin[0] = d->smin;
+            p->rmax[0] = d->smax;
+        }
+        if (!p->cmap && !p->has_custom)
+            p->cmap = colormap_find("rdylgn", 6);
+    }
+    if (p->nrescale > 1) {
+        snprintf(msg, msgcap, "rescale: one range for %s", what);
+        return CT_EINVAL;
+    }
+    if (!p->nrescale && !p->has_custom) {
+        snprintf(msg, msgcap, "expression: give rescale=min,max (or a colormap= of values)");
+        return CT_EINVAL;
+    }
+    return CT_OK;
+}
+
+/* A tile of a derived layer, or of expression= on a layer or url=. */
+static void derived_tile(struct worker *w, const struct request *req, const struct route *rt,
+                         const struct target *t, struct tile_params *p,
+                         const struct derive_params *dp, struct response *resp)
+{
+    char msg[256] = "";
+    struct raster *r = NULL;
+    struct derive d = { 0 };
+    struct pngbuf png = { 0 };
+    int err = is_derived(t) ? CT_OK : open_target(w, t, &r, msg, sizeof msg);
+    if (!err)
+        err = derive_build(w, t, r, dp, p->resampling, req->deadline_ms, &d, msg, sizeof msg);
+    if (!err)
+        err = derive_params_check(t, &d, p, msg, sizeof msg);
+    static const uint8_t black[4] = { 0, 0, 0, 255 };
+    if (!err)
+        err = tile_render_derived(&d, rt->z, rt->x, rt->y, p,
+                                  is_derived(t) ? t->layer->derived->restricted_rgba : black, &png,
+                                  msg, sizeof msg);
+    derive_clear(&d);
+    if (err) {
+        set_source_error(resp, err, msg, t);
+        return;
+    }
+    set_body(resp, "image/png",
+             t->cfg->tile_cache_control ? t->cfg->tile_cache_control : CONFIG_TILE_CACHE,
+             png.data, png.len);
+}
+
+/* What describes a derived layer (info, TileJSON, /layers): the inputs'
+ * common extent (the result is NoData outside any input), the finest
+ * resolution, the grid input's size and CRS; one Float64 band. */
+static int derived_info(struct worker *w, const struct target *t, struct raster_info *out,
+                        char *msg, size_t msgcap)
+{
+    struct derive d = { 0 };
+    int err = open_inputs(w, t, &d, msg, msgcap);
+    if (err)
+        return err;
+    const struct derived *dv = t->layer->derived;
+    *out = *raster_get_info(d.in[dv->grid].r);
+    for (int k = 0; k < dv->ninputs; k++) {
+        const struct raster_info *in = raster_get_info(d.in[k].r);
+        if (in->lonlat.minx <= in->lonlat.maxx && out->lonlat.minx <= out->lonlat.maxx) {
+            out->lonlat.minx = fmax(out->lonlat.minx, in->lonlat.minx);
+            out->lonlat.maxx = fmin(out->lonlat.maxx, in->lonlat.maxx);
+        }
+        out->lonlat.miny = fmax(out->lonlat.miny, in->lonlat.miny);
+        out->lonlat.maxy = fmin(out->lonlat.maxy, in->lonlat.maxy);
+        if (in->merc_res > 0 && in->merc_res < out->merc_res)
+            out->merc_res = in->merc_res;
+    }
+    out->nbands = 1;
+    out->is_byte = 0;
+    out->has_palette = 0;
+    out->has_alpha = 0;
+    out->has_nodata = 0;
+    out->noverviews = 0;
+    snprintf(out->dtype, sizeof out->dtype, "Float64");
+    return CT_OK;
+}
+
+/* The layer's description of a derived layer: its inputs, scale, expression. */
+static void describe_derived(cJSON *o, const struct target *t)
+{
+    const struct derived *dv = t->layer->derived;
+    cJSON *d = cJSON_AddObjectToObject(o, "derived");
+    cJSON *ins = d ? cJSON_AddArrayToObject(d, "inputs") : NULL;
+    for (int k = 0; ins && k < dv->ninputs; k++) {
+        const struct derived_input *in = &dv->in[k];
+        cJSON *i = cJSON_CreateObject();
+        if (!i || !cJSON_AddItemToArray(ins, i)) {
+            cJSON_Delete(i);
+            break;
+        }
+        cJSON_AddStringToObject(i, "name", in->name);
+        cJSON_AddStringToObject(i, "layer", t->cfg->layers[in->layer].name);
+        cJSON_AddNumberToObject(i, "band", in->band);
+        if (in->terrain)
+            cJSON_AddStringToObject(i, "terrain", in->terrain == TERRAIN_SLOPE ? "slope" : "aspect");
+        if (!dv->expression)
+            cJSON_AddNumberToObject(i, "weight", in->weight);
+    }
+    if (!d)
+        return;
+    if (dv->expression) {
+        cJSON_AddStringToObject(d, "expression", dv->expression);
+        return;
+    }
+    double sc[2] = { dv->scale_min, dv->scale_max };
+    cJSON_AddItemToObject(d, "scale", cJSON_CreateDoubleArray(sc, 2));
+    cJSON_AddNumberToObject(d, "restricted_value", dv->scale_min - 1);
+    int rc[4] = { dv->restricted_rgba[0], dv->restricted_rgba[1], dv->restricted_rgba[2],
+                  dv->restricted_rgba[3] };
+    cJSON_AddItemToObject(d, "restricted_color", cJSON_CreateIntArray(rc, 4));
+    if (!cJSON_GetObjectItemCaseSensitive(o, "colormap"))
+        cJSON_AddStringToObject(o, "colormap", "rdylgn");
+    if (!cJSON_GetObjectItemCaseSensitive(o, "rescale"))
+        cJSON_AddItemToObject(o, "rescale", cJSON_CreateDoubleArray(sc, 2));
+}
+
+static int derived_info(struct worker *w, const struct target *t, struct raster_info *out,
+                        char *msg, size_t msgcap);
+
+/* What describes the route's target: its raster's info, or a derived layer's
+ * (into *dinfo). NULL after setting the error. */
+static const struct raster_info *target_info(struct worker *w, const struct request *req,
+                                             const struct route *rt, struct target *t,
+                                             struct raster_info *dinfo, struct response *resp)
+{
+    char msg[256] = "";
+    if (find_target(w, req, rt, t, resp))
+        return NULL;
+    if (t->layer && t->layer->derived) {
+        int err = derived_info(w, t, dinfo, msg, sizeof msg);
+        if (err) {
+            set_source_error(resp, err, msg, t);
+            return NULL;
+        }
+        return dinfo;
+    }
+    struct raster *r = target_raster(w, req, rt, t, resp);
+    return r ? raster_get_info(r) : NULL;
+}
+
 static void handle_tile(struct worker *w, const struct request *req, const struct route *rt,
                         struct response *resp)
 {
     char msg[256] = "";
     struct target t;
     struct tile_params p;
+    struct derive_params dp;
     struct raster *r = NULL;
     struct pngbuf png = { 0 };
     if (find_target(w, req, rt, &t, resp))
@@ -214,7 +476,13 @@ static void handle_tile(struct worker *w, const struct request *req, const struc
     /* Every parameter is checked before the source is touched... */
     int err = params_tile(req, t.layer, rt->scale, &p, msg, sizeof msg);
     if (!err)
+        err = params_derive(req, t.layer, &dp, msg, sizeof msg);
+    if (!err)
         err = time_left(req, msg, sizeof msg);
+    if (!err && (is_derived(&t) || dp.expression)) {
+        derived_tile(w, req, rt, &t, &p, &dp, resp);
+        return;
+    }
     if (!err)
         err = open_target(w, &t, &r, msg, sizeof msg);
     /* ... and against its shape before any pixel is read. */
@@ -296,6 +564,8 @@ static void add_bounds(cJSON *o, const struct raster_info *in)
     cJSON_AddItemToObject(o, "bounds", cJSON_CreateDoubleArray(b, 4));
 }
 
+static void describe_derived(cJSON *o, const struct target *t);
+
 /* What every layer description carries: bounds, zooms, defaults. */
 static cJSON *describe(const struct target *t, const struct raster_info *in)
 {
@@ -318,6 +588,8 @@ static cJSON *describe(const struct target *t, const struct raster_info *in)
         cJSON_AddItemToObject(o, "rescale", cJSON_CreateDoubleArray(rs, 2));
     }
     cJSON_AddNumberToObject(o, "bands", in->nbands);
+    if (l && l->derived)
+        describe_derived(o, t);
     return o;
 }
 
@@ -326,10 +598,10 @@ static void handle_info(struct worker *w, const struct request *req, const struc
                         struct response *resp)
 {
     struct target t;
-    struct raster *r = target_raster(w, req, rt, &t, resp);
-    if (!r)
+    struct raster_info dinfo;
+    const struct raster_info *in = target_info(w, req, rt, &t, &dinfo, resp);
+    if (!in)
         return;
-    const struct raster_info *in = raster_get_info(r);
     cJSON *o = describe(&t, in);
     if (o) {
         cJSON_AddNumberToObject(o, "width", in->width);
@@ -361,9 +633,13 @@ static void handle_layers(struct worker *w, struct response *resp)
     for (size_t i = 0; arr && i < c->nlayers; i++) {
         char msg[256];
         struct raster *r = NULL;
-        struct target t = { c->layers[i].name, &c->layers[i], NULL };
+        struct target t = { c->layers[i].name, &c->layers[i], NULL, c };
+        struct raster_info dinfo;
         cJSON *item;
-        if (app_raster(w, &c->layers[i], &r, msg, sizeof msg) == CT_OK) {
+        if (c->layers[i].derived && derived_info(w, &t, &dinfo, msg, sizeof msg) == CT_OK) {
+            item = describe(&t, &dinfo);
+        } else if (!c->layers[i].derived &&
+                   app_raster(w, &c->layers[i], &r, msg, sizeof msg) == CT_OK) {
             item = describe(&t, raster_get_info(r));
         } else { /* listed, with the reason it cannot be served */
             item = cJSON_CreateObject();
@@ -444,15 +720,19 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
     struct tile_params p;
     if (find_target(w, req, rt, &t, resp))
         return;
+    struct derive_params dp;
     int err = params_tile(req, t.layer, 1, &p, msg, sizeof msg);
+    if (!err)
+        err = params_derive(req, t.layer, &dp, msg, sizeof msg);
     if (err) {
         set_error(resp, err, msg);
         return;
     }
-    struct raster *r = target_raster(w, req, rt, &t, resp);
-    if (!r)
+    struct raster_info dinfo;
+    const struct raster_info *in = target_info(w, req, rt, &t, &dinfo, resp);
+    if (!in)
         return;
-    if ((err = params_check(&p, raster_get_info(r), msg, sizeof msg))) {
+    if (!is_derived(&t) && !dp.expression && (err = params_check(&p, in, msg, sizeof msg))) {
         set_error(resp, err, msg);
         return;
     }
@@ -477,7 +757,6 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
         strncat(url, "=", sizeof url - strlen(url) - 1);
         url_encode(url, sizeof url, req->query[i].value ? req->query[i].value : "");
     }
-    const struct raster_info *in = raster_get_info(r);
     cJSON *o = describe(&t, in);
     if (o) {
         cJSON_AddStringToObject(o, "tilejson", "3.0.0");
@@ -729,8 +1008,10 @@ static int feature_stats(struct worker *w, struct raster *r, const struct target
     *info = (struct zonal_info){ .level = -1 }; /* what a zone that fails to open reads */
     int err = zonal_open(r, g->polys, g->npolys, o, &zz, msg, msgcap);
     if (!err) {
-        int n = fanout_count(f, zonal_zone_plan(zz), parts, c->fanout_min_cells,
-                             c->fanout_part_cells);
+        /* a derived band is computed here: parts name a layer's bands only */
+        int n = o->read ? 1
+                        : fanout_count(f, zonal_zone_plan(zz), parts, c->fanout_min_cells,
+                                       c->fanout_part_cells);
         struct fanout_source src = { t->layer ? t->layer->name : NULL, t->url };
         err = n <= 1 ? zonal_run(zz, o, s, info, msg, msgcap)
                      : fanout_run(f, zz, &src, g->polys, g->npolys, o, n, s, info, msg, msgcap);
@@ -742,17 +1023,24 @@ static int feature_stats(struct worker *w, struct raster *r, const struct target
 /* Computes the statistics of every feature into z. CT_EOUTSIDE only for a
  * single feature outside the data (a collection's get count 0). */
 static int zones_stats(struct worker *w, struct raster *r, const struct target *t,
-                       struct gj_zones *z, const struct stats_params *p, long long deadline_ms,
-                       char *msg, size_t msgcap)
+                       struct gj_zones *z, const struct stats_params *p, struct derive *d,
+                       long long deadline_ms, char *msg, size_t msgcap)
 {
     const struct config *c = app_config(worker_app(w));
+    if (d) /* a derived band: one band on the grid input's cells */
+        r = d->in[d->grid].r;
     const struct raster_info *in = raster_get_info(r);
     int bands[PARAMS_MAX_BANDS], nb = p->nbands;
     for (int i = 0; i < (nb ? nb : in->nbands) && i < PARAMS_MAX_BANDS; i++)
         bands[i] = nb ? p->bands[i] : i + 1;
     if (!nb)
         nb = in->nbands < PARAMS_MAX_BANDS ? in->nbands : PARAMS_MAX_BANDS;
+    if (d) {
+        nb = 1;
+        bands[0] = 1;
+    }
     struct zonal_opts o = { .coverage = p->coverage, .nbands = nb, .bands = bands,
+                            .read = d ? derive_chunk : NULL, .read_ctx = d,
                             .has_nodata = p->has_nodata, .nodata = p->nodata,
                             .max_cells = c->max_cells, .chunk_cells = c->chunk_cells,
                             .max_unique = c->stats_max_unique, .max_size = p->max_size,
@@ -826,17 +1114,31 @@ static void handle_statistics(struct worker *w, const struct request *req,
     }
     if (find_target(w, req, rt, &t, resp))
         return;
+    struct derive_params dp;
+    struct derive d = { 0 };
     int err = params_stats(req, &p, msg, sizeof msg);
+    if (!err)
+        err = params_derive(req, t.layer, &dp, msg, sizeof msg);
+    const int derived = !err && (is_derived(&t) || dp.expression);
+    if (derived && (p.nbands || p.has_nodata)) {
+        snprintf(msg, sizeof msg, "%s: not with %s", p.nbands ? "bidx" : "nodata",
+                 is_derived(&t) ? "a derived layer" : "expression=");
+        err = CT_EINVAL;
+    }
     if (!err)
         err = gj_parse((const char *)req->body, req->body_len, &z, msg, sizeof msg);
     if (!err)
         err = time_left(req, msg, sizeof msg);
-    if (!err)
+    if (!err && !is_derived(&t))
         err = open_target(w, &t, &r, msg, sizeof msg);
-    if (!err)
+    if (!err && derived)
+        err = derive_build(w, &t, r, &dp, NULL, req->deadline_ms, &d, msg, sizeof msg);
+    else if (!err)
         err = params_stats_check(&p, raster_get_info(r), msg, sizeof msg);
     if (!err)
-        err = zones_stats(w, r, &t, z, &p, req->deadline_ms, msg, sizeof msg);
+        err = zones_stats(w, r, &t, z, &p, derived ? &d : NULL, req->deadline_ms, msg,
+                          sizeof msg);
+    derive_clear(&d);
     char *text = err ? NULL : gj_print(z);
     gj_free(z);
     if (err) {

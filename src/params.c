@@ -50,18 +50,6 @@ int params_bidx(const char *s, int bands[3], int *n)
     return CT_OK;
 }
 
-const char *params_resampling(const char *name)
-{
-    static const char *const names[][2] = {
-        { "nearest", "near" }, { "near", "near" },       { "bilinear", "bilinear" },
-        { "cubic", "cubic" },  { "average", "average" }, { "mode", "mode" },
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i][0]) == 0)
-            return names[i][1];
-    return NULL;
-}
-
 /* algorithm=hillshade|terrainrgb|terrarium and TiTiler's algorithm_params JSON
  * ({"azimuth": 315, "angle_altitude": 45, "z_factor": 1}). */
 static int parse_algorithm(const struct request *req, struct tile_params *p, char *msg,
@@ -195,7 +183,7 @@ int params_tile(const struct request *req, const struct layer_conf *defaults, in
         p->has_nodata = 1;
     }
     const char *rs = request_query(req, "resampling");
-    if (rs && !(p->resampling = params_resampling(rs))) {
+    if (rs && !(p->resampling = parse_resampling(rs))) {
         snprintf(msg, msgcap, "resampling: expected nearest, bilinear, cubic, average or mode");
         return CT_EINVAL;
     }
@@ -378,5 +366,56 @@ int params_stats_check(const struct stats_params *p, const struct raster_info *i
                      p->bands[b], total);
             return CT_EINVAL;
         }
+    return CT_OK;
+}
+
+int params_derive(const struct request *req, const struct layer_conf *l,
+                  struct derive_params *out, char *msg, size_t msgcap)
+{
+    const struct derived *d = l ? l->derived : NULL;
+    const int overlay = d && !d->expression;
+    memset(out, 0, sizeof *out);
+    const char *e = request_query(req, "expression");
+    if (e) {
+        out->expression = e;
+        out->expression_len = strlen(e);
+    }
+    const char *w = request_query(req, "weights");
+    if (w && (!overlay || e)) {
+        snprintf(msg, msgcap, "weights: only for a derived layer's weighted overlay");
+        return CT_EINVAL;
+    }
+    if (w) {
+        if (overlay_weights_parse(w, strlen(w), d->ninputs, out->weights, msg, msgcap))
+            return CT_EINVAL;
+        out->has_weights = 1;
+    }
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (!req->query[i].key || strcmp(req->query[i].key, "remap") != 0)
+            continue;
+        if (!overlay || e) {
+            snprintf(msg, msgcap, "remap: only for a derived layer's weighted overlay");
+            return CT_EINVAL;
+        }
+        const char *v = req->query[i].value ? req->query[i].value : "";
+        const char *colon = strchr(v, ':');
+        size_t n = colon ? (size_t)(colon - v) : 0;
+        int k = -1;
+        for (int j = 0; j < d->ninputs; j++)
+            if (strlen(d->in[j].name) == n && !strncmp(d->in[j].name, v, n))
+                k = j;
+        if (k < 0) {
+            snprintf(msg, msgcap, "remap: expected INPUT:RULES, INPUT one of the layer's inputs");
+            return CT_EINVAL;
+        }
+        if (out->remapped & (1u << k)) {
+            snprintf(msg, msgcap, "remap: input \"%s\" given twice", d->in[k].name);
+            return CT_EINVAL;
+        }
+        if (overlay_remap_parse(colon + 1, strlen(colon + 1), d->scale_min, d->scale_max,
+                                &out->remap[k], msg, msgcap))
+            return CT_EINVAL;
+        out->remapped |= 1u << k;
+    }
     return CT_OK;
 }

@@ -65,3 +65,15 @@ int parse_layer_name(const char *s, size_t n)
     }
     return 1;
 }
+
+const char *parse_resampling(const char *name)
+{
+    static const char *const names[][2] = {
+        { "nearest", "near" }, { "near", "near" },       { "bilinear", "bilinear" },
+        { "cubic", "cubic" },  { "average", "average" }, { "mode", "mode" },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i][0]) == 0)
+            return names[i][1];
+    return NULL;
+}

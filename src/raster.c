@@ -2,6 +2,7 @@
 #include "raster.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -1273,4 +1274,74 @@ double raster_zone_cell_area(const struct raster_zone *z, int row)
 int raster_zone_area_by_row(const struct raster_zone *z)
 {
     return z->by_row;
+}
+
+int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
+                     const struct raster_window *win, int pad, const char *resampling,
+                     long long deadline_ms, double *v, uint8_t *valid, char *msg, size_t msgcap)
+{
+    GDALDatasetH mem = NULL, vrt = NULL;
+    GDALWarpAppOptions *wopts = NULL;
+    int err = CT_OK;
+    if (band < 1 || band > GDALGetRasterCount(src->ds)) {
+        snprintf(msg, msgcap, "band %d does not exist (the source has %d)", band,
+                 GDALGetRasterCount(src->ds));
+        return CT_EINVAL;
+    }
+    if (pad < 0 || win->w > INT_MAX - 2 * pad || win->h > INT_MAX - 2 * pad) {
+        snprintf(msg, msgcap, "window too large");
+        return CT_ETOOBIG;
+    }
+    const int w = win->w + 2 * pad, h = win->h + 2 * pad;
+    memset(valid, 0, (size_t)w * (size_t)h);
+    struct raster_read_opts o = { .nbands = 1, .bands = { band } };
+    if (!(vrt = subset_vrt(src, &o, msg, msgcap)))
+        return CT_ESOURCE;
+    GDALDriverH drv = GDALGetDriverByName("MEM");
+    mem = drv ? GDALCreate(drv, "", w, h, 0, GDT_Byte, NULL) : NULL;
+    if (!mem || add_mem_band(mem, GDT_Float64, v) || add_mem_band(mem, GDT_Byte, valid)) {
+        err = CT_EINTERNAL;
+        set_msg(msg, msgcap, "cannot create the chunk buffer");
+        goto out;
+    }
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, 2), GCI_AlphaBand);
+    const double *g = z->gt;
+    const double x0 = win->x - pad, y0 = win->y - pad;
+    double gt[6] = { g[0] + x0 * g[1] + y0 * g[2], g[1], g[2],
+                     g[3] + x0 * g[4] + y0 * g[5], g[4], g[5] };
+    GDALSetGeoTransform(mem, gt);
+    GDALSetProjection(mem, GDALGetProjectionRef(z->r->ds));
+    /* `gdalwarp -r R -dstalpha` onto the grid's cells (overview AUTO): the
+     * reference of the statistics of derived layers. */
+    char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha", NULL };
+    if (!(wopts = GDALWarpAppOptionsNew(argv, NULL))) {
+        err = CT_EINVAL;
+        set_msg(msg, msgcap, "resampling: unknown method");
+        goto out;
+    }
+    if (deadline_ms)
+        GDALWarpAppOptionsSetProgress(wopts, past_deadline, &deadline_ms);
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+        v[i] = NAN;
+    reset_errors();
+    int usage = 0;
+    if (!GDALWarp(NULL, mem, 1, &vrt, wopts, &usage))
+        err = read_failed(deadline_ms, "the source", msg, msgcap);
+out:
+    GDALWarpAppOptionsFree(wopts);
+    if (mem)
+        GDALClose(mem);
+    GDALClose(vrt);
+    return err;
+}
+
+void raster_zone_terrain(const struct raster_zone *z, double *ewres, double *nsres,
+                         double *scale)
+{
+    *ewres = z->gt[1];
+    *nsres = z->gt[5];
+    if (OSRIsGeographic(z->r->srs))
+        *scale = 111120; /* gdaldem's -s for degrees */
+    else
+        *scale = OSRGetLinearUnits(z->r->srs, NULL); /* metres per unit */
 }

@@ -147,3 +147,60 @@ out:
     raster_tile_free(&t);
     return err;
 }
+
+int tile_render_derived(const struct derive *d, int z, uint64_t x, uint64_t y,
+                        const struct tile_params *p, const uint8_t restricted[4],
+                        struct pngbuf *out, char *msg, size_t msgcap)
+{
+    struct bbox merc, ll;
+    const int size = p->size;
+    int err;
+    memset(out, 0, sizeof *out);
+    if ((err = tilemath_bounds(z, x, y, &merc)) || (err = tilemath_bounds_lonlat(z, x, y, &ll)))
+        return err;
+    for (int i = 0; i < d->n; i++)
+        if ((!d->expr || expr_uses(d->expr, i)) && !raster_intersects(d->in[i].r, &ll)) {
+            snprintf(msg, msgcap, "tile %d/%llu/%llu is outside the data", z,
+                     (unsigned long long)x, (unsigned long long)y);
+            return CT_EOUTSIDE;
+        }
+    /* size <= 512 (params_tile), so these products fit. */
+    const size_t px = (size_t)size * (size_t)size;
+    double *v = malloc(px * sizeof *v);
+    uint8_t *state = malloc(px), *mask = malloc(px), *rgba = malloc(px * 4);
+    if (!v || !state || !mask || !rgba) {
+        err = CT_ENOMEM;
+        snprintf(msg, msgcap, "out of memory");
+        goto out;
+    }
+    if ((err = derive_tile(d, &merc, size, (ll.miny + ll.maxy) / 2, v, state, msg, msgcap)))
+        goto out;
+    for (size_t i = 0; i < px; i++)
+        mask[i] = state[i] == DERIVE_VALUE ? 255 : 0;
+    struct raster_tile t = { .size = size, .nbands = 1, .is_byte = 0, .data = v, .mask = mask };
+    struct color_spec spec = { .mode = COLOR_RAMP, .lut_n = 256 };
+    const struct colormap *cm = p->cmap ? p->cmap : colormap_find("gray", 4);
+    if (p->has_custom) {
+        spec.mode = COLOR_CUSTOM;
+        spec.custom = &p->custom;
+    } else if (cm) {
+        spec.lut = (const uint8_t(*)[4])cm->rgba;
+        spec.min = p->rmin[0];
+        spec.max = p->rmax[0];
+    }
+    if (!cm || (!p->has_custom && !p->nrescale) || colormap_apply(&t, &spec, rgba)) {
+        err = CT_EINTERNAL;
+        snprintf(msg, msgcap, "cannot colour the derived band");
+        goto out;
+    }
+    for (size_t i = 0; i < px; i++)
+        if (state[i] == DERIVE_RESTRICTED)
+            memcpy(rgba + 4 * i, restricted, 4);
+    err = pngenc_rgba(rgba, size, size, out);
+out:
+    free(v);
+    free(state);
+    free(mask);
+    free(rgba);
+    return err;
+}

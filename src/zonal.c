@@ -292,8 +292,10 @@ int zonal_run(struct zonal_zone *L, const struct zonal_opts *o, struct stats **o
             info->chunks_read++;
             info->cells_read += (long long)rwin.w * rwin.h;
             for (int i = 0; i < o->nbands; i++) {
-                err = raster_zone_read(z, o->bands[i], &rwin, o->has_nodata ? &o->nodata : NULL,
-                                       b.v, b.valid, msg, msgcap);
+                err = o->read ? o->read(o->read_ctx, z, &rwin, b.v, b.valid, msg, msgcap)
+                              : raster_zone_read(z, o->bands[i], &rwin,
+                                                 o->has_nodata ? &o->nodata : NULL, b.v, b.valid,
+                                                 msg, msgcap);
                 if (!err && (err = stats_add(out[i], b.v, b.wk, b.valid, b.area,
                                              raster_zone_cell_area(z, rwin.y), kk)))
                     snprintf(msg, msgcap, "out of memory");

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double v;
     if (params_number(s, &v) == CT_OK && isinf(v))
         abort();
-    const char *rs = params_resampling(s);
+    const char *rs = parse_resampling(s);
     if (rs && strlen(rs) > 16)
         abort();
     uint64_t u;

@@ -1,0 +1,191 @@
+#include "derive.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algo.h"
+#include "err.h"
+
+void derive_clear(struct derive *d)
+{
+    expr_free(d->expr);
+    d->expr = NULL;
+}
+
+static int used(const struct derive *d, int i)
+{
+    return !d->expr || expr_uses(d->expr, i);
+}
+
+/* Per-input buffers of count cells (values and validity), allocated together. */
+struct inputs {
+    double *v[DERIVE_MAX_INPUTS];
+    uint8_t *ok[DERIVE_MAX_INPUTS];
+    double *scratch;  /* a padded read */
+    uint8_t *smask;
+};
+
+static void inputs_free(struct inputs *b)
+{
+    for (int i = 0; i < DERIVE_MAX_INPUTS; i++) {
+        free(b->v[i]);
+        free(b->ok[i]);
+    }
+    free(b->scratch);
+    free(b->smask);
+}
+
+static int inputs_alloc(const struct derive *d, size_t count, size_t padded, struct inputs *b)
+{
+    memset(b, 0, sizeof *b);
+    if (padded > SIZE_MAX / sizeof(double))
+        return CT_ETOOBIG;
+    for (int i = 0; i < d->n; i++)
+        if (used(d, i) && (!(b->v[i] = malloc(count * sizeof(double))) ||
+                           !(b->ok[i] = malloc(count))))
+            return CT_ENOMEM;
+    if (!(b->scratch = malloc(padded * sizeof(double))) || !(b->smask = malloc(padded)))
+        return CT_ENOMEM;
+    return CT_OK;
+}
+
+/* The inputs' values into the derived band: v[] and state[] (count cells). */
+static int combine(const struct derive *d, struct inputs *b, size_t count, double *v,
+                   uint8_t *state, char *msg, size_t msgcap)
+{
+    if (d->expr) {
+        int err = expr_eval(d->expr, b->v, count, v, msg, msgcap);
+        if (err)
+            return err;
+        for (size_t k = 0; k < count; k++) {
+            int ok = !isnan(v[k]);
+            for (int i = 0; ok && i < d->n; i++)
+                ok = !b->ok[i] || b->ok[i][k];
+            state[k] = ok ? DERIVE_VALUE : DERIVE_NODATA;
+        }
+        return CT_OK;
+    }
+    const struct remap *remaps[DERIVE_MAX_INPUTS];
+    double w[DERIVE_MAX_INPUTS], cv[DERIVE_MAX_INPUTS];
+    unsigned char cok[DERIVE_MAX_INPUTS];
+    for (int i = 0; i < d->n; i++) {
+        remaps[i] = d->in[i].remap;
+        w[i] = d->in[i].weight;
+    }
+    for (size_t k = 0; k < count; k++) {
+        for (int i = 0; i < d->n; i++) {
+            cv[i] = b->v[i][k];
+            cok[i] = b->ok[i][k];
+        }
+        double s = 0;
+        enum overlay_cell c =
+            overlay_cell(d->n, cv, cok, remaps, w, d->round, d->smin, d->smax, &s);
+        state[k] = c == OVERLAY_SCORE ? DERIVE_VALUE
+                   : c == OVERLAY_RESTRICTED ? DERIVE_RESTRICTED
+                                             : DERIVE_NODATA;
+        v[k] = c == OVERLAY_SCORE ? s : c == OVERLAY_RESTRICTED ? d->smin - 1 : NAN;
+    }
+    return CT_OK;
+}
+
+/* Slope or aspect of the padded window (w + 2) x (h + 2) in b->scratch into input i. */
+static int terrain(const struct derive_input *in, struct inputs *b, int i, int w, int h,
+                   double ewres, double nsres, double scale, char *msg, size_t msgcap)
+{
+    if (algo_terrain(in->terrain == TERRAIN_SLOPE ? ALGO_SLOPE : ALGO_ASPECT, b->scratch,
+                     b->smask, w, h, ewres, nsres, scale, b->v[i], b->ok[i])) {
+        snprintf(msg, msgcap, "terrain: bad window");
+        return CT_EINTERNAL;
+    }
+    return CT_OK;
+}
+
+int derive_tile(const struct derive *d, const struct bbox *merc, int size, double lat,
+                double *v, uint8_t *state, char *msg, size_t msgcap)
+{
+    struct inputs b;
+    const size_t count = (size_t)size * (size_t)size;
+    const size_t padded = (size_t)(size + 2) * (size_t)(size + 2);
+    int err = inputs_alloc(d, count, padded, &b);
+    const double px = (merc->maxx - merc->minx) / size;
+    for (int i = 0; !err && i < d->n; i++) {
+        const struct derive_input *in = &d->in[i];
+        if (!used(d, i))
+            continue;
+        struct raster_read_opts ro = { .resampling = in->resampling, .nbands = 1,
+                                       .bands = { in->band }, .as_double = 1,
+                                       .deadline_ms = d->deadline_ms };
+        struct raster_tile t = { 0 };
+        const int pad = in->terrain ? 1 : 0;
+        struct bbox win = { merc->minx - pad * px, merc->miny - pad * px, merc->maxx + pad * px,
+                            merc->maxy + pad * px };
+        if ((err = raster_read(in->r, &win, size + 2 * pad, &ro, &t, msg, msgcap)))
+            break;
+        const double *tv = t.data;
+        if (in->terrain) {
+            size_t np = (size_t)(size + 2) * (size_t)(size + 2);
+            memcpy(b.scratch, tv, np * sizeof(double));
+            for (size_t k = 0; k < np; k++)
+                b.smask[k] = t.mask[k] != 0;
+            /* gdaldem slope -s cos(lat) on the Web Mercator window: ground metres */
+            err = terrain(in, &b, i, size, size, px, -px, cos(lat * M_PI / 180), msg, msgcap);
+        } else {
+            memcpy(b.v[i], tv, count * sizeof(double));
+            for (size_t k = 0; k < count; k++)
+                b.ok[i][k] = t.mask[k] != 0 && !isnan(tv[k]);
+        }
+        raster_tile_free(&t);
+    }
+    if (!err)
+        err = combine(d, &b, count, v, state, msg, msgcap);
+    if (err == CT_ENOMEM || err == CT_ETOOBIG)
+        snprintf(msg, msgcap, "out of memory");
+    inputs_free(&b);
+    return err;
+}
+
+int derive_chunk(void *ctx, struct raster_zone *z, const struct raster_window *win, double *v,
+                 uint8_t *valid, char *msg, size_t msgcap)
+{
+    const struct derive *d = ctx;
+    struct inputs b;
+    const size_t count = (size_t)win->w * (size_t)win->h;
+    const size_t padded = (size_t)(win->w + 2) * (size_t)(win->h + 2);
+    uint8_t *state = malloc(count ? count : 1);
+    int err = state ? inputs_alloc(d, count, padded, &b) : CT_ENOMEM;
+    double ewres, nsres, scale;
+    raster_zone_terrain(z, &ewres, &nsres, &scale);
+    for (int i = 0; !err && i < d->n; i++) {
+        const struct derive_input *in = &d->in[i];
+        if (!used(d, i))
+            continue;
+        const int own = in->r == d->in[d->grid].r; /* the grid's raster */
+        if (own && !in->terrain) { /* the grid's own cells */
+            err = raster_zone_read(z, in->band, win, NULL, b.v[i], b.ok[i], msg, msgcap);
+            continue;
+        }
+        const int pad = in->terrain ? 1 : 0;
+        /* the grid input's terrain: its own cells plus a ring, no resampling */
+        const char *rs = own ? "near" : in->resampling;
+        double *dst = pad ? b.scratch : b.v[i];
+        uint8_t *dok = pad ? b.smask : b.ok[i];
+        err = raster_zone_warp(z, in->r, in->band, win, pad, rs, d->deadline_ms, dst, dok, msg,
+                               msgcap);
+        if (!err && pad)
+            err = terrain(in, &b, i, win->w, win->h, ewres, nsres, scale, msg, msgcap);
+        for (size_t k = 0; !err && !pad && k < count; k++)
+            b.ok[i][k] = b.ok[i][k] && !isnan(b.v[i][k]);
+    }
+    if (!err)
+        err = combine(d, &b, count, v, state, msg, msgcap);
+    for (size_t k = 0; !err && k < count; k++)
+        valid[k] = state[k] != DERIVE_NODATA;
+    if (err == CT_ENOMEM || err == CT_ETOOBIG)
+        snprintf(msg, msgcap, "out of memory");
+    if (state)
+        inputs_free(&b);
+    free(state);
+    return err;
+}
