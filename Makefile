@@ -88,7 +88,8 @@ run: deps bootstrap
 # --- tests -------------------------------------------------------------------
 TESTS := test_tilemath test_route test_params test_transport test_colormap test_pngenc \
          test_config test_pixels test_overviews test_handler test_event test_algo test_custom \
-         test_source test_coverage test_stats test_geojson test_statistics test_fanout_unit
+         test_source test_coverage test_stats test_geojson test_statistics test_fanout_unit \
+         test_overlay
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
@@ -152,7 +153,8 @@ test: deps-test $(if $(SANITIZE),,deps-bundle)
 	$(if $(SANITIZE),,$(MAKE) bundle)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_lambda_pool.sh test/test_fuzz.sh \
-	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_browser.sh test/test_template.sh $(BUNDLE_TEST)
+	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_overlay.sh test/test_browser.sh \
+	  test/test_template.sh $(BUNDLE_TEST)
 
 # The quick tier: the cmocka programs and the command-line test, built and run
 # with nothing installed (no apt, npm only for the build's Leaflet), no

@@ -73,9 +73,13 @@ static void define_functions(muParserHandle_t h)
     mupDefineFun2(h, "max", f_max, 1);
 }
 
-static int fail(struct expr *e, char *msg, size_t msgcap)
+/* The refusal of the expression of len bytes in e's handle. muparser counts
+ * positions from 0 and may point one past the end; that is the end. */
+static int fail(struct expr *e, size_t len, char *msg, size_t msgcap)
 {
     int code = mupGetErrorCode(e->h), pos = mupGetErrorPos(e->h);
+    if (pos > (int)len)
+        pos = (int)len;
     const char *tok = mupGetErrorToken(e->h);
     if (code == 1 && tok && *tok)
         snprintf(msg, msgcap, "expression: unknown name \"%.32s\" at position %d", tok,
@@ -126,7 +130,7 @@ int expr_compile(const char *text, size_t len, const char *const *names, int n,
     mupEvalMulti(e->h, &nres); /* parses; errors stay with the handle */
     int err = CT_OK;
     if (mupError(e->h)) {
-        err = fail(e, msg, msgcap);
+        err = fail(e, len, msg, msgcap);
     } else if (nres != 1) {
         snprintf(msg, msgcap, "expression: one result expected, not %d", nres);
         err = CT_EINVAL;

@@ -1311,9 +1311,12 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
                      g[3] + x0 * g[4] + y0 * g[5], g[4], g[5] };
     GDALSetGeoTransform(mem, gt);
     GDALSetProjection(mem, GDALGetProjectionRef(z->r->ds));
-    /* `gdalwarp -r R -dstalpha` onto the grid's cells (overview AUTO): the
-     * reference of the statistics of derived layers. */
-    char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha", NULL };
+    /* `gdalwarp -r R -et 0 -dstalpha` onto the grid's cells (overview AUTO):
+     * the reference of the statistics of derived layers. An exact transformer
+     * (-et 0): the approximate one interpolates over the window, so a cell
+     * near a tie could take another source cell in another chunking. */
+    char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-et", "0", "-dstalpha",
+                     NULL };
     if (!(wopts = GDALWarpAppOptionsNew(argv, NULL))) {
         err = CT_EINVAL;
         set_msg(msg, msgcap, "resampling: unknown method");
