@@ -1,7 +1,9 @@
 /* The cogtiler viewer: a Leaflet map over the configured layers (GET layers),
  * with a layer switcher, colormap and rescale controls, and the values under a
- * clicked point (GET tiles/LAYER/point/LON,LAT). Every URL is relative to the
- * page's root (data-root), so the page works under an API stage or a CDN path. */
+ * clicked point (GET tiles/LAYER/point/LON,LAT). A derived layer's weighted
+ * overlay (a "derived" with a "scale") gets a slider per input (weights=) and a
+ * legend of its scale (GET colormaps/NAME). Every URL is relative to the page's
+ * root (data-root), so the page works under an API stage or a CDN path. */
 (function () {
   "use strict";
   /* Made absolute once: the address bar changes to map/LAYER below. */
@@ -9,6 +11,13 @@
   var current = document.body.getAttribute("data-layer");
   var byName = {};
   var tiles = null;
+  /* A weighted overlay's weights: whole percentages in input order summing to
+   * 100, as the sliders show them (weights), and the configured ones made whole
+   * the same way (configured); both null for every other layer. */
+  var weights = null, configured = null;
+  var redrawTimer = null;
+  var luts = {};       /* colormap name -> promise of its 256 RGBA entries */
+  var legendFor = 0;   /* the legend being built; a late LUT for an older one is dropped */
   var $ = function (id) { return document.getElementById(id); };
 
   var map = L.map("map", { worldCopyJump: true }).setView([20, 0], 2);
@@ -34,12 +43,196 @@
     var cm = $("colormap").value, lo = $("rmin").value, hi = $("rmax").value;
     if (cm && !$("colormap").disabled) p.set("colormap_name", cm);
     if (lo !== "" && hi !== "") p.set("rescale", lo + "," + hi);
+    /* weights= only once they differ from the configured ones: the layer as
+     * configured keeps the URL every other client asks (one cache entry), and
+     * configured weights that are not whole numbers are drawn exactly. */
+    if (weights && weights.join(",") !== configured.join(",")) p.set("weights", weights.join(","));
     var s = p.toString();
     return s ? "?" + s : "";
   }
 
   function tileUrl() {
     return root + "tiles/" + encodeURIComponent(current) + "/{z}/{x}/{y}.png" + query();
+  }
+
+  function isOverlay(info) {
+    var d = info.derived;
+    return !!(d && d.scale && d.inputs && d.inputs.length);
+  }
+
+  /* total split over shares in proportion to them, as whole numbers summing to
+   * total (largest remainder, ties to the earlier input); equal parts when every
+   * share is 0. */
+  function apportion(shares, total) {
+    var sum = shares.reduce(function (a, v) { return a + v; }, 0);
+    var exact = shares.map(function (v) { return sum > 0 ? total * v / sum : total / shares.length; });
+    var out = exact.map(Math.floor);
+    var left = total - out.reduce(function (a, v) { return a + v; }, 0);
+    var order = out.map(function (v, i) { return i; }).sort(function (a, b) {
+      return (exact[b] - out[b]) - (exact[a] - out[a]) || a - b;
+    });
+    for (var k = 0; k < left && k < order.length; k++) out[order[k]]++;
+    return out;
+  }
+
+  /* Input i to v %; the rest over the other inputs in proportion to their
+   * current weights (equally when they are all 0), so the sum stays 100. */
+  function setWeight(i, v) {
+    if (weights.length === 1) return;
+    v = Math.max(0, Math.min(100, Math.round(v) || 0));
+    var others = weights.filter(function (w, j) { return j !== i; });
+    var rest = apportion(others, 100 - v);
+    weights = weights.map(function (w, j) { return j === i ? v : rest[j < i ? j : j - 1]; });
+    showWeights();
+  }
+
+  function showWeights() {
+    weights.forEach(function (w, i) {
+      $("weight-" + i).value = w;
+      $("weight-out-" + i).value = w + "%";
+    });
+  }
+
+  /* Re-renders the tiles with the controls' parameters; schedule: after 150 ms
+   * without another call (while a slider is dragged). */
+  function redraw() {
+    clearTimeout(redrawTimer);
+    redrawTimer = null;
+    if (tiles) tiles.setUrl(tileUrl());
+  }
+  function schedule() {
+    clearTimeout(redrawTimer);
+    redrawTimer = setTimeout(redraw, 150);
+  }
+
+  /* The weights panel of layer info: a slider per input of a weighted overlay,
+   * none otherwise. */
+  function buildWeights(info) {
+    var list = $("weight-list");
+    list.textContent = "";
+    weights = configured = null;
+    $("weights").hidden = !isOverlay(info);
+    if (!isOverlay(info)) return;
+    var inputs = info.derived.inputs;
+    configured = apportion(inputs.map(function (x) { return Math.max(Number(x.weight) || 0, 0); }), 100);
+    weights = configured.slice();
+    inputs.forEach(function (input, i) {
+      var label = document.createElement("label");
+      label.htmlFor = "weight-" + i;
+      label.textContent = input.name;
+      if (input.terrain) {
+        var kind = document.createElement("span");
+        kind.className = "hint";
+        kind.textContent = " (" + input.terrain + ")";
+        label.appendChild(kind);
+      }
+      var range = document.createElement("input");
+      range.type = "range";
+      range.id = "weight-" + i;
+      range.min = 0;
+      range.max = 100;
+      range.step = 1;
+      range.disabled = inputs.length === 1;
+      range.setAttribute("data-input", input.name);
+      range.addEventListener("input", function () { setWeight(i, Number(this.value)); schedule(); });
+      range.addEventListener("change", function () { setWeight(i, Number(this.value)); redraw(); });
+      var out = document.createElement("output");
+      out.id = "weight-out-" + i;
+      out.htmlFor = range.id;
+      out.setAttribute("data-input", input.name);
+      var row = document.createElement("div");
+      row.className = "row";
+      row.appendChild(range);
+      row.appendChild(out);
+      list.appendChild(label);
+      list.appendChild(row);
+    });
+    showWeights();
+  }
+
+  /* The 256 RGBA entries of colormap name (GET colormaps/NAME, kept); no name:
+   * the grey ramp the server draws a one-band layer with. */
+  function lut(name) {
+    if (!name) {
+      var grey = [];
+      for (var i = 0; i < 256; i++) grey.push([i, i, i, 255]);
+      return Promise.resolve(grey);
+    }
+    if (!luts[name])
+      luts[name] = getJSON(root + "colormaps/" + encodeURIComponent(name)).then(function (m) {
+        var out = [];
+        for (var i = 0; i < 256; i++) out.push(m[i]);
+        return out;
+      }, function (err) { delete luts[name]; throw err; });
+    return luts[name];
+  }
+
+  /* The LUT index of value v between lo and hi, as the server computes it. */
+  function lutIndex(v, lo, hi) {
+    var t = (v - lo) / (hi - lo) * 255;
+    if (!(t > 0)) return 0;
+    return t >= 255 ? 255 : Math.floor(t + 0.5);
+  }
+
+  function swatch(rgba, text) {
+    var el = document.createElement("div");
+    el.className = "swatch";
+    var box = document.createElement("span");
+    box.className = "box";
+    if (rgba) box.style.backgroundColor =
+      "rgba(" + rgba[0] + ", " + rgba[1] + ", " + rgba[2] + ", " + (rgba[3] === undefined ? 1 : rgba[3] / 255) + ")";
+    else box.className += " nodata";
+    el.appendChild(box);
+    el.appendChild(document.createTextNode(text));
+    return el;
+  }
+
+  /* The legend of a weighted overlay: a swatch per whole value of its scale in
+   * the colormap and rescale of the controls (the layer's by default), then
+   * restricted and no data. */
+  function buildLegend(info) {
+    var legend = $("legend"), token = ++legendFor;
+    if (!isOverlay(info)) {
+      legend.hidden = true;
+      legend.textContent = "";
+      return;
+    }
+    var d = info.derived, scale = d.scale;
+    var lo = parseFloat($("rmin").value), hi = parseFloat($("rmax").value);
+    if (!isFinite(lo) || !isFinite(hi)) {
+      lo = info.rescale ? info.rescale[0] : scale[0];
+      hi = info.rescale ? info.rescale[1] : scale[1];
+    }
+    lut($("colormap").value || info.colormap).then(function (colors) {
+      if (token !== legendFor) return;
+      legend.textContent = "";
+      var title = document.createElement("div");
+      title.className = "title";
+      title.textContent = "Score " + scale[0] + "\u2013" + scale[1];
+      var row = document.createElement("div");
+      row.className = "scale";
+      for (var v = Math.ceil(scale[0]); v <= scale[1]; v++) {
+        var s = swatch(colors[lutIndex(v, lo, hi)], String(v));
+        s.setAttribute("data-value", v);
+        row.appendChild(s);
+      }
+      var special = document.createElement("div");
+      special.className = "special";
+      if (d.restricted_color) {
+        var r = swatch(d.restricted_color, "restricted");
+        r.setAttribute("data-kind", "restricted");
+        special.appendChild(r);
+      }
+      var n = swatch(null, "no data");
+      n.setAttribute("data-kind", "nodata");
+      special.appendChild(n);
+      legend.appendChild(title);
+      legend.appendChild(row);
+      legend.appendChild(special);
+      legend.hidden = false;
+    }, function (err) {
+      if (token === legendFor) status("legend: " + err.message, true);
+    });
   }
 
   /* Switches the map to layer name; fit: zoom to its bounds. */
@@ -52,6 +245,10 @@
     $("colormap").value = info.colormap || "";
     $("rmin").value = info.rescale ? info.rescale[0] : "";
     $("rmax").value = info.rescale ? info.rescale[1] : "";
+    clearTimeout(redrawTimer);
+    redrawTimer = null;
+    buildWeights(info);
+    buildLegend(info);
     if (tiles) map.removeLayer(tiles);
     var b = info.bounds; /* [west, south, east, north] */
     tiles = L.tileLayer(tileUrl(), {
@@ -70,10 +267,20 @@
   }
 
   $("layer").addEventListener("change", function () { show(this.value, true); });
-  $("colormap").addEventListener("change", function () { if (tiles) tiles.setUrl(tileUrl()); });
+  $("colormap").addEventListener("change", function () {
+    if (tiles) tiles.setUrl(tileUrl());
+    if (byName[current]) buildLegend(byName[current]);
+  });
   $("panel").addEventListener("submit", function (e) {
     e.preventDefault();
     if (tiles) tiles.setUrl(tileUrl());
+    if (byName[current]) buildLegend(byName[current]);
+  });
+  $("weights-reset").addEventListener("click", function () {
+    if (!weights) return;
+    weights = configured.slice();
+    showWeights();
+    redraw();
   });
 
   map.on("click", function (e) {
@@ -103,5 +310,9 @@
     show(current, true);
   }).catch(function (err) { status(err.message, true); });
 
-  window.cogtiler = { map: map, show: show, tileUrl: tileUrl };
+  window.cogtiler = {
+    map: map, show: show, tileUrl: tileUrl,
+    tiles: function () { return tiles; },
+    weights: function () { return weights && weights.slice(); }
+  };
 })();

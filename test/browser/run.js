@@ -337,6 +337,193 @@ async function testViewer(context, server) {
   await p2.close();
 }
 
+// The viewer over a derived layer's weighted overlay (test/overlay_fixtures.sh):
+// a slider per input kept at 100 in all, a legend of the scale in the
+// colormap's colours, the tiles re-rendered with the new weights, and no
+// sliders for an expression layer. Expected colours come from the server's own
+// GET colormaps/NAME and its tiles fetched directly.
+async function testOverlay(context) {
+  const what = "overlay viewer";
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cogtiler-overlay-"));
+  let server = null, page = null;
+  // The viewer's tile layer is done loading (after a setView or setUrl).
+  const loaded = async () => {
+    await page.waitForFunction(() => { const t = window.cogtiler.tiles(); return t && !t.isLoading(); },
+                               null, { timeout: 30000 });
+    await page.waitForLoadState("networkidle");
+    await page.waitForTimeout(300); // let the last frame paint
+  };
+  // A screenshot of the map alone (the panel hidden for it).
+  const shot = async (name) => {
+    const style = await page.addStyleTag({ content: "#panel { display: none; }" });
+    const buf = await page.screenshot({ path: path.join(OUT, name) });
+    await style.evaluate((e) => e.remove());
+    return PNG.sync.read(buf);
+  };
+  const near = (p, q) => p.every((v, c) => Math.abs(v - q[c]) <= 2);
+  try {
+    execFileSync("bash", [path.join(ROOT, "test/overlay_fixtures.sh"), dir],
+                 { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    server = await startServer(path.join(dir, "layers.json"));
+    ok(true, `${what}: server for the overlay fixtures started at ${server.url}`);
+    const layers = (await (await fetch(server.url + "/layers")).json()).layers;
+    const info = layers.find((l) => l.name === "priority");
+    const cmap = await (await fetch(server.url + "/colormaps/rdylgn")).json();
+
+    page = await context.newPage();
+    const w = watch(page);
+    const requested = []; // every tile URL of priority the page asks, in order
+    page.on("request", (r) => {
+      if (/^\/tiles\/priority\/\d+\/\d+\/\d+\.png$/.test(new URL(r.url()).pathname)) requested.push(r.url());
+    });
+    await page.goto(server.url + "/map/priority");
+    await page.waitForFunction(() => window.cogtiler && window.cogtiler.tiles() &&
+                               document.querySelector("#legend .swatch"), null, { timeout: 30000 });
+    // Native zoom 12, where a tile pixel is a screen pixel.
+    const Z = 12, LON = -34.87, LAT = -8.0;
+    await page.evaluate(([lat, lon, z]) => window.cogtiler.map.setView([lat, lon], z, { animate: false }),
+                        [LAT, LON, Z]);
+    await loaded();
+    await settle(w);
+    checkTiles(w, what, 4);
+
+    // The sliders.
+    const sliders = await page.$$eval("#weights input[type=range]", (es) => es.map((e) =>
+      [e.getAttribute("data-input"), Number(e.value), e.offsetParent !== null]));
+    ok(JSON.stringify(sliders) === JSON.stringify([["cover", 60, true], ["slope", 40, true]]),
+       `${what}: exactly 2 sliders, cover 60 and slope 40`, JSON.stringify(sliders));
+    const labels = await page.$$eval("#weight-list label", (es) => es.map((e) => e.textContent));
+    const shown = await page.$$eval("#weight-list output", (es) => es.map((e) => e.textContent));
+    ok(labels.length === 2 && labels[0] === "cover" && /^slope\b.*\bslope\b/.test(labels[1]) &&
+       JSON.stringify(shown) === JSON.stringify(["60%", "40%"]),
+       `${what}: sliders labelled by input (and terrain kind), values shown in %`,
+       JSON.stringify([labels, shown]));
+    ok(requested.length > 0 && requested.every((u) => !new URL(u).searchParams.has("weights")),
+       `${what}: at the configured weights the tile URLs carry no weights=`, requested[0]);
+
+    // The legend: swatches in the colours of LUT index round((v - lo) / (hi - lo) * 255).
+    const legend = await page.$eval("#legend", (el) => {
+      const style = (s) => getComputedStyle(s.querySelector(".box"));
+      return {
+        visible: !el.hidden && el.offsetParent !== null,
+        scale: [...el.querySelectorAll(".scale .swatch")].map((s) =>
+          [Number(s.getAttribute("data-value")), style(s).backgroundColor]),
+        restricted: [...el.querySelectorAll('[data-kind="restricted"]')].map((s) => style(s).backgroundColor),
+        nodata: [...el.querySelectorAll('[data-kind="nodata"]')].map((s) =>
+          [style(s).backgroundColor, style(s).backgroundImage]),
+      };
+    });
+    const css = (c) => c[3] === 255 ? `rgb(${c[0]}, ${c[1]}, ${c[2]})` : `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${c[3] / 255})`;
+    const [lo, hi] = info.rescale;
+    const want = [];
+    for (let v = info.derived.scale[0]; v <= info.derived.scale[1]; v++)
+      want.push([v, css(cmap[Math.min(255, Math.max(0, Math.round((v - lo) / (hi - lo) * 255)))])]);
+    ok(legend.visible && legend.scale.length === 9 && legend.restricted.length === 1 && legend.nodata.length === 1,
+       `${what}: the legend (#legend) has 9 scale swatches, restricted and no data`,
+       JSON.stringify(legend));
+    ok(JSON.stringify(legend.scale) === JSON.stringify(want),
+       `${what}: the scale swatches are the colours of GET colormaps/rdylgn at the rescaled values`,
+       `${JSON.stringify(legend.scale)} vs ${JSON.stringify(want)}`);
+    ok(legend.restricted[0] === css(info.derived.restricted_color) && legend.nodata.length === 1 &&
+       legend.nodata[0][0] === "rgba(0, 0, 0, 0)" && /gradient/.test(legend.nodata[0][1]),
+       `${what}: restricted is drawn in restricted_color, no data transparent (checkered)`,
+       JSON.stringify([legend.restricted, legend.nodata]));
+
+    // A tile pixel whose colour differs between the weights, amid 5x5 uniform pixels.
+    const n2 = 2 ** Z;
+    const tx = Math.floor((LON + 180) / 360 * n2);
+    const ty = Math.floor((1 - Math.asinh(Math.tan(LAT * Math.PI / 180)) / Math.PI) / 2 * n2);
+    const tile = async (weights) => {
+      const r = await fetch(`${server.url}/tiles/priority/${Z}/${tx}/${ty}.png?weights=${weights}`);
+      return r.ok ? PNG.sync.read(Buffer.from(await r.arrayBuffer())) : null;
+    };
+    const t6040 = await tile("60,40"), t8020 = await tile("80,20");
+    const [ox, oy] = await page.evaluate(([gx, gy, z]) => {
+      const m = window.cogtiler.map;
+      const p = m.latLngToContainerPoint(m.unproject([gx, gy], z));
+      return [p.x, p.y];
+    }, [tx * 256, ty * 256, Z]);
+    const rgba = (img, x, y) => Array.from(img.data.subarray((img.width * y + x) * 4, (img.width * y + x) * 4 + 4));
+    const uniform = (img, x, y) => {
+      const c = rgba(img, x, y);
+      for (let dy = -2; dy <= 2; dy++)
+        for (let dx = -2; dx <= 2; dx++)
+          if (rgba(img, x + dx, y + dy).some((v, k) => v !== c[k])) return false;
+      return c[3] === 255;
+    };
+    let best = null;
+    if (t6040 && t8020)
+      for (let y = 2; y < 254; y++)
+        for (let x = 2; x < 254; x++) {
+          const sx = ox + x + 0.5, sy = oy + y + 0.5;
+          if (sx < 10 || sy < 10 || sx > W - 10 || sy > H - 10) continue;
+          const a = rgba(t6040, x, y), b = rgba(t8020, x, y);
+          if (!a.slice(0, 3).some((v, k) => Math.abs(v - b[k]) > 10)) continue;
+          if (!uniform(t6040, x, y) || !uniform(t8020, x, y)) continue;
+          const d = (x - 128) ** 2 + (y - 128) ** 2;
+          if (!best || d < best.d) best = { x, y, sx, sy, a: a.slice(0, 3), b: b.slice(0, 3), d };
+        }
+    ok(best && Math.abs(ox - Math.round(ox)) < 0.01 && Math.abs(oy - Math.round(oy)) < 0.01 &&
+       await page.evaluate(() => window.cogtiler.map.getZoom()) === Z,
+       `${what}: a map pixel whose colour differs between weights 60,40 and 80,20 (tile ${Z}/${tx}/${ty}` +
+       (best ? ` pixel ${best.x},${best.y}: ${best.a} vs ${best.b})` : ")"), `tile origin ${ox},${oy}`);
+    if (best) {
+      const img = await shot("viewer-overlay-60-40.png");
+      const got = pixel(img, Math.floor(best.sx), Math.floor(best.sy));
+      ok(near(got, best.a), `${what}: the map shows the 60,40 colour there (${got} vs ${best.a})`);
+    }
+
+    // Moving cover to 80 moves slope to 20 and re-renders with weights=80,20.
+    const before = requested.length;
+    await page.$eval('input[data-input="cover"]', (e) => {
+      e.value = "80";
+      e.dispatchEvent(new Event("input", { bubbles: true }));
+      e.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    const moved = await page.$$eval("#weights input[type=range]", (es) => es.map((e) => Number(e.value)));
+    const movedShown = await page.$$eval("#weight-list output", (es) => es.map((e) => e.textContent));
+    ok(JSON.stringify(moved) === "[80,20]" && JSON.stringify(movedShown) === '["80%","20%"]',
+       `${what}: setting cover to 80 sets slope to 20`, JSON.stringify([moved, movedShown]));
+    await loaded();
+    await settle(w);
+    const after = requested.slice(before);
+    ok(after.length > 0 && after.every((u) => new URL(u).searchParams.get("weights") === "80,20"),
+       `${what}: the tiles requested afterwards carry weights=80,20 (${after.length})`,
+       after.slice(0, 2).join(" "));
+    if (best) {
+      const img = await shot("viewer-overlay-80-20.png");
+      const got = pixel(img, Math.floor(best.sx), Math.floor(best.sy));
+      ok(near(got, best.b), `${what}: the map shows the 80,20 colour there (${got} vs ${best.b})`);
+    }
+    checkTiles(w, `${what} (after the weights)`, 5);
+
+    // An expression layer has no sliders (nor a legend of a scale).
+    const got = await tilesDuring(page, w, () => page.selectOption("#layer", "ndvi"));
+    const ndvi = await page.evaluate(() => ({
+      sliders: document.querySelectorAll("#weights input[type=range]").length,
+      panel: document.querySelector("#weights").offsetParent !== null,
+      legend: document.querySelector("#legend").offsetParent !== null,
+    }));
+    ok(ndvi.sliders === 0 && !ndvi.panel && !ndvi.legend,
+       `${what}: the expression layer ndvi shows no sliders and no scale legend`, JSON.stringify(ndvi));
+    ok(got.length > 0 && got.every((t) => t.url.includes("/tiles/ndvi/") && t.status === 200 &&
+                                          !new URL(t.url).searchParams.has("weights")),
+       `${what}: ndvi's tiles are asked without weights= and answer 200`,
+       got.map((t) => `${t.status} ${t.url}`).slice(0, 2).join(" "));
+    ok(w.errors.length === 0, `${what}: no console errors`, w.errors.slice(0, 3).join(" | "));
+  } catch (e) {
+    ok(false, `${what}: run`, e.stack);
+  } finally {
+    if (page) await page.close();
+    if (server) {
+      server.proc.kill();
+      if (server.proc.exitCode === null)
+        await new Promise((res) => { server.proc.on("exit", res); setTimeout(res, 3000); });
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const config = path.join(OUT, "layers.json");
@@ -373,6 +560,7 @@ async function main() {
     await testClientPage(context, origin, server.url, "ol", "OpenLayers");
     await testClientPage(context, origin, server.url, "maplibre", "MapLibre GL");
     await testViewer(context, server.url);
+    await testOverlay(context);
   } catch (e) {
     ok(false, "browser run", e.stack);
   } finally {
