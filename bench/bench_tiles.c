@@ -8,7 +8,9 @@
  *                                    dataset ("LAYER KIND Z X Y STATUS")
  *   bench_tiles --warm CONFIG TILES ITER
  *                                    renders every tile of TILES (a --list
- *                                    output) once untimed, then ITER timed
+ *                                    output, lines "LAYER KIND Z X Y STATUS"
+ *                                    with an optional 7th field QUERY,
+ *                                    "k=v&k=v") once untimed, then ITER timed
  *                                    passes over the list; prints one record
  *                                    per timed call for --report
  *   bench_tiles --time | --check | --report   see bench.h
@@ -548,15 +550,44 @@ static void close_app(struct worker *wk)
     app_destroy(app);
 }
 
-/* One line of a tile list. */
+/* One line of a tile list: "LAYER KIND Z X Y STATUS [QUERY]". QUERY (no
+ * spaces, no percent-encoding) is "key=value&key=value..." (bench/overlay.sh:
+ * bidx=4, resampling=bilinear&rescale=0,100). */
+#define LISTED_MAX_QUERY 8
 struct listed {
     char layer[65], kind[16];
     int z;
     unsigned long long x, y;
     int expect;
     char path[128];
+    char query[256];             /* as listed, "" for none */
+    char qbuf[256];              /* a copy split into pairs[] */
+    struct kv pairs[LISTED_MAX_QUERY];
+    size_t npairs;
     int failed;
 };
+
+/* Splits a copy of t->query into t->pairs; -1 when it has too many pairs or one without '='. */
+static int split_query(struct listed *t)
+{
+    t->npairs = 0;
+    memcpy(t->qbuf, t->query, sizeof t->qbuf);
+    for (char *p = t->qbuf; *p;) {
+        char *amp = strchr(p, '&'), *eq = strchr(p, '=');
+        if (amp)
+            *amp = '\0';
+        if (!eq || (amp && eq > amp) || t->npairs == LISTED_MAX_QUERY)
+            return -1;
+        *eq = '\0';
+        t->pairs[t->npairs].key = p;
+        t->pairs[t->npairs].value = eq + 1;
+        t->npairs++;
+        if (!amp)
+            break;
+        p = amp + 1;
+    }
+    return 0;
+}
 
 /* Reads a --list file into *out (caller frees); returns the count, -1 on error. */
 static long read_list(const char *file, struct listed **out)
@@ -574,8 +605,9 @@ static long read_list(const char *file, struct listed **out)
         struct listed t = { 0 };
         if (line[0] == '\n' || line[0] == '#')
             continue;
-        if (sscanf(line, "%64s %15s %d %llu %llu %d", t.layer, t.kind, &t.z, &t.x, &t.y,
-                   &t.expect) != 6) {
+        int got = sscanf(line, "%64s %15s %d %llu %llu %d %255s", t.layer, t.kind, &t.z, &t.x,
+                         &t.y, &t.expect, t.query);
+        if (got < 6) {
             fprintf(stderr, "bench_tiles: %s: bad line: %s", file, line);
             rc = -1;
             break;
@@ -594,6 +626,13 @@ static long read_list(const char *file, struct listed **out)
         v[n++] = t;
     }
     fclose(f);
+    /* the pairs point into v[i].qbuf: split once v no longer moves */
+    for (size_t i = 0; !rc && i < n; i++)
+        if (split_query(&v[i])) {
+            fprintf(stderr, "bench_tiles: %s: bad query (at most %d key=value pairs): %s\n",
+                    file, LISTED_MAX_QUERY, v[i].query);
+            rc = -1;
+        }
     if (rc) {
         free(v);
         return -1;
@@ -627,7 +666,8 @@ static int warm_main(int argc, char **argv)
     for (int pass = 0; pass <= iter; pass++) {
         for (long i = 0; i < n; i++) {
             struct listed *t = &tiles[i];
-            struct request req = { .method = "GET", .path = t->path, .query = NULL, .nquery = 0,
+            struct request req = { .method = "GET", .path = t->path,
+                                   .query = t->npairs ? t->pairs : NULL, .nquery = t->npairs,
                                    .headers = NULL, .nheaders = 0, .deadline_ms = 0,
                                    .base_path = NULL };
             struct response resp;
@@ -635,8 +675,8 @@ static int warm_main(int argc, char **argv)
             handler_handle(wk, &req, &resp);
             double wall = bench_now_ms() - t0, cpu = bench_cpu_ms() - c0;
             if (resp.status != t->expect && !t->failed) {
-                fprintf(stderr, "bench_tiles: %s: HTTP %d, expected %d: %s\n", t->path,
-                        resp.status, t->expect, resp.detail);
+                fprintf(stderr, "bench_tiles: %s%s%s: HTTP %d, expected %d: %s\n", t->path,
+                        t->npairs ? "?" : "", t->query, resp.status, t->expect, resp.detail);
                 t->failed = 1;
                 rc = 1;
             }

@@ -8,6 +8,11 @@
 #               the same seeded tile list, in this run
 #   breakdown   where cogtiler's time goes, on one hand-picked tile per kind
 #               (bench_tiles CONFIG ITER), and the cost of starting the process
+#   overlay     derived layers: a weighted-overlay tile (priority = cover 60 % +
+#               slope of dem 40 %) and an expression tile (ndvi of l7) against
+#               their inputs' tiles rendered alone, warm, in process,
+#               interleaved, on every tile of the layer's bounds at z11-z13
+#               (bench/overlay.sh)
 #   lambda      the Lambda runtime's cold start through the Runtime API emulator
 #   bundle      the Lambda zip (make bundle): zipped and unzipped size, process
 #               start, cold start through the emulator, peak RSS, beside the
@@ -46,8 +51,10 @@
 #   BENCH_ITER        timed calls per tile in the breakdown section (30)
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
-#   BENCH_SECTIONS    sections to run (default "compare breakdown lambda bundle remote
-#                     concurrency zonal fanout faults soak")
+#   BENCH_SECTIONS    sections to run (default "compare breakdown overlay lambda bundle
+#                     remote concurrency zonal fanout faults soak")
+#   BENCH_OVERLAY_ITER timed passes over the overlay section's tiles (30): see
+#                     bench/overlay.sh
 #   BENCH_ZONAL_REPS, BENCH_ZONAL_SIZES, BENCH_ZONAL_DEM: see bench/zonal.sh
 #   BENCH_FANOUT_REPS, BENCH_FANOUT_PARTS, BENCH_FANOUT_SANDBOXES, BENCH_FANOUT_MEMORY_MB:
 #                     see bench/fanout.sh
@@ -77,7 +84,7 @@ WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown lambda bundle remote concurrency zonal fanout faults soak}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown overlay lambda bundle remote concurrency zonal fanout faults soak}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -520,6 +527,14 @@ section_breakdown() {
     echo "|---|---:|---:|"
     echo "| bootstrap --help (exec and dynamic linking, no GDAL work) | ${mm% *} | ${mm#* } |"
     return "$rc"
+}
+
+# Derived layers (bench/overlay.sh, its own data in bench/out/overlay/): the
+# overlay and expression tiles against their inputs' tiles alone, warm, in
+# process, interleaved. Non-zero only when a request answers other than 200.
+section_overlay() {
+    say "overlay: derived tiles against their inputs' tiles alone (${BENCH_OVERLAY_ITER:-30} passes)"
+    bench/overlay.sh "$bench" "$BOOTSTRAP"
 }
 
 # Lambda cold start through the Runtime API emulator (test/lambda_emulator.js):

@@ -1,6 +1,6 @@
 /* algo.h - terrain algorithms turning an elevation tile into RGBA pixels:
  * hillshade (as gdaldem), Mapbox Terrain-RGB and Mapzen Terrarium encodings.
- * Pure C + libm, no I/O, no allocation. */
+ * Pure C + libm, no I/O; only algo_terrain allocates (a float32 copy of its window). */
 #ifndef COGTILER_ALGO_H
 #define COGTILER_ALGO_H
 
@@ -59,8 +59,8 @@ enum algo_terrain { ALGO_SLOPE = 1, ALGO_ASPECT };
  * (metres per horizontal unit). Slope in degrees. Aspect as an azimuth
  * (degrees clockwise from north, 0..360), and -1 for a flat cell (gdaldem
  * writes its nodata there; a flat cell is a value a remap can take). A cell
- * any of whose 9 neighbours is invalid or not finite is invalid. Returns 0, or
- * CT_EINVAL for bad arguments. */
+ * any of whose 9 neighbours is invalid or not finite is invalid. Returns 0,
+ * CT_EINVAL for bad arguments, or CT_ENOMEM. */
 int algo_terrain(enum algo_terrain kind, const double *elev, const uint8_t *valid, int w, int h,
                  double ewres, double nsres, double scale, double *out, uint8_t *ovalid);
 

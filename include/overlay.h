@@ -6,6 +6,7 @@
 #ifndef COGTILER_OVERLAY_H
 #define COGTILER_OVERLAY_H
 
+#include <math.h>
 #include <stddef.h>
 
 #define OVERLAY_MAX_INPUTS 8
@@ -53,10 +54,40 @@ int overlay_round_parse(const char *s, enum overlay_round *out);
 /* What a cell of the overlay is. */
 enum overlay_cell { OVERLAY_NODATA = 0, OVERLAY_SCORE, OVERLAY_RESTRICTED };
 
+/* The remap of every whole value 0..255 (a Byte input's), in kind[] and to[]:
+ * a lookup instead of a search per cell. */
+void overlay_remap_lut(const struct remap *m, unsigned char kind[256], double to[256]);
+
+/* The rule of a cell from its inputs' remaps (kind[i], and to[i] where
+ * REMAP_VALUE): NoData when any is REMAP_NODATA; else restricted when any is
+ * REMAP_RESTRICTED; else the score round(sum(w[i] * to[i]) / 100), clamped
+ * to [smin, smax], in *score. Inline: it runs once per cell of a tile. */
+static inline enum overlay_cell overlay_combine(int n, const unsigned char *kind,
+                                                const double *to, const double *w,
+                                                enum overlay_round round, double smin,
+                                                double smax, double *score)
+{
+    double sum = 0;
+    int restricted = 0;
+    for (int i = 0; i < n; i++) {
+        if (kind[i] == REMAP_NODATA)
+            return OVERLAY_NODATA;
+        if (kind[i] == REMAP_RESTRICTED)
+            restricted = 1;
+        else
+            sum += w[i] * to[i];
+    }
+    if (restricted)
+        return OVERLAY_RESTRICTED;
+    double s = sum / 100;
+    s = round == OVERLAY_FLOOR ? floor(s) : round == OVERLAY_CEIL ? ceil(s) : floor(s + 0.5);
+    *score = s < smin ? smin : s > smax ? smax : s;
+    return OVERLAY_SCORE;
+}
+
 /* The overlay of n inputs at one cell: v[i] the input values, valid[i] 0 for
- * an input's NoData. NoData when any input is NoData or remaps to "nodata";
- * else restricted when any remaps to "restricted"; else the score
- * round(sum(w[i] * remapped[i]) / 100), clamped to [smin, smax], in *score. */
+ * an input's NoData (which counts as REMAP_NODATA); each remapped, then
+ * overlay_combine(). */
 enum overlay_cell overlay_cell(int n, const double *v, const unsigned char *valid,
                                const struct remap *const *remaps, const double *w,
                                enum overlay_round round, double smin, double smax,

@@ -3,6 +3,7 @@
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -250,25 +251,33 @@ int algo_terrain(enum algo_terrain kind, const double *elev, const uint8_t *vali
         (kind != ALGO_SLOPE && kind != ALGO_ASPECT) || !(ewres != 0) || !(nsres != 0) ||
         !isfinite(ewres) || !isfinite(nsres) || !(scale > 0) || !isfinite(scale))
         return CT_EINVAL;
-    const size_t stride = (size_t)w + 2;
-    for (int r = 0; r < h; r++)
+    const size_t stride = (size_t)w + 2, n = stride * ((size_t)h + 2);
+    /* gdaldem reads the elevations as float32: converted once, with the
+     * validity of each cell beside them */
+    float *f = malloc(n * sizeof *f);
+    uint8_t *ok = malloc(n);
+    if (!f || !ok) {
+        free(f);
+        free(ok);
+        return CT_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ok[i] = is_valid(elev, valid, i) && fabs(elev[i]) <= FLT_MAX;
+        f[i] = ok[i] ? (float)elev[i] : 0.0f;
+    }
+    for (int r = 0; r < h; r++) {
+        const size_t r0 = (size_t)r * stride;
         for (int c = 0; c < w; c++) {
-            const size_t o = (size_t)r * (size_t)w + (size_t)c;
-            float a[9];
-            int ok = 1;
-            for (int dr = 0; dr < 3 && ok; dr++)
-                for (int dc = 0; dc < 3; dc++) {
-                    size_t i = ((size_t)r + (size_t)dr) * stride + (size_t)c + (size_t)dc;
-                    if (!is_valid(elev, valid, i) || fabs(elev[i]) > FLT_MAX) {
-                        ok = 0;
-                        break;
-                    }
-                    a[dr * 3 + dc] = (float)elev[i];
-                }
-            ovalid[o] = (uint8_t)ok;
+            const size_t o = (size_t)r * (size_t)w + (size_t)c, i0 = r0 + (size_t)c;
+            const size_t i1 = i0 + stride, i2 = i1 + stride;
+            const int good = ok[i0] & ok[i0 + 1] & ok[i0 + 2] & ok[i1] & ok[i1 + 1] &
+                             ok[i1 + 2] & ok[i2] & ok[i2 + 1] & ok[i2 + 2];
+            ovalid[o] = (uint8_t)good;
             out[o] = NAN;
-            if (!ok)
+            if (!good)
                 continue;
+            const float a[9] = { f[i0], f[i0 + 1], f[i0 + 2], f[i1], f[i1 + 1],
+                                 f[i1 + 2], f[i2], f[i2 + 1], f[i2 + 2] };
             if (kind == ALGO_SLOPE) {
                 /* GDALSlopeHornAlg<float>: float sums, the rest in double */
                 const double dx = ((a[0] + a[3] + a[3] + a[6]) - (a[2] + a[5] + a[5] + a[8])) /
@@ -292,5 +301,8 @@ int algo_terrain(enum algo_terrain kind, const double *elev, const uint8_t *vali
                 out[o] = asp;
             }
         }
+    }
+    free(f);
+    free(ok);
     return CT_OK;
 }

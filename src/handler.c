@@ -260,7 +260,7 @@ static int derive_build(struct worker *w, const struct target *t, struct raster 
                         long long deadline_ms, struct derive *d, char *msg, size_t msgcap)
 {
     const char *names[DERIVE_MAX_INPUTS];
-    char bn[DERIVE_MAX_INPUTS][8];
+    char bn[DERIVE_MAX_INPUTS][16];
     const char *text = dp->expression;
     size_t len = dp->expression_len;
     memset(d, 0, sizeof *d);

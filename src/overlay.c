@@ -151,29 +151,27 @@ int overlay_round_parse(const char *s, enum overlay_round *out)
     return CT_OK;
 }
 
+void overlay_remap_lut(const struct remap *m, unsigned char kind[256], double to[256])
+{
+    for (int v = 0; v < 256; v++) {
+        to[v] = 0;
+        kind[v] = (unsigned char)overlay_remap(m, v, &to[v]);
+    }
+}
+
 enum overlay_cell overlay_cell(int n, const double *v, const unsigned char *valid,
                                const struct remap *const *remaps, const double *w,
                                enum overlay_round round, double smin, double smax,
                                double *score)
 {
-    double sum = 0;
-    int restricted = 0;
+    unsigned char kind[OVERLAY_MAX_INPUTS];
+    double to[OVERLAY_MAX_INPUTS];
+    if (n > OVERLAY_MAX_INPUTS)
+        return OVERLAY_NODATA;
     for (int i = 0; i < n; i++) {
-        double to = 0;
-        if (!valid[i])
-            return OVERLAY_NODATA;
-        enum remap_kind k = overlay_remap(remaps[i], v[i], &to);
-        if (k == REMAP_NODATA)
-            return OVERLAY_NODATA;
-        if (k == REMAP_RESTRICTED)
-            restricted = 1;
-        else
-            sum += w[i] * to;
+        to[i] = 0;
+        kind[i] = valid[i] ? (unsigned char)overlay_remap(remaps[i], v[i], &to[i])
+                           : (unsigned char)REMAP_NODATA;
     }
-    if (restricted)
-        return OVERLAY_RESTRICTED;
-    double s = sum / 100;
-    s = round == OVERLAY_FLOOR ? floor(s) : round == OVERLAY_CEIL ? ceil(s) : floor(s + 0.5);
-    *score = s < smin ? smin : s > smax ? smax : s;
-    return OVERLAY_SCORE;
+    return overlay_combine(n, kind, to, w, round, smin, smax, score);
 }

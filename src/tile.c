@@ -167,17 +167,16 @@ int tile_render_derived(const struct derive *d, int z, uint64_t x, uint64_t y,
     /* size <= 512 (params_tile), so these products fit. */
     const size_t px = (size_t)size * (size_t)size;
     double *v = malloc(px * sizeof *v);
-    uint8_t *state = malloc(px), *mask = malloc(px), *rgba = malloc(px * 4);
-    if (!v || !state || !mask || !rgba) {
+    uint8_t *state = malloc(px), *rgba = malloc(px * 4);
+    if (!v || !state || !rgba) {
         err = CT_ENOMEM;
         snprintf(msg, msgcap, "out of memory");
         goto out;
     }
     if ((err = derive_tile(d, &merc, size, (ll.miny + ll.maxy) / 2, v, state, msg, msgcap)))
         goto out;
-    for (size_t i = 0; i < px; i++)
-        mask[i] = state[i] == DERIVE_VALUE ? 255 : 0;
-    struct raster_tile t = { .size = size, .nbands = 1, .is_byte = 0, .data = v, .mask = mask };
+    /* state as the mask: restricted cells are coloured, then painted over */
+    struct raster_tile t = { .size = size, .nbands = 1, .is_byte = 0, .data = v, .mask = state };
     struct color_spec spec = { .mode = COLOR_RAMP, .lut_n = 256 };
     const struct colormap *cm = p->cmap ? p->cmap : colormap_find("gray", 4);
     if (p->has_custom) {
@@ -200,7 +199,6 @@ int tile_render_derived(const struct derive *d, int z, uint64_t x, uint64_t y,
 out:
     free(v);
     free(state);
-    free(mask);
     free(rgba);
     return err;
 }

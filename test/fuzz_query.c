@@ -100,6 +100,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (c && c != CT_EINVAL)
             abort();
     }
+    /* weights= and remap= of a derived layer's overlay (docs/OVERLAY.md) */
+    static struct derived overlay = {
+        .ninputs = 2,
+        .in = { { .name = "cover", .weight = 60 }, { .name = "slope", .weight = 40 } },
+        .scale_min = 1,
+        .scale_max = 9,
+    };
+    static const struct layer_conf derived = { .name = "priority", .derived = &overlay };
+    static struct derive_params dp; /* 8 KB: off the fuzzer's stack */
+    msg[0] = '\0';
+    int err = params_derive(&req, &derived, &dp, msg, sizeof msg);
+    if (err && (err != CT_EINVAL || !msg[0]))
+        abort();
+    if (!err) {
+        double sum = 0;
+        for (int i = 0; dp.has_weights && i < 2; i++) {
+            if (!(dp.weights[i] >= 0 && dp.weights[i] <= 100))
+                abort();
+            sum += dp.weights[i];
+        }
+        if (dp.has_weights && fabs(sum - 100) > 1e-9)
+            abort();
+        if (dp.remapped & ~3u)
+            abort();
+        for (int i = 0; i < 2; i++)
+            for (int k = 0; (dp.remapped & (1u << i)) && k < dp.remap[i].n; k++) {
+                const struct remap_rule *r = &dp.remap[i].r[k];
+                if (dp.remap[i].n > OVERLAY_MAX_RULES || (r->is_range && !(r->lo < r->hi)) ||
+                    (r->kind == REMAP_VALUE && !(r->to >= 1 && r->to <= 9)))
+                    abort();
+            }
+    }
     free(s);
     return 0;
 }
