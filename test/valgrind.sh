@@ -9,9 +9,10 @@ mkdir -p test/out
 . test/lib/tap.sh
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
     --suppressions=test/valgrind.supp)
-programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport test_stats test_geojson test_coverage test_statistics"
-# the programs, three local renders, three zonal statistics runs, two renders over HTTP
-plan $(( $(wc -w <<<"$programs") + 3 + 3 + 2 ))
+programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport test_stats test_geojson test_coverage test_statistics test_overlay"
+# the programs, three local renders, three zonal statistics runs, a part event and a
+# refused polygon, four derived-layer requests, two renders over HTTP
+plan $(( $(wc -w <<<"$programs") + 3 + 3 + 2 + 4 + 2 ))
 # vg_run NAME WANT_STATUS COMMAND...: valgrind itself exits 99 on an error.
 vg_run() {
   local name=$1 want=$2 rc; shift 2
@@ -44,6 +45,19 @@ COGTILER_CONFIG=test/out/valgrind-part.json vg_run "bootstrap invoke, a part eve
 echo '{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}' >test/out/valgrind-bad.geojson
 vg_run "bootstrap stats, a refused polygon (exit 1)" 1 ./bootstrap stats \
   --source test/data/titiler/dem.tif --geojson test/out/valgrind-bad.geojson
+# Derived layers (docs/OVERLAY.md): an overlay tile with a slope input, an
+# expression tile with a division by zero, a refused expression (muparser
+# throws inside), the overlay's statistics on its grid.
+test/overlay_fixtures.sh test/out/valgrind-overlay >/dev/null
+OV=test/out/valgrind-overlay/layers.json
+vg_run "bootstrap request, a weighted overlay tile (slope input, weights=)" 0 ./bootstrap request \
+  "/tiles/priority/12/1651/2139.png?weights=30,70" --config "$OV" -o test/out/valgrind.png
+vg_run "bootstrap request, expression=1/(b4-b3) (division by zero)" 0 ./bootstrap request \
+  "/tiles/l7/12/1651/2139.png?expression=1/(b4-b3)&rescale=-1,1" --config "$OV" -o test/out/valgrind.png
+vg_run "bootstrap request, a refused expression (400, exit 1)" 1 ./bootstrap request \
+  "/tiles/l7/12/1651/2139.png?expression=(b4-b3&rescale=-1,1" --config "$OV" -o test/out/valgrind.json
+vg_run "bootstrap stats, the overlay on its grid (warped inputs, slope)" 0 ./bootstrap stats \
+  --layer priority --config "$OV" --geojson test/data/zones/olinda.geojson --query categorical=true
 # A remote source: GDAL's /vsicurl/ through a local nginx (test/lib/nginx.sh).
 . test/lib/nginx.sh
 if nginx_start test/out/valgrind-nginx test/data >/dev/null 2>&1; then
