@@ -208,6 +208,20 @@ rc=$?
 [ $rc = 0 ] && cmp -s "$out/cli.png" "$out/ref_bluemarble_2_1_1.png"
 verdict $? "env -i bundle/bootstrap tile 2/1/1 writes the same bytes as $BOOTSTRAP" "exit $rc: $(oneline <"$out/cli.err")"
 
+# Derived layers with the bundle's own muparser and libgomp: an overlay tile
+# (slope input) and an expression tile, the same bytes as $BOOTSTRAP's.
+test/overlay_fixtures.sh "$out/overlay" >/dev/null 2>&1
+derived_err=''
+for path in "/tiles/priority/12/1651/2139.png?weights=30,70" \
+        "/tiles/ndvi/12/1651/2139.png" "/tiles/l7/12/1651/2139.png?expression=(b4-b3)/(b4%2Bb3)&rescale=-1,1"; do
+    "$BOOTSTRAP" request "$path" --config "$out/overlay/layers.json" -o "$out/dref.png" >/dev/null 2>&1
+    env -i "$dir/bootstrap" request "$path" --config "$out/overlay/layers.json" -o "$out/dgot.png" \
+        >/dev/null 2>"$out/dgot.err"
+    cmp -s "$out/dref.png" "$out/dgot.png" || derived_err="$derived_err $path: $(oneline 120 <"$out/dgot.err");"
+done
+[ -z "$derived_err" ]
+verdict $? "derived layers and expression= (muparser in the bundle): the same bytes as $BOOTSTRAP" "$derived_err"
+
 # TLS is verified: without the test CA the https layer fails (the host's CA
 # bundle, which bootstrap picks, does not know it); with it, the tile is right.
 env -i "$dir/bootstrap" tile 9/145/219 --config "$out/layers.json" --layer https_rgb -o "$out/tls0.png" \
