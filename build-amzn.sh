@@ -72,7 +72,7 @@ tag=cogtiler-build-al2023:$arch
 
 # The build image: Amazon Linux 2023 plus compilers and the -devel packages of
 # the libraries taken from the system (libcurl is AL2023's libcurl-minimal:
-# HTTP(S) with OpenSSL and nghttp2 only). GDAL, PROJ, libmicrohttpd and cJSON
+# HTTP(S) with OpenSSL and nghttp2 only). GDAL, PROJ, libmicrohttpd, cJSON and muparser
 # are built from source by tools/bundle-deps.sh.
 echo "build-amzn.sh: preparing $tag from $image ($platform, $engine)" >&2
 "$engine" build --platform "$platform" -t "$tag" - <<EOF

@@ -8,6 +8,8 @@
 #               HTTP/2: S3 speaks HTTP/1.1)
 #   microhttpd  libmicrohttpd without HTTPS (no GnuTLS)
 #   cjson       cJSON (only where the system has none)
+#   muparser    muparser without OpenMP (only where the system has none: Debian's
+#               libmuparser-dev is used as it is)
 #   gdal        GDAL with GTiff/COG, VRT, MEM (and the core drivers GDAL always
 #               builds: HFA, OGR MEM/GeoJSON/TAB/Shape/KML/VRT); codecs deflate
 #               (zlib + libdeflate), zstd, LZW, PackBits, JPEG, WebP, LERC;
@@ -207,6 +209,15 @@ build_cjson() {
     DESTDIR=$dest cmake --install "$BUILD" --strip
 }
 
+build_muparser() {
+    local src=$1 prefix=$2 dest=$3
+    # OpenMP off: expressions are evaluated on the request's thread (src/expr.c)
+    cmake -S "$src" -B "$BUILD" "${CMAKE_COMMON[@]}" -DCMAKE_INSTALL_PREFIX="$prefix" \
+        -DENABLE_OPENMP=OFF -DENABLE_SAMPLES=OFF -DENABLE_WIDE_CHAR=OFF
+    cmake --build "$BUILD" -j"$JOBS"
+    DESTDIR=$dest cmake --install "$BUILD" --strip
+}
+
 build_gdal() {
     local src=$1 prefix=$2 dest=$3; shift 3
     local deps; deps=$(IFS=';'; echo "$*")
@@ -289,6 +300,10 @@ else
     if ! pkg-config --exists libcjson 2>/dev/null; then
         cjson=$(component cjson 1.7.15 "$(source_id cjson cjson 1.7.15)")
         deps+=("$cjson")
+    fi
+    if ! pkg-config --exists muparser 2>/dev/null; then
+        muparser=$(component muparser 2.3.3 "$(source_id muparser muparser 2.3.3)")
+        deps+=("$muparser")
     fi
 fi
 deps+=("$mhd")
