@@ -81,43 +81,7 @@ for zxy in 11/825/1069 12/1651/2139 12/1650/2138; do
   for dy in 0 1; do for dx in 0 1; do
     req "/tiles/priority/$((z + 1))/$((2 * x + dx))/$((2 * y + dy)).png" "q$dx$dy.png" >/dev/null
   done; done
-  res=$($PY - <<'EOF' 2>&1
-import numpy as np
-from osgeo import gdal
-gdal.UseExceptions()
-def rgba(p):
-    try:
-        ds = gdal.Open(p)
-    except RuntimeError:  # a 404 outside the data: transparent
-        return np.zeros((4, 256, 256), np.uint8)
-    if ds.RasterCount == 1 and ds.GetRasterBand(1).GetColorTable() is not None:
-        ds = gdal.Translate("", ds, format="MEM", rgbExpand="rgba")
-    a = ds.ReadAsArray()
-    a = a[np.newaxis] if a.ndim == 2 else a
-    if a.shape[0] < 4:
-        a = np.concatenate([np.repeat(a[:1], 3, 0) if a.shape[0] <= 2 else a[:3],
-                            a[-1:] if a.shape[0] in (2, 4) else np.full((1,) + a.shape[1:], 255, a.dtype)])
-    return np.where(a[3] == 0, 0, a)
-big = rgba("big.png").astype(int)
-q = np.zeros_like(big)
-for dy in (0, 1):
-    for dx in (0, 1):
-        q[:, dy * 256:(dy + 1) * 256, dx * 256:(dx + 1) * 256] = rgba(f"q{dx}{dy}.png")
-# the windows of 512 and 256 px take GDAL's approximate transformer
-# (gdalwarp's -et 0.125) over different extents, so a few near-tie cells
-# differ anywhere (a categorical cell, a slope at a class boundary); a seam
-# would put differences along the inner edges: at most 3 times the share of
-# the 2 px bands around them, plus 3, and under 0.1 % in all
-d = np.abs(big - q).sum(axis=0) > 0
-Y, X = np.mgrid[0:512, 0:512]
-seam = (np.abs(X - 255.5) < 2.5) | (np.abs(Y - 255.5) < 2.5)
-n, ns = int(d.sum()), int(d[seam].sum())
-allowed = 3 * n * seam.mean() + 3
-print(f"{n} of {int((big[3] > 0).sum())} opaque pixels differ, {ns} of them along the "
-      f"inner seams (allowed {allowed:.1f})")
-raise SystemExit(1 if ns > allowed or n > 0.001 * 512 * 512 else 0)
-EOF
-  )
+  res=$($PY "$REF" seams --big big.png q00.png q10.png q01.png q11.png 2>&1)
   verdict $? "seams: 2x2 tiles at z$((z + 1)) join like the 512 px tile $zxy" "$res"
 done
 
