@@ -440,6 +440,7 @@ static void describe_derived(cJSON *o, const struct target *t)
 
 static int derived_info(struct worker *w, const struct target *t, struct raster_info *out,
                         char *msg, size_t msgcap);
+static cJSON *num(double v);
 
 /* What describes the route's target: its raster's info, or a derived layer's
  * (into *dinfo). NULL after setting the error. */
@@ -778,10 +779,77 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
 }
 
 /* GET /tiles/LAYER/point/LON,LAT: the band values there. */
+/* GET /tiles/DERIVED/point/LON,LAT: the derived band's value there, as the
+ * layer's finest tile (its maxzoom, 256 px) has it at the pixel holding the
+ * point: that pixel alone through derive_tile() (terrain at the tile's
+ * central latitude), with the query's weights, remaps and expression. */
+static void derived_point(struct worker *w, const struct request *req, const struct route *rt,
+                          const struct target *t, struct response *resp)
+{
+    char msg[256] = "";
+    struct derive_params dp;
+    struct raster_info in;
+    struct derive d = { 0 };
+    double v = NAN;
+    uint8_t state = DERIVE_NODATA;
+    int minz, maxz;
+    int err = params_derive(req, t->layer, &dp, msg, sizeof msg);
+    if (!err)
+        err = derived_info(w, t, &in, msg, sizeof msg);
+    if (!err)
+        err = derive_build(w, t, NULL, &dp, NULL, req->deadline_ms, &d, msg, sizeof msg);
+    if (!err) {
+        zoom_range(&in, &minz, &maxz);
+        const double res = tilemath_resolution(maxz, 256), half = tilemath_resolution(0, 1) / 2;
+        double mx, my;
+        tilemath_lonlat_to_merc(rt->lon, rt->lat, &mx, &my);
+        const double px = floor((mx + half) / res), py = floor((half - my) / res);
+        struct bbox cell = { px * res - half, half - (py + 1) * res, (px + 1) * res - half,
+                             half - py * res };
+        struct bbox ll = { rt->lon, rt->lat, rt->lon, rt->lat };
+        for (int i = 0; i < d.n; i++)
+            if ((!d.expr || expr_uses(d.expr, i)) && !raster_intersects(d.in[i].r, &ll)) {
+                snprintf(msg, sizeof msg, "the point is outside the data");
+                err = CT_EOUTSIDE;
+            }
+        /* the ground size of the tile's pixels: at its central latitude, as the tile */
+        uint64_t tx, ty;
+        struct bbox tll;
+        if (!err && !(err = tilemath_lonlat_to_tile(rt->lon, rt->lat, maxz, &tx, &ty)))
+            err = tilemath_bounds_lonlat(maxz, tx, ty, &tll);
+        if (!err)
+            err = derive_tile(&d, &cell, 1, (tll.miny + tll.maxy) / 2, &v, &state, msg,
+                              sizeof msg);
+    }
+    derive_clear(&d);
+    if (err) {
+        set_source_error(resp, err, msg, t);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        double c[2] = { rt->lon, rt->lat };
+        cJSON_AddItemToObject(o, "coordinates", cJSON_CreateDoubleArray(c, 2));
+        cJSON *vals = cJSON_AddArrayToObject(o, "values");
+        cJSON_AddItemToArray(vals, state == DERIVE_VALUE ? num(v) : cJSON_CreateNull());
+        cJSON_AddBoolToObject(o, "restricted", state == DERIVE_RESTRICTED);
+        cJSON_AddNumberToObject(o, "zoom", maxz);
+    }
+    set_json(resp, o);
+}
+
 static void handle_point(struct worker *w, const struct request *req, const struct route *rt,
                          struct response *resp)
 {
     struct target t;
+    if (!rt->adhoc) {
+        if (find_target(w, req, rt, &t, resp))
+            return;
+        if (is_derived(&t)) {
+            derived_point(w, req, rt, &t, resp);
+            return;
+        }
+    }
     struct raster *r = target_raster(w, req, rt, &t, resp);
     if (!r)
         return;

@@ -16,6 +16,9 @@ python3-gdal), PNGs decoded by GDAL's PNG driver (libpng). Run it with
                       [--resampling near] --rescale MIN,MAX --colormap NAME --png OURS.png
       the same for expression= over a raster's bands; CALC is gdal_calc.py's
       (bands as A=b1, B=b2, ...), evaluated in float64.
+  overlay_ref.py point --config FILE --layer NAME --lonlat LON,LAT --zoom Z [--query Q]
+      the reference score at the pixel of zoom Z's 256 px tile that holds the
+      point: a number, "restricted" or "nodata" (what /point answers).
   overlay_ref.py seams --big Z.png Q00.png Q10.png Q01.png Q11.png
       a 512 px tile against the 2 x 2 tiles at z+1 (missing ones transparent):
       under 0.1 % of the pixels differ, and no more along the seams than chance.
@@ -256,23 +259,24 @@ def cmd_seams(a):
     return 1 if ns > allowed or n > 0.001 * 512 * 512 else 0
 
 
-def cmd_tile(a):
-    layers, layer, src = load(a.config, a.layer)
-    z, x, y = (int(v) for v in a.zxy.split("/"))
+def tile_score(config, name, z, x, y, size, query):
+    """The reference scores of a derived layer's tile: -9999 NoData,
+    scale_min - 1 restricted; with the layer and its scale."""
+    layers, layer, src = load(config, name)
     d = layer["derived"]
     n = len(d["inputs"])
     b = merc_bounds(z, x, y)
-    px = (b[2] - b[0]) / a.size
+    px = (b[2] - b[0]) / size
     lat = (lat_of(z, y) + lat_of(z, y + 1)) / 2
     arrays = {}
-    letters, calc, smin, smax = overlay_calc(layer, a.query, n)
+    letters, calc, smin, smax = overlay_calc(layer, query, n)
     for k, inp in enumerate(d["inputs"]):
         path, band = src(inp["layer"]), int(inp.get("band", 1))
         rs = inp.get("resampling", "near")
         rs = {"nearest": "near"}.get(rs, rs)
         if inp.get("terrain"):
             pb = (b[0] - px, b[1] - px, b[2] + px, b[3] + px)
-            v, al = warp(path, band, pb, a.size + 2, rs, ot=gdal.GDT_Float32)
+            v, al = warp(path, band, pb, size + 2, rs, ot=gdal.GDT_Float32)
             gt = (pb[0], px, 0, pb[3], 0, -px)
             srs = osr.SpatialReference()
             srs.ImportFromEPSG(3857)
@@ -280,12 +284,19 @@ def cmd_tile(a):
                             math.cos(math.radians(lat)))
             v, ok = t[1:-1, 1:-1], ok[1:-1, 1:-1]
         else:
-            v, al = warp(path, band, b, a.size, rs)
+            v, al = warp(path, band, b, size, rs)
             ok = (al != 0) & ~np.isnan(v)
         arrays[letters[k][0]] = np.where(ok, v, 0)
         arrays[letters[k][1]] = ok.astype(np.float64)
     with tempfile.TemporaryDirectory() as tmp:
         score = gdal_calc(tmp, arrays, calc)
+    return score, layer, smin, smax
+
+
+def cmd_tile(a):
+    z, x, y = (int(v) for v in a.zxy.split("/"))
+    score, layer, smin, smax = tile_score(a.config, a.layer, z, x, y, a.size, a.query)
+    d = layer["derived"]
     rs = layer.get("rescale", [smin, smax])
     lut = colormap(layer.get("colormap", "rdylgn"))
     rc = d.get("restricted_color", [0, 0, 0, 255])
@@ -300,6 +311,20 @@ def cmd_tile(a):
           f"scored {counts[2]}, distinct scores {sorted(set(score[(score >= smin)].tolist()))}; "
           f"{nbad} pixels differ")
     return 1 if nbad else 0
+
+
+def cmd_point(a):
+    """The reference of /point: the pixel of the zoom's tile holding lon, lat."""
+    lon, lat = (float(v) for v in a.lonlat.split(","))
+    n = 1 << a.zoom
+    mx = R * math.radians(lon)
+    my = R * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    gx, gy = (mx + HALF) / (2 * HALF) * n * 256, (HALF - my) / (2 * HALF) * n * 256
+    x, y = int(gx // 256), int(gy // 256)
+    score, layer, smin, smax = tile_score(a.config, a.layer, a.zoom, x, y, 256, a.query)
+    s = score[int(gy) - 256 * y, int(gx) - 256 * x]
+    print("nodata" if s == -9999 else "restricted" if s == smin - 1 else f"{s:g}")
+    return 0
 
 
 def cmd_expr(a):
@@ -403,11 +428,18 @@ def main():
     g.add_argument("--layer", required=True)
     g.add_argument("--query", default="")
     g.add_argument("--out", required=True)
+    o = sub.add_parser("point")
+    o.add_argument("--config", required=True)
+    o.add_argument("--layer", required=True)
+    o.add_argument("--lonlat", required=True)
+    o.add_argument("--zoom", type=int, required=True)
+    o.add_argument("--query", default="")
     m = sub.add_parser("seams")
     m.add_argument("--big", required=True)
     m.add_argument("quads", nargs=4)
     a = p.parse_args()
-    return {"tile": cmd_tile, "expr": cmd_expr, "grid": cmd_grid, "seams": cmd_seams}[a.cmd](a)
+    return {"tile": cmd_tile, "expr": cmd_expr, "grid": cmd_grid, "seams": cmd_seams,
+            "point": cmd_point}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@
 #     (gdal_rasterize's rule) on the reference raster of the stated grid
 #     (overlay_ref.py grid), also in small chunks, with other weights, and on
 #     the default grid (the first input, geographic);
+#   - /point: the value of the finest tile's pixel holding the point, as the
+#     reference's;
 #   - the ETag follows the weights; /layers and info describe the inputs.
 # Everything in process (`bootstrap request`, `bootstrap stats`). TAP output.
 set -u
@@ -133,7 +135,6 @@ BAD=(
   "/tiles/cover/12/1651/2139.png?weights=50,50|weights: only for a derived layer's weighted overlay"
   "/tiles/ndvi/12/1651/2139.png?weights=50,50|weights: only for a derived layer's weighted overlay"
   "/tiles/l7/12/1651/2139.png?remap=b1:1:2|remap: only for a derived layer's weighted overlay"
-  "/tiles/priority/point/-34.87,-8.0|not for a derived layer: ask the layers of its inputs"
 )
 for row in "${BAD[@]}"; do
   path=${row%%|*} want=${row#*|}
@@ -146,6 +147,26 @@ done
 st=$(req "/tiles/priority/12/1651/2139.png" after.png)
 [ "$st" = 200 ]
 verdict $? "a good tile after the refusals" "$st"
+
+# --- /point of a derived layer against the reference's pixel -------------------------
+# the pixel of the layer's finest tile (zoom 12 here) holding the point
+POINTS=("-34.87,-8.0|" "-34.9,-7.98|" "-34.86,-7.96|" "-34.8423,-8.0211|" "-34.88,-8.03|"
+  "-34.87,-8.0|weights=0,100" "-34.86,-7.96|remap=cover:1:nodata,2:2,3:6,4:9&weights=90,10")
+for row in "${POINTS[@]}"; do
+  ll=${row%%|*} q=${row#*|}
+  "$BOOTSTRAP" request "/tiles/priority/point/$ll${q:+?$q}" --config "$CFG" -o pt.json >/dev/null 2>&1
+  got=$(jq -r 'if .restricted then "restricted" elif .values[0] == null then "nodata" else (.values[0] | tostring) end' pt.json 2>/dev/null)
+  z=$(jq -r .zoom pt.json 2>/dev/null)
+  want=$($PY "$REF" point --config "$CFG" --layer priority --lonlat="$ll" --zoom "${z:-12}" --query "$q" 2>&1)
+  [ -n "$got" ] && [ "$got" = "$want" ]
+  verdict $? "point $ll ${q:-(configured)}: $want, as the reference's pixel at z$z" "got $got: $(head -c 200 pt.json)"
+done
+st=$(req "/tiles/priority/point/-34.95,-8.0" pt.json)
+[ "$st" = 404 ]
+verdict $? "a point outside the inputs' data is 404" "$st"
+st=$(req "/tiles/ndvi/point/-34.87,-8.0" pt.json)
+jq -e '.values[0] > 0 and .values[0] < 1 and .restricted == false' pt.json >/dev/null
+verdict $? "point on the derived expression layer ndvi" "$st $(cat pt.json)"
 
 # --- ETag and descriptions --------------------------------------------------------
 etag() { "$BOOTSTRAP" request "$1" --config "$CFG" -o /dev/null 2>&1 | sed -n 's/^ETag: //p'; }
