@@ -102,6 +102,10 @@ struct config {
 
 #define CONFIG_TILE_CACHE "public, max-age=86400"
 
+/* A weighted overlay without a colormap of its own: red (low) to green (high)
+ * over its scale (docs/OVERLAY.md). */
+#define CONFIG_OVERLAY_COLORMAP "rdylgn"
+
 /* Parses the JSON text json. Sources become GDAL names (s3://B/K ->
  * /vsis3/B/K, https://... -> /vsicurl/https://...); relative local sources are
  * resolved against basedir (may be NULL). Returns 0 and fills *out (free with

@@ -317,14 +317,14 @@ static int derive_params_check(const struct target *t, const struct derive *d,
         snprintf(msg, msgcap, "%s: not with %s", bad, what);
         return CT_EINVAL;
     }
-    if (!d->expr) { /* the weighted overlay: its scale through rdylgn by default */
+    if (!d->expr) { /* the weighted overlay: its scale through CONFIG_OVERLAY_COLORMAP */
         if (!p->nrescale) {
             p->nrescale = 1;
             p->rmin[0] = d->smin;
             p->rmax[0] = d->smax;
         }
         if (!p->cmap && !p->has_custom)
-            p->cmap = colormap_find("rdylgn", 6);
+            p->cmap = colormap_find(CONFIG_OVERLAY_COLORMAP, strlen(CONFIG_OVERLAY_COLORMAP));
     }
     if (p->nrescale > 1) {
         snprintf(msg, msgcap, "rescale: one range for %s", what);
@@ -433,13 +433,11 @@ static void describe_derived(cJSON *o, const struct target *t)
                   dv->restricted_rgba[3] };
     cJSON_AddItemToObject(d, "restricted_color", cJSON_CreateIntArray(rc, 4));
     if (!cJSON_GetObjectItemCaseSensitive(o, "colormap"))
-        cJSON_AddStringToObject(o, "colormap", "rdylgn");
+        cJSON_AddStringToObject(o, "colormap", CONFIG_OVERLAY_COLORMAP);
     if (!cJSON_GetObjectItemCaseSensitive(o, "rescale"))
         cJSON_AddItemToObject(o, "rescale", cJSON_CreateDoubleArray(sc, 2));
 }
 
-static int derived_info(struct worker *w, const struct target *t, struct raster_info *out,
-                        char *msg, size_t msgcap);
 static cJSON *num(double v);
 
 /* What describes the route's target: its raster's info, or a derived layer's
@@ -451,7 +449,7 @@ static const struct raster_info *target_info(struct worker *w, const struct requ
     char msg[256] = "";
     if (find_target(w, req, rt, t, resp))
         return NULL;
-    if (t->layer && t->layer->derived) {
+    if (is_derived(t)) {
         int err = derived_info(w, t, dinfo, msg, sizeof msg);
         if (err) {
             set_source_error(resp, err, msg, t);
@@ -564,8 +562,6 @@ static void add_bounds(cJSON *o, const struct raster_info *in)
                     fmin(in->lonlat.maxy, TILEMATH_MAXLAT) };
     cJSON_AddItemToObject(o, "bounds", cJSON_CreateDoubleArray(b, 4));
 }
-
-static void describe_derived(cJSON *o, const struct target *t);
 
 /* What every layer description carries: bounds, zooms, defaults. */
 static cJSON *describe(const struct target *t, const struct raster_info *in)
@@ -779,6 +775,21 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
 }
 
 /* GET /tiles/LAYER/point/LON,LAT: the band values there. */
+/* A point answer: {"coordinates": [lon, lat], "values": []}, with *vals the
+ * array to fill; NULL (and *vals NULL) when out of memory. */
+static cJSON *point_json(const struct route *rt, cJSON **vals)
+{
+    cJSON *o = cJSON_CreateObject();
+    double c[2] = { rt->lon, rt->lat };
+    *vals = NULL;
+    if (o && (!cJSON_AddItemToObject(o, "coordinates", cJSON_CreateDoubleArray(c, 2)) ||
+              !(*vals = cJSON_AddArrayToObject(o, "values")))) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return o;
+}
+
 /* GET /tiles/DERIVED/point/LON,LAT: the derived band's value there, as the
  * layer's finest tile (its maxzoom, 256 px) has it at the pixel holding the
  * point: that pixel alone through derive_tile() (terrain at the tile's
@@ -826,11 +837,8 @@ static void derived_point(struct worker *w, const struct request *req, const str
         set_source_error(resp, err, msg, t);
         return;
     }
-    cJSON *o = cJSON_CreateObject();
+    cJSON *vals = NULL, *o = point_json(rt, &vals);
     if (o) {
-        double c[2] = { rt->lon, rt->lat };
-        cJSON_AddItemToObject(o, "coordinates", cJSON_CreateDoubleArray(c, 2));
-        cJSON *vals = cJSON_AddArrayToObject(o, "values");
         cJSON_AddItemToArray(vals, state == DERIVE_VALUE ? num(v) : cJSON_CreateNull());
         cJSON_AddBoolToObject(o, "restricted", state == DERIVE_RESTRICTED);
         cJSON_AddNumberToObject(o, "zoom", maxz);
@@ -861,12 +869,9 @@ static void handle_point(struct worker *w, const struct request *req, const stru
         set_source_error(resp, err, msg, &t);
         return;
     }
-    cJSON *o = cJSON_CreateObject();
+    cJSON *vals = NULL, *o = point_json(rt, &vals);
     if (o) {
-        double c[2] = { rt->lon, rt->lat };
-        cJSON_AddItemToObject(o, "coordinates", cJSON_CreateDoubleArray(c, 2));
-        cJSON *vals = cJSON_AddArrayToObject(o, "values");
-        for (int b = 0; vals && b < n; b++)
+        for (int b = 0; b < n; b++)
             cJSON_AddItemToArray(vals, valid && !isnan(v[b]) ? cJSON_CreateNumber(v[b])
                                                              : cJSON_CreateNull());
     }
