@@ -43,6 +43,14 @@ enum { DERIVE_NODATA = 0, DERIVE_VALUE = 1, DERIVE_RESTRICTED = 2 };
 /* Frees d->expr. */
 void derive_clear(struct derive *d);
 
+/* True when input i counts: every input of an overlay, the variables an
+ * expression uses. */
+int derive_uses(const struct derive *d, int i);
+
+/* True when every input that counts overlaps the lon/lat box ll (the result
+ * is NoData outside any of them). */
+int derive_intersects(const struct derive *d, const struct bbox *ll);
+
 /* The derived band over the EPSG:3857 window merc at size x size pixels
  * (lat: the window's central latitude, for terrain inputs' ground size): v[]
  * the score or the expression's value, state[] DERIVE_NODATA, DERIVE_VALUE or

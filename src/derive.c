@@ -14,9 +14,17 @@ void derive_clear(struct derive *d)
     d->expr = NULL;
 }
 
-static int used(const struct derive *d, int i)
+int derive_uses(const struct derive *d, int i)
 {
     return !d->expr || expr_uses(d->expr, i);
+}
+
+int derive_intersects(const struct derive *d, const struct bbox *ll)
+{
+    for (int i = 0; i < d->n; i++)
+        if (derive_uses(d, i) && !raster_intersects(d->in[i].r, ll))
+            return 0;
+    return 1;
 }
 
 /* Per-input buffers of count cells (values and validity), allocated together. */
@@ -47,7 +55,7 @@ static int inputs_alloc(const struct derive *d, size_t count, size_t padded, int
     if (padded > SIZE_MAX / sizeof(double))
         return CT_ETOOBIG;
     for (int i = 0; i < d->n; i++)
-        if (used(d, i) && (!tile || d->in[i].terrain) &&
+        if (derive_uses(d, i) && (!tile || d->in[i].terrain) &&
             (!(b->v[i] = malloc(count * sizeof(double))) || !(b->ok[i] = malloc(count))))
             return CT_ENOMEM;
     if (!tile && (!(b->scratch = malloc(padded * sizeof(double))) || !(b->smask = malloc(padded))))
@@ -135,7 +143,7 @@ int derive_tile(const struct derive *d, const struct bbox *merc, int size, doubl
     const double px = (merc->maxx - merc->minx) / size;
     for (int i = 0; !err && i < d->n; i++) {
         const struct derive_input *in = &d->in[i];
-        if (!used(d, i))
+        if (!derive_uses(d, i))
             continue;
         struct raster_read_opts ro = { .resampling = in->resampling, .nbands = 1,
                                        .bands = { in->band }, .as_double = 1,
@@ -186,7 +194,7 @@ int derive_chunk(void *ctx, struct raster_zone *z, const struct raster_window *w
     raster_zone_terrain(z, &ewres, &nsres, &scale);
     for (int i = 0; !err && i < d->n; i++) {
         const struct derive_input *in = &d->in[i];
-        if (!used(d, i))
+        if (!derive_uses(d, i))
             continue;
         const int own = in->r == d->in[d->grid].r; /* the grid's raster */
         if (own && !in->terrain) { /* the grid's own cells */

@@ -818,11 +818,10 @@ static void derived_point(struct worker *w, const struct request *req, const str
         struct bbox cell = { px * res - half, half - (py + 1) * res, (px + 1) * res - half,
                              half - py * res };
         struct bbox ll = { rt->lon, rt->lat, rt->lon, rt->lat };
-        for (int i = 0; i < d.n; i++)
-            if ((!d.expr || expr_uses(d.expr, i)) && !raster_intersects(d.in[i].r, &ll)) {
-                snprintf(msg, sizeof msg, "the point is outside the data");
-                err = CT_EOUTSIDE;
-            }
+        if (!derive_intersects(&d, &ll)) {
+            snprintf(msg, sizeof msg, "the point is outside the data");
+            err = CT_EOUTSIDE;
+        }
         /* the ground size of the tile's pixels: at its central latitude, as the tile */
         uint64_t tx, ty;
         struct bbox tll;

@@ -68,6 +68,13 @@ static int choose_colors(struct raster *r, const struct tile_params *p, int nban
     return CT_OK;
 }
 
+static int outside(int z, uint64_t x, uint64_t y, char *msg, size_t msgcap)
+{
+    snprintf(msg, msgcap, "tile %d/%llu/%llu is outside the data", z, (unsigned long long)x,
+             (unsigned long long)y);
+    return CT_EOUTSIDE;
+}
+
 int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, const struct tile_params *p,
                 long long deadline_ms, struct pngbuf *out, char *msg, size_t msgcap)
 {
@@ -82,11 +89,8 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, const struct ti
     memset(out, 0, sizeof *out);
     if ((err = tilemath_bounds(z, x, y, &merc)) || (err = tilemath_bounds_lonlat(z, x, y, &ll)))
         return err;
-    if (!raster_intersects(r, &ll)) {
-        snprintf(msg, msgcap, "tile %d/%llu/%llu is outside the data", z, (unsigned long long)x,
-                 (unsigned long long)y);
-        return CT_EOUTSIDE;
-    }
+    if (!raster_intersects(r, &ll))
+        return outside(z, x, y, msg, msgcap);
     struct raster_read_opts ro = {
         .resampling = p->resampling,
         .nbands = p->nbands,
@@ -158,12 +162,8 @@ int tile_render_derived(const struct derive *d, int z, uint64_t x, uint64_t y,
     memset(out, 0, sizeof *out);
     if ((err = tilemath_bounds(z, x, y, &merc)) || (err = tilemath_bounds_lonlat(z, x, y, &ll)))
         return err;
-    for (int i = 0; i < d->n; i++)
-        if ((!d->expr || expr_uses(d->expr, i)) && !raster_intersects(d->in[i].r, &ll)) {
-            snprintf(msg, msgcap, "tile %d/%llu/%llu is outside the data", z,
-                     (unsigned long long)x, (unsigned long long)y);
-            return CT_EOUTSIDE;
-        }
+    if (!derive_intersects(d, &ll))
+        return outside(z, x, y, msg, msgcap);
     /* size <= 512 (params_tile), so these products fit. */
     const size_t px = (size_t)size * (size_t)size;
     double *v = malloc(px * sizeof *v);
