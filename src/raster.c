@@ -730,12 +730,34 @@ static GDALDatasetH overview_ds(struct raster *r, int i)
     return r->ovr_ds[i];
 }
 
+/* `gdalwarp ARGV` of src into the existing dataset mem, cancelled at
+ * deadline_ms (0: never). 0, CT_EINVAL (GDAL refuses the options: an unknown
+ * resampling), or the read's fault (read_failed). */
+static int warp_into(GDALDatasetH src, GDALDatasetH mem, char **argv, long long deadline_ms,
+                     char *msg, size_t msgcap)
+{
+    GDALWarpAppOptions *wopts = GDALWarpAppOptionsNew(argv, NULL);
+    if (!wopts) {
+        set_msg(msg, msgcap, "resampling: unknown method");
+        return CT_EINVAL;
+    }
+    if (deadline_ms)
+        GDALWarpAppOptionsSetProgress(wopts, past_deadline, &deadline_ms);
+    reset_errors();
+    int usage = 0, err = CT_OK;
+    /* Only a failed warp counts: GDAL also reports points it cannot project
+     * (beyond Mercator's latitude limit) as errors while the window is fine. */
+    if (!GDALWarp(NULL, mem, 1, &src, wopts, &usage))
+        err = read_failed(deadline_ms, "the source", msg, msgcap);
+    GDALWarpAppOptionsFree(wopts);
+    return err;
+}
+
 int raster_read(struct raster *r, const struct bbox *merc, int size,
                 const struct raster_read_opts *o, struct raster_tile *out, char *msg,
                 size_t msgcap)
 {
     GDALDatasetH mem = NULL, vrt = NULL;
-    GDALWarpAppOptions *wopts = NULL;
     int err = CT_OK;
     static const struct raster_read_opts none = { 0 };
     if (!o)
@@ -834,24 +856,9 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
             argv[4] = "NONE";
         }
     }
-    wopts = GDALWarpAppOptionsNew(argv, NULL);
-    if (!wopts) {
-        err = CT_EINVAL;
-        set_msg(msg, msgcap, "resampling: unknown method");
-        goto out;
-    }
-    if (deadline_ms)
-        GDALWarpAppOptionsSetProgress(wopts, past_deadline, &deadline_ms);
-    reset_errors();
-    int usage = 0;
-    GDALDatasetH res = GDALWarp(NULL, mem, 1, &src, wopts, &usage);
-    /* Only a failed warp counts: GDAL also reports points it cannot project
-     * (beyond Mercator's latitude limit) as errors while the tile is fine. */
-    if (!res)
-        err = read_failed(deadline_ms, "the source", msg, msgcap);
+    err = warp_into(src, mem, argv, deadline_ms, msg, msgcap);
 
 out:
-    GDALWarpAppOptionsFree(wopts);
     if (mem)
         GDALClose(mem);
     if (vrt)
@@ -1284,7 +1291,6 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
                      long long deadline_ms, double *v, uint8_t *valid, char *msg, size_t msgcap)
 {
     GDALDatasetH mem = NULL, vrt = NULL;
-    GDALWarpAppOptions *wopts = NULL;
     int err = CT_OK;
     if (band < 1 || band > GDALGetRasterCount(src->ds)) {
         snprintf(msg, msgcap, "band %d does not exist (the source has %d)", band,
@@ -1320,21 +1326,10 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
      * near a tie could take another source cell in another chunking. */
     char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-et", "0", "-dstalpha",
                      NULL };
-    if (!(wopts = GDALWarpAppOptionsNew(argv, NULL))) {
-        err = CT_EINVAL;
-        set_msg(msg, msgcap, "resampling: unknown method");
-        goto out;
-    }
-    if (deadline_ms)
-        GDALWarpAppOptionsSetProgress(wopts, past_deadline, &deadline_ms);
     for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
         v[i] = NAN;
-    reset_errors();
-    int usage = 0;
-    if (!GDALWarp(NULL, mem, 1, &vrt, wopts, &usage))
-        err = read_failed(deadline_ms, "the source", msg, msgcap);
+    err = warp_into(vrt, mem, argv, deadline_ms, msg, msgcap);
 out:
-    GDALWarpAppOptionsFree(wopts);
     if (mem)
         GDALClose(mem);
     GDALClose(vrt);
