@@ -3,7 +3,9 @@
 # issue 12, all on 127.0.0.1: an allow-listed upstream (nginx, test/lib/nginx.sh)
 # and a "secret" upstream (test/lib/secret.js) that must never be reached.
 # Each case: the status, the time taken, and that the next request is served;
-# at the end, the secret server's log must be empty. TAP output.
+# at the end, the secret server's log must be empty. expression= (band math)
+# reads its bands through the same gate: a VRT refused, the request budget
+# enforced. TAP output.
 set -u
 BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 out=test/out/gate
@@ -135,6 +137,16 @@ get /cog/tiles/9/175/99.png -G --data-urlencode "url=$http/allowed/cog.tif"
 [ "$code" = 200 ] && cmp -s "$out/body" "$out/ref.png"
 verdict $? "url= COG through the gate: the same tile as the local file" "$code $(detail)"
 
+# band math over a url= source: the same gate (expression= reads its bands through it)
+get /tiles/local/9/175/99.png -G --data-urlencode "expression=b1*2" --data-urlencode "rescale=0,20000"
+cp "$out/body" "$out/ref_expr.png"
+get /cog/tiles/9/175/99.png -G --data-urlencode "url=$http/allowed/cog.tif" \
+  --data-urlencode "expression=b1*2" --data-urlencode "rescale=0,20000"
+[ "$code" = 200 ] && cmp -s "$out/body" "$out/ref_expr.png"
+verdict $? "expression= over a url= COG through the gate: the same tile as the local file's" "$code $(detail)"
+url_case "expression= over a VRT naming the secret server" "$http/allowed/prolog.vrt" 403 \
+  "not accepted" "/cog/tiles/9/175/99.png?expression=b1*2&rescale=0,20000"
+
 # --- 1. VRTs the old check missed (critical) ---------------------------------------------
 for f in prolog.vrt comment.vrt bom.vrt lower.vrt lower-disguised.tif; do
   url_case "VRT $f naming the secret server" "$http/allowed/$f" 403 "not accepted"
@@ -229,6 +241,12 @@ serve_stop
 COGTILER_URL_MAX_REQUESTS=2 serve_start "$BOOTSTRAP" "$out/layers.json" "$out" || stop "bootstrap serve restarted"
 base=$SERVE_URL
 url_case "a tile needing more than url_max_requests (2)" "$http/allowed/cog.tif" 502 "url_max_requests"
+# again on a fresh server (the tile above leaves the file's first blocks cached)
+serve_stop
+COGTILER_URL_MAX_REQUESTS=2 serve_start "$BOOTSTRAP" "$out/layers.json" "$out" || stop "bootstrap serve restarted"
+base=$SERVE_URL
+url_case "an expression= tile needing more than url_max_requests (2)" "$http/allowed/cog.tif" 502 \
+  "url_max_requests" "/cog/tiles/9/175/99.png?expression=b1*2&rescale=0,20000"
 start_srv --deadline 30 --receive-timeout 3 --workers 2
 
 # --- a dead layer costs one timeout (negative cache) ------------------------------------------
