@@ -195,6 +195,12 @@ int source_allow_url(const char *const *prefixes, size_t nprefixes, const char *
         snprintf(msg, msgcap, "url: not under an allowed prefix");
         goto out;
     }
+    /* the limit holds for the URL as libcurl normalised it too (it percent-encodes
+     * some bytes), which is what the gate checks again at every request */
+    if (strlen(u.full) >= MAX_URL) {
+        snprintf(msg, msgcap, "url: longer than 2047 bytes");
+        goto out;
+    }
     int n = strcmp(u.scheme, "s3") == 0 ? snprintf(gdal, cap, "%s%s%s", VSIS3, u.host, u.path)
                                          : snprintf(gdal, cap, "%s%s", VSICURL, u.full);
     if (n < 0 || (size_t)n >= cap) {

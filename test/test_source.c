@@ -189,6 +189,8 @@ static void test_url_seeds(void **state)
         { "non-ascii-path", "non-ASCII" },
         { "non-ascii-host", "non-ASCII" },
         { "too-long-2048", "longer than 2047" },
+        /* 2046 bytes, 2050 once libcurl writes 127.1 as 127.0.0.1 */
+        { "too-long-once-normalised", "longer than 2047" },
         /* other spellings of a listed or a foreign host */
         { "ipv6-loopback", "not under" },
         { "ipv6-mapped-ipv4", "not under" },
