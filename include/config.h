@@ -3,6 +3,8 @@
 #define COGTILER_CONFIG_H
 
 #include <stddef.h>
+
+#include "imgenc.h"
 #include <stdint.h>
 
 #include "overlay.h"
@@ -45,6 +47,8 @@ struct layer_conf {
     int unsigned_s3;    /* S3: a public bucket, requests not signed (AWS_NO_SIGN_REQUEST) */
     int has_rescale;
     double rescale_min, rescale_max;
+    enum img_format format; /* "format": the tile format TileJSON and the viewer ask
+                               for (IMG_PNG when not given) */
 };
 
 struct config {

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "custom.h"
 #include "http.h"
+#include "imgenc.h"
 #include "overlay.h"
 #include "raster.h"
 #include "zonal.h"
@@ -32,11 +33,13 @@ struct tile_params {
     const char *resampling;           /* a gdalwarp -r name; NULL: nearest */
     enum algo_kind algorithm;         /* ALGO_NONE, or terrain from band 1 (or bidx) */
     struct algo_params algo;
+    enum img_format format;           /* the route's extension (params_tile leaves IMG_PNG) */
+    int quality;                      /* quality=1..100 (lossy WebP, JPEG), or 0 */
 };
 
 /* Reads every rendering parameter of req into *out: tilesize, colormap_name,
- * colormap, rescale (repeatable), bidx, nodata, resampling, algorithm and
- * algorithm_params. defaults (may be NULL) gives the layer's colormap and
+ * colormap, rescale (repeatable), bidx, nodata, resampling, algorithm,
+ * algorithm_params and quality. defaults (may be NULL) gives the layer's colormap and
  * rescale when the request has none; scale is 2 for an "@2x" path. Unknown
  * parameters are ignored. Returns 0, or CT_EINVAL with a message naming the
  * parameter. *out is complete only on 0. */
@@ -46,7 +49,8 @@ int params_tile(const struct request *req, const struct layer_conf *defaults, in
 /* The checks that need the source's shape, made after it is opened and before
  * any pixel is read: bidx bands that exist (alpha counted), rescale ranges
  * that fit the bands rendered (1 for one band, 1 or 3 for RGB), an algorithm
- * on one band. 0, or CT_EINVAL with a message. */
+ * on one band, no algorithm for a GeoTIFF tile (its values are the source's).
+ * 0, or CT_EINVAL with a message. */
 int params_check(const struct tile_params *p, const struct raster_info *in, char *msg,
                  size_t msgcap);
 

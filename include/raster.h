@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "geom.h"
+#include "pngenc.h"
 #include "tilemath.h"
 
 struct raster;
@@ -102,6 +103,17 @@ int raster_is_byte_band(const struct raster *r, int band);
  * point is off the raster, CT_ESOURCE when it cannot be read. */
 int raster_point(struct raster *r, double lon, double lat, double *values, int max, int *n,
                  int *valid, char *msg, size_t msgcap);
+
+/* Writes tile t, read from r's bands[0..t->nbands) (NULL: 1..nbands) for the
+ * EPSG:3857 window merc, as a GeoTIFF of its values (GDAL's GTiff driver,
+ * DEFLATE): the type the source stores (the union of the bands'), the
+ * window's geotransform and EPSG:3857, masked cells set to nodata when
+ * has_nodata and the type holds it, else an internal per-dataset mask. r NULL:
+ * a derived band, Float32 with NaN as nodata unless has_nodata. 0 and *out
+ * (free with pngbuf_free), or CT_ENOMEM / CT_EINTERNAL with a message. */
+int raster_geotiff(const struct raster *r, const int *bands, const struct raster_tile *t,
+                   const struct bbox *merc, int has_nodata, double nodata,
+                   struct pngbuf *out, char *msg, size_t msgcap);
 
 /* NULL-safe; frees the buffers of t, not t itself. */
 void raster_tile_free(struct raster_tile *t);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imgenc.h"
+
 struct strview {
     const char *p;
     size_t n;
@@ -15,7 +17,8 @@ enum route_kind {
     ROUTE_NONE = 0,  /* no route (set by route_parse when the path has no known shape) */
     ROUTE_INDEX,     /* "/" : the map page */
     ROUTE_STATIC,    /* "/static/NAME" : an embedded asset, name in .asset */
-    ROUTE_TILE,      /* "/tiles/LAYER/Z/X/Y[@2x].png"; "/cog/tiles/Z/X/Y[@2x].png" (adhoc) */
+    ROUTE_TILE,      /* "/tiles/LAYER/Z/X/Y[@2x].EXT"; "/cog/tiles/Z/X/Y[@2x].EXT" (adhoc);
+                        EXT: png, webp, jpg or tif */
     ROUTE_COLORMAPS, /* "/colormaps" : the names */
     ROUTE_COLORMAP,  /* "/colormaps/NAME" : one table, name in .asset */
     ROUTE_LAYERS,    /* "/layers" */
@@ -33,6 +36,7 @@ struct route {
     int z;
     uint64_t x, y;
     int scale;              /* 1, or 2 for "@2x" */
+    enum img_format format; /* ROUTE_TILE: the extension's */
     double lon, lat;        /* ROUTE_POINT */
     int adhoc;              /* "/cog/..." : TILE, INFO, TILEJSON, POINT or STATISTICS of the
                                url= source */

@@ -1,4 +1,5 @@
-/* tile.h - one tile, end to end: bounds -> raster read -> colour -> PNG. */
+/* tile.h - one tile, end to end: bounds -> raster read -> colour -> PNG, WebP
+ * or JPEG (imgenc.h); or bounds -> raster read -> GeoTIFF of the values. */
 #ifndef COGTILER_TILE_H
 #define COGTILER_TILE_H
 
@@ -17,7 +18,9 @@
 
 /* Renders tile z/x/y at p->size pixels from r, with parameters that
  * params_tile() parsed and params_check() accepted for r. deadline_ms (epoch
- * ms, 0 = none) cancels the read. Returns 0 and *out (free with pngbuf_free),
+ * ms, 0 = none) cancels the read. p->format: PNG, WebP (lossless, or lossy for
+ * imagery shown as it is and whenever p->quality is set) and JPEG of the
+ * coloured tile; a GeoTIFF of the values read. Returns 0 and *out (free with pngbuf_free),
  * CT_ERANGE for bad z/x/y, CT_EOUTSIDE when the tile does not touch the data,
  * or an error of the read (CT_ESOURCE, CT_ETIMEOUT, ...), CT_ESOURCE when the
  * source gives no value range to colour with, CT_EUNSUPPORTED when its values
@@ -29,7 +32,9 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, const struct ti
  * expression) at p->size pixels: the value rescaled by p's one range through
  * p's colormap (or its custom colormap), restricted cells in restricted[]
  * (RGBA), NoData transparent. CT_EOUTSIDE when the tile misses an input the
- * result needs (the result is NoData outside any input); else as tile_render. */
+ * result needs (the result is NoData outside any input); else as tile_render.
+ * A GeoTIFF holds the Float32 values, NaN for NoData, scale_min - 1 for
+ * restricted cells (as statistics count them). */
 int tile_render_derived(const struct derive *d, int z, uint64_t x, uint64_t y,
                         const struct tile_params *p, const uint8_t restricted[4],
                         struct pngbuf *out, char *msg, size_t msgcap);

@@ -21,7 +21,8 @@
 const char cli_usage[] =
     "usage:\n"
     "  bootstrap tile Z/X/Y [--layer NAME | --source PATH] [--config FILE]\n"
-    "                 [--colormap NAME] [--rescale MIN,MAX] [--tilesize 256|512] -o OUT.png\n"
+    "                 [--colormap NAME] [--rescale MIN,MAX] [--tilesize 256|512]\n"
+    "                 [--quality 1..100] -o OUT.{png,webp,jpg,tif}   (the format by extension)\n"
     "  bootstrap request [-X METHOD] PATH[?QUERY] [-H 'Name: value']... [--body FILE|-]\n"
     "                 [-o OUT] [--config FILE]   one request, answered in process\n"
     "  bootstrap stats (--layer NAME | --source PATH) [--config FILE] --geojson FILE|-\n"
@@ -148,10 +149,26 @@ static int exit_status(int status)
     return status < 400 ? 0 : status == 404 ? 3 : 1;
 }
 
+/* The tile extension for output file name f: its own (.jpeg and .tiff
+ * too), "png" for standard output, or NULL. */
+static const char *out_format(const char *f)
+{
+    static const char *const names[][2] = { { "png", "png" },   { "webp", "webp" },
+                                            { "jpg", "jpg" },   { "jpeg", "jpg" },
+                                            { "tif", "tif" },   { "tiff", "tif" } };
+    if (!strcmp(f, "-"))
+        return "png";
+    const char *dot = strrchr(f, '.');
+    for (size_t i = 0; dot && i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(dot + 1, names[i][0]))
+            return names[i][1];
+    return NULL;
+}
+
 int cli_tile(int argc, char **argv)
 {
     const char *zxy = NULL, *layer = NULL, *source = NULL, *config = NULL, *out = NULL;
-    const char *cmap = NULL, *rescale = NULL, *tilesize = NULL;
+    const char *cmap = NULL, *rescale = NULL, *tilesize = NULL, *quality = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (a[0] != '-') {
@@ -176,13 +193,20 @@ int cli_tile(int argc, char **argv)
             rescale = v;
         else if (!strcmp(a, "--tilesize"))
             tilesize = v;
+        else if (!strcmp(a, "--quality"))
+            quality = v;
         else
             goto bad;
     }
     if (!zxy || !out || (layer && source))
         goto bad;
+    const char *ext = out_format(out);
+    if (!ext) {
+        fprintf(stderr, "bootstrap tile: -o names a .png, .webp, .jpg or .tif file (or -)\n");
+        return 2;
+    }
     /* The options become the query parameters a URL would carry. */
-    struct kv query[3];
+    struct kv query[4];
     size_t nq = 0;
     if (cmap)
         query[nq++] = (struct kv){ "colormap_name", cmap };
@@ -190,6 +214,8 @@ int cli_tile(int argc, char **argv)
         query[nq++] = (struct kv){ "rescale", rescale };
     if (tilesize)
         query[nq++] = (struct kv){ "tilesize", tilesize };
+    if (quality)
+        query[nq++] = (struct kv){ "quality", quality };
 
     struct worker *w = NULL;
     struct app *app = make_app(config, source, &w);
@@ -202,7 +228,7 @@ int cli_tile(int argc, char **argv)
     /* The CLI goes through the same handler as HTTP: it builds the tile path. */
     char path[256];
     int rc = 1;
-    if ((size_t)snprintf(path, sizeof path, "/tiles/%s/%s.png", layer, zxy) >= sizeof path) {
+    if ((size_t)snprintf(path, sizeof path, "/tiles/%s/%s.%s", layer, zxy, ext) >= sizeof path) {
         fprintf(stderr, "bootstrap tile: arguments too long\n");
         free_app(app, w);
         return 2;

@@ -468,6 +468,12 @@ static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf
         l->rescale_min = a->valuedouble;
         l->rescale_max = b->valuedouble;
     }
+    const cJSON *fm = cJSON_GetObjectItemCaseSensitive(item, "format");
+    if (fm && (!cJSON_IsString(fm) || img_format_parse(fm->valuestring,
+                                                        strlen(fm->valuestring), &l->format))) {
+        snprintf(msg, msgcap, "layer \"%s\": \"format\" must be png, webp, jpg or tif", name);
+        return CT_ECONFIG;
+    }
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(item, "attribution");
     if (at && (!cJSON_IsString(at) || strlen(at->valuestring) > 512)) {
         snprintf(msg, msgcap, "layer \"%s\": \"attribution\" must be a string of at most 512 bytes",

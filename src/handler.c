@@ -361,7 +361,7 @@ static void derived_tile(struct worker *w, const struct request *req, const stru
         set_source_error(resp, err, msg, t);
         return;
     }
-    set_body(resp, "image/png",
+    set_body(resp, img_format_mime(p->format),
              t->cfg->tile_cache_control ? t->cfg->tile_cache_control : CONFIG_TILE_CACHE,
              png.data, png.len);
 }
@@ -474,6 +474,7 @@ static void handle_tile(struct worker *w, const struct request *req, const struc
         return;
     /* Every parameter is checked before the source is touched... */
     int err = params_tile(req, t.layer, rt->scale, &p, msg, sizeof msg);
+    p.format = rt->format;
     if (!err)
         err = params_derive(req, t.layer, &dp, msg, sizeof msg);
     if (!err)
@@ -494,8 +495,9 @@ static void handle_tile(struct worker *w, const struct request *req, const struc
         return;
     }
     const struct config *c = app_config(worker_app(w));
-    set_body(resp, "image/png", c->tile_cache_control ? c->tile_cache_control : CONFIG_TILE_CACHE,
-             png.data, png.len);
+    set_body(resp, img_format_mime(p.format),
+             c->tile_cache_control ? c->tile_cache_control : CONFIG_TILE_CACHE, png.data,
+             png.len);
 }
 
 /* GET /colormaps: {"colormaps": [names]}. */
@@ -584,6 +586,7 @@ static cJSON *describe(const struct target *t, const struct raster_info *in)
         double rs[2] = { l->rescale_min, l->rescale_max };
         cJSON_AddItemToObject(o, "rescale", cJSON_CreateDoubleArray(rs, 2));
     }
+    cJSON_AddStringToObject(o, "format", img_format_ext(l ? l->format : IMG_PNG));
     cJSON_AddNumberToObject(o, "bands", in->nbands);
     if (l && l->derived)
         describe_derived(o, t);
@@ -721,6 +724,14 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
     int err = params_tile(req, t.layer, 1, &p, msg, sizeof msg);
     if (!err)
         err = params_derive(req, t.layer, &dp, msg, sizeof msg);
+    /* the tiles' format: tile_format= (TiTiler's name), else the layer's */
+    enum img_format format = t.layer ? t.layer->format : IMG_PNG;
+    const char *tf = request_query(req, "tile_format");
+    if (!err && tf && img_format_parse(tf, strlen(tf), &format)) {
+        err = CT_EINVAL;
+        snprintf(msg, sizeof msg, "tile_format: expected png, webp, jpg or tif");
+    }
+    p.format = format;
     if (err) {
         set_error(resp, err, msg);
         return;
@@ -744,12 +755,15 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
     size_t n = strlen(url);
     while (n && url[n - 1] == '/')
         url[--n] = '\0';
+    const char *ext = img_format_ext(format);
     if (rt->adhoc)
-        snprintf(url + n, sizeof url - n, "/cog/tiles/{z}/{x}/{y}.png");
+        snprintf(url + n, sizeof url - n, "/cog/tiles/{z}/{x}/{y}.%s", ext);
     else
-        snprintf(url + n, sizeof url - n, "/tiles/%s/{z}/{x}/{y}.png", t.name);
-    for (size_t i = 0; i < req->nquery; i++) {
-        strncat(url, i ? "&" : "?", sizeof url - strlen(url) - 1);
+        snprintf(url + n, sizeof url - n, "/tiles/%s/{z}/{x}/{y}.%s", t.name, ext);
+    for (size_t i = 0, k = 0; i < req->nquery; i++) {
+        if (req->query[i].key && !strcmp(req->query[i].key, "tile_format"))
+            continue; /* TileJSON's own: the extension of the tiles' URL */
+        strncat(url, k++ ? "&" : "?", sizeof url - strlen(url) - 1);
         url_encode(url, sizeof url, req->query[i].key ? req->query[i].key : "");
         strncat(url, "=", sizeof url - strlen(url) - 1);
         url_encode(url, sizeof url, req->query[i].value ? req->query[i].value : "");
@@ -1231,7 +1245,7 @@ static const char *route_error(int err, enum route_kind kind)
         return "point: expected /tiles/{layer}/point/{lon},{lat} in degrees";
     if (kind == ROUTE_MAP || kind == ROUTE_STATISTICS)
         return "layer names are 1-64 characters of A-Z a-z 0-9 _ . -";
-    return "malformed tile path: expected /tiles/{layer}/{z}/{x}/{y}[@2x].png";
+    return "malformed tile path: expected /tiles/{layer}/{z}/{x}/{y}[@2x].{png,webp,jpg,tif}";
 }
 
 static void dispatch(struct worker *w, const struct request *req, struct response *resp)

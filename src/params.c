@@ -187,6 +187,15 @@ int params_tile(const struct request *req, const struct layer_conf *defaults, in
         snprintf(msg, msgcap, "resampling: expected nearest, bilinear, cubic, average or mode");
         return CT_EINVAL;
     }
+    const char *q = request_query(req, "quality");
+    if (q) {
+        uint64_t v;
+        if (parse_u64(q, strlen(q), &v) || v < 1 || v > 100) {
+            snprintf(msg, msgcap, "quality: expected a whole number 1..100");
+            return CT_EINVAL;
+        }
+        p->quality = (int)v;
+    }
     return parse_algorithm(req, p, msg, msgcap);
 }
 
@@ -201,6 +210,11 @@ int params_check(const struct tile_params *p, const struct raster_info *in, char
             return CT_EINVAL;
         }
     if (p->algorithm != ALGO_NONE) {
+        if (p->format == IMG_TIFF) {
+            snprintf(msg, msgcap, "algorithm: a .tif tile holds the source's values; "
+                                  "ask for .png, .webp or .jpg");
+            return CT_EINVAL;
+        }
         if (p->nbands > 1) {
             snprintf(msg, msgcap, "algorithm: needs one band (bidx=N)");
             return CT_EINVAL;

@@ -1346,3 +1346,169 @@ void raster_zone_terrain(const struct raster_zone *z, double *ewres, double *nsr
     else
         *scale = OSRGetLinearUnits(z->r->srs, NULL); /* metres per unit */
 }
+
+/* --- GeoTIFF tiles ------------------------------------------------------------ */
+
+/* True when v is a value of type dt, exactly (NaN only in a floating type). */
+static int holds_value(GDALDataType dt, double v)
+{
+    static const struct {
+        GDALDataType dt;
+        double lo, hi;
+    } ints[] = { { GDT_Byte, 0, 255 },           { GDT_UInt16, 0, 65535 },
+                 { GDT_Int16, -32768, 32767 },   { GDT_UInt32, 0, 4294967295.0 },
+                 { GDT_Int32, -2147483648.0, 2147483647.0 } };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (ints[i].dt == dt)
+            return v >= ints[i].lo && v <= ints[i].hi && v == floor(v);
+    if (dt == GDT_Float32)
+        return isnan(v) || isinf(v) || (fabs(v) <= FLT_MAX && (double)(float)v == v);
+    return dt == GDT_Float64;
+}
+
+int raster_geotiff(const struct raster *r, const int *bands, const struct raster_tile *t,
+                   const struct bbox *merc, int has_nodata, double nodata,
+                   struct pngbuf *out, char *msg, size_t msgcap)
+{
+    memset(out, 0, sizeof *out);
+    const int size = t->size, nb = t->nbands;
+    const size_t px = (size_t)size * (size_t)size;
+    /* The type the source stores (the widest of the bands read), or Float32 for
+     * a derived band: values are written as they were read, not coloured. */
+    GDALDataType dt = GDT_Float32;
+    if (r) {
+        dt = GDT_Unknown;
+        for (int b = 0; b < nb; b++) {
+            GDALRasterBandH h = GDALGetRasterBand(r->ds, bands ? bands[b] : b + 1);
+            if (!h) {
+                snprintf(msg, msgcap, "no band %d", bands ? bands[b] : b + 1);
+                return CT_EINTERNAL;
+            }
+            dt = dt == GDT_Unknown ? GDALGetRasterDataType(h)
+                                   : GDALDataTypeUnion(dt, GDALGetRasterDataType(h));
+        }
+    }
+    /* A nodata value the type cannot hold would turn into a valid one: then
+     * the validity goes into an internal mask (as it does without nodata). */
+    if (has_nodata && !holds_value(dt, nodata))
+        has_nodata = 0;
+    /* Nor may a valid cell hold it (a band of a multi-band source is 0 where
+     * the pixel is valid by the others'): then a mask too. */
+    for (size_t i = 0; has_nodata && i < px; i++)
+        for (int b = 0; t->mask[i] && b < nb; b++) {
+            size_t k = (size_t)b * px + i;
+            double v = t->is_byte ? ((const uint8_t *)t->data)[k] : ((const double *)t->data)[k];
+            if (v == nodata)
+                has_nodata = 0;
+        }
+    if (!r && !has_nodata) {
+        has_nodata = 1;
+        nodata = NAN;
+    }
+
+    /* A name of this call's own: concurrent workers write apart. */
+    char name[64];
+    snprintf(name, sizeof name, "/vsimem/cogtiler-tile-%p.tif", (void *)name);
+    GDALDriverH drv = GDALGetDriverByName("GTiff");
+    char *co[] = { "COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256",
+                   (char *)(nb > 1 ? "INTERLEAVE=PIXEL" : "INTERLEAVE=BAND"), NULL };
+    if (!drv) {
+        set_msg(msg, msgcap, "no GTiff driver");
+        return CT_EINTERNAL;
+    }
+    /* Internal, so the mask is in the bytes answered, not in a .msk beside. */
+    CPLSetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", "YES");
+    int err = CT_EINTERNAL;
+    GDALDatasetH ds = GDALCreate(drv, name, size, size, nb, dt, co);
+    if (!ds) {
+        set_msg(msg, msgcap, "cannot create the GeoTIFF");
+        goto out;
+    }
+    double res_x = (merc->maxx - merc->minx) / size, res_y = (merc->maxy - merc->miny) / size;
+    double gt[6] = { merc->minx, res_x, 0, merc->maxy, 0, -res_y };
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    int georef = srs && OSRImportFromEPSG(srs, 3857) == OGRERR_NONE &&
+                 GDALSetSpatialRef(ds, srs) == CE_None && GDALSetGeoTransform(ds, gt) == CE_None;
+    OSRDestroySpatialReference(srs);
+    if (!georef) {
+        set_msg(msg, msgcap, "cannot georeference the GeoTIFF");
+        goto out;
+    }
+    const GDALDataType bt = t->is_byte ? GDT_Byte : GDT_Float64;
+    const size_t bpp = t->is_byte ? 1 : sizeof(double);
+    double *fill = NULL;
+    if (has_nodata && !t->is_byte && !(fill = malloc(px * sizeof *fill))) {
+        err = CT_ENOMEM;
+        snprintf(msg, msgcap, "out of memory");
+        goto out;
+    }
+    int ok = 1;
+    for (int b = 0; b < nb && ok; b++) {
+        GDALRasterBandH h = GDALGetRasterBand(ds, b + 1);
+        const unsigned char *src = (const unsigned char *)t->data + (size_t)b * px * bpp;
+        if (has_nodata) {
+            ok &= GDALSetRasterNoDataValue(h, nodata) == CE_None;
+            if (fill) { /* masked cells take the nodata value */
+                memcpy(fill, src, px * sizeof *fill);
+                for (size_t i = 0; i < px; i++)
+                    if (!t->mask[i])
+                        fill[i] = nodata;
+                src = (const unsigned char *)fill;
+            }
+        }
+        ok &= GDALRasterIO(h, GF_Write, 0, 0, size, size, (void *)src, size, size, bt, 0, 0) ==
+              CE_None;
+    }
+    /* A Byte band with nodata: the masked cells are rewritten in place. */
+    uint8_t *bytefill = NULL;
+    if (ok && has_nodata && t->is_byte) {
+        if (!(bytefill = malloc(px))) {
+            free(fill);
+            err = CT_ENOMEM;
+            snprintf(msg, msgcap, "out of memory");
+            goto out;
+        }
+        for (int b = 0; b < nb && ok; b++) {
+            memcpy(bytefill, (const uint8_t *)t->data + (size_t)b * px, px);
+            for (size_t i = 0; i < px; i++)
+                if (!t->mask[i])
+                    bytefill[i] = (uint8_t)nodata;
+            ok &= GDALRasterIO(GDALGetRasterBand(ds, b + 1), GF_Write, 0, 0, size, size,
+                               bytefill, size, size, GDT_Byte, 0, 0) == CE_None;
+        }
+    }
+    free(fill);
+    free(bytefill);
+    if (ok && !has_nodata) {
+        ok = GDALCreateDatasetMaskBand(ds, GMF_PER_DATASET) == CE_None;
+        GDALRasterBandH m = ok ? GDALGetMaskBand(GDALGetRasterBand(ds, 1)) : NULL;
+        ok = m && GDALRasterIO(m, GF_Write, 0, 0, size, size, t->mask, size, size, GDT_Byte, 0,
+                               0) == CE_None;
+    }
+    if (!ok) {
+        set_msg(msg, msgcap, "cannot write the GeoTIFF");
+        goto out;
+    }
+    GDALClose(ds);
+    ds = NULL;
+    vsi_l_offset len = 0;
+    GByte *bytes = VSIGetMemFileBuffer(name, &len, FALSE);
+    if (!bytes || len == 0 || len > SIZE_MAX) {
+        set_msg(msg, msgcap, "cannot write the GeoTIFF");
+        goto out;
+    }
+    if (!(out->data = malloc((size_t)len))) {
+        err = CT_ENOMEM;
+        snprintf(msg, msgcap, "out of memory");
+        goto out;
+    }
+    memcpy(out->data, bytes, (size_t)len);
+    out->len = out->cap = (size_t)len;
+    err = CT_OK;
+out:
+    if (ds)
+        GDALClose(ds);
+    VSIUnlink(name);
+    CPLSetThreadLocalConfigOption("GDAL_TIFF_INTERNAL_MASK", NULL);
+    return err;
+}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "imgenc.h"
 #include "parse.h"
 #include "tilemath.h"
 
@@ -65,7 +66,7 @@ static int parse_tile(const char *p, const char *end, struct route *out)
         return CT_EINVAL;
     out->layer = seg[0];
 
-    /* Last segment: digits, optional "@2x", ".png". */
+    /* Last segment: digits, optional "@2x", "." and a format's extension. */
     const char *y = seg[3].p, *yend = seg[3].p + seg[3].n, *d = y;
     while (d < yend && *d >= '0' && *d <= '9')
         d++;
@@ -75,7 +76,7 @@ static int parse_tile(const char *p, const char *end, struct route *out)
         out->scale = 2;
         d += 3;
     }
-    if ((size_t)(yend - d) != 4 || memcmp(d, ".png", 4) != 0)
+    if (d == yend || *d != '.' || img_format_parse(d + 1, (size_t)(yend - d - 1), &out->format))
         return CT_EINVAL;
 
     uint64_t z, x, yy;

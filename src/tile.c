@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "colormap.h"
+#include "imgenc.h"
 #include "err.h"
 #include "tilemath.h"
 
@@ -68,6 +69,19 @@ static int choose_colors(struct raster *r, const struct tile_params *p, int nban
     return CT_OK;
 }
 
+/* Encodes a coloured tile in the format p asks for. */
+static int encode(const uint8_t *rgba, int size, const struct tile_params *p, int imagery,
+                  struct pngbuf *out, char *msg, size_t msgcap)
+{
+    const struct img_opts o = { .format = p->format,
+                                .lossy = p->format == IMG_WEBP && (imagery || p->quality),
+                                .quality = p->quality };
+    int err = imgenc_rgba(rgba, size, size, &o, out);
+    if (err)
+        snprintf(msg, msgcap, "cannot encode the %s tile", img_format_ext(p->format));
+    return err;
+}
+
 static int outside(int z, uint64_t x, uint64_t y, char *msg, size_t msgcap)
 {
     snprintf(msg, msgcap, "tile %d/%llu/%llu is outside the data", z, (unsigned long long)x,
@@ -119,6 +133,13 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, const struct ti
     }
     if ((err = raster_read(r, &win, size + 2 * pad, &ro, &t, msg, msgcap)))
         return err;
+    if (p->format == IMG_TIFF) { /* the values, not colours (no algorithm: params_check) */
+        const struct raster_info *in = raster_get_info(r);
+        err = raster_geotiff(r, p->nbands ? p->bands : NULL, &t, &merc,
+                             p->has_nodata || in->has_nodata,
+                             p->has_nodata ? p->nodata : in->nodata, out, msg, msgcap);
+        goto out;
+    }
     if (p->algorithm == ALGO_NONE &&
         (err = choose_colors(r, p, t.nbands, &spec, palette, msg, msgcap)))
         goto out;
@@ -145,7 +166,10 @@ int tile_render(struct raster *r, int z, uint64_t x, uint64_t y, const struct ti
         snprintf(msg, msgcap, "cannot colour this raster");
         goto out;
     }
-    err = pngenc_rgba(rgba, size, size, out);
+    /* imagery (bands shown as they are) is a photograph: lossy WebP unless asked
+     * otherwise; colours from a ramp or a palette stay exact */
+    err = encode(rgba, size, p, p->algorithm == ALGO_NONE && spec.mode == COLOR_RGB, out, msg,
+                 msgcap);
 out:
     free(rgba);
     raster_tile_free(&t);
@@ -175,6 +199,14 @@ int tile_render_derived(const struct derive *d, int z, uint64_t x, uint64_t y,
     }
     if ((err = derive_tile(d, &merc, size, (ll.miny + ll.maxy) / 2, v, state, msg, msgcap)))
         goto out;
+    if (p->format == IMG_TIFF) { /* the values: restricted as in statistics, scale_min - 1 */
+        for (size_t i = 0; i < px; i++)
+            if (state[i] == DERIVE_RESTRICTED)
+                v[i] = d->smin - 1;
+        struct raster_tile vt = { .size = size, .nbands = 1, .data = v, .mask = state };
+        err = raster_geotiff(NULL, NULL, &vt, &merc, 0, 0, out, msg, msgcap);
+        goto out;
+    }
     /* state as the mask: restricted cells are coloured, then painted over */
     struct raster_tile t = { .size = size, .nbands = 1, .is_byte = 0, .data = v, .mask = state };
     struct color_spec spec = { .mode = COLOR_RAMP, .lut_n = 256 };
@@ -195,7 +227,7 @@ int tile_render_derived(const struct derive *d, int z, uint64_t x, uint64_t y,
     for (size_t i = 0; i < px; i++)
         if (state[i] == DERIVE_RESTRICTED)
             memcpy(rgba + 4 * i, restricted, 4);
-    err = pngenc_rgba(rgba, size, size, out);
+    err = encode(rgba, size, p, 0, out, msg, msgcap);
 out:
     free(v);
     free(state);

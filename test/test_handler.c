@@ -168,7 +168,7 @@ static void test_bad_requests(void **state)
     expect_error("/tiles/world/a/0/0.png", NULL, 0, 400, "malformed");
     expect_error("/tiles/world/1/2/0.png", NULL, 0, 400, "out of range");
     expect_error("/tiles/world/31/0/0.png", NULL, 0, 400, "out of range");
-    expect_error("/tiles/world/1/0/0.webp", NULL, 0, 400, "malformed");
+    expect_error("/tiles/world/1/0/0.gif", NULL, 0, 400, "malformed");
     expect_error("/tiles/world/1/-1/0.png", NULL, 0, 400, NULL);
     struct kv q1[] = { { "colormap_name", "nope" } };
     expect_error("/tiles/world/0/0/0.png", q1, 1, 400, "colormap_name");
@@ -178,6 +178,15 @@ static void test_bad_requests(void **state)
     expect_error("/tiles/world/0/0/0.png", q3, 1, 400, "rescale");
     struct kv q4[] = { { "tilesize", "300" } };
     expect_error("/tiles/world/0/0/0.png", q4, 1, 400, "tilesize");
+    static const char *const bad_quality[] = { "0", "101", "8.5", "", "-1", "80x" };
+    for (size_t i = 0; i < sizeof bad_quality / sizeof bad_quality[0]; i++) {
+        struct kv q[] = { { "quality", bad_quality[i] } };
+        expect_error("/tiles/world/0/0/0.webp", q, 1, 400, "quality");
+    }
+    struct kv hs[] = { { "algorithm", "hillshade" } };
+    expect_error("/tiles/dem/14/8514/5833.tif", hs, 1, 400, "algorithm");
+    struct kv tf[] = { { "tile_format", "gif" } };
+    expect_error("/tiles/world/tilejson.json", tf, 1, 400, "tile_format");
     expect_error("/tiles/nosuch/0/0/0.png", NULL, 0, 404, "unknown layer");
     expect_error("/nowhere", NULL, 0, 404, NULL);
     expect_error("/tiles/world/0/0", NULL, 0, 404, NULL);

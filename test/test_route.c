@@ -34,7 +34,13 @@ static void test_route_table(void **state)
         { "/tiles/demo/1/ 1/0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
         { "/tiles/demo/1//0.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
         { "/tiles/demo/1/0/0", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
-        { "/tiles/demo/1/0/0.jpg", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.gif", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.PNG", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.jpeg", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.tiff", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0.png.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/1/0/0png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
         { "/tiles/demo/1/0/0.pngx", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
         { "/tiles/demo/1/0/0@3x.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
         { "/tiles/demo/1/0/.png", CT_EINVAL, ROUTE_TILE, NULL, 0, 0, 0, 0 },
@@ -117,6 +123,32 @@ static void test_route_uses_length(void **state)
         assert_int_not_equal(route_parse(p, n, &r) == CT_OK && r.kind == ROUTE_TILE, 1);
 }
 
+/* The extension names the tile's format, on both tile routes and with @2x. */
+static void test_route_formats(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path;
+        enum img_format want;
+        int scale;
+    } cases[] = {
+        { "/tiles/demo/1/0/0.png", IMG_PNG, 1 },      { "/tiles/demo/1/0/0.webp", IMG_WEBP, 1 },
+        { "/tiles/demo/1/0/0@2x.jpg", IMG_JPEG, 2 },  { "/tiles/demo/1/0/0.tif", IMG_TIFF, 1 },
+        { "/cog/tiles/1/0/0@2x.webp", IMG_WEBP, 2 },  { "/cog/tiles/1/0/0.tif", IMG_TIFF, 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct route r;
+        assert_int_equal(route_parse(cases[i].path, strlen(cases[i].path), &r), CT_OK);
+        assert_int_equal(r.kind, ROUTE_TILE);
+        if (r.format != cases[i].want || r.scale != cases[i].scale)
+            fail_msg("%s: format %d scale %d", cases[i].path, r.format, r.scale);
+    }
+    assert_string_equal(img_format_mime(IMG_WEBP), "image/webp");
+    assert_string_equal(img_format_mime(IMG_JPEG), "image/jpeg");
+    assert_string_equal(img_format_mime(IMG_TIFF), "image/tiff");
+    assert_string_equal(img_format_ext(IMG_JPEG), "jpg");
+}
+
 /* Every route answers GET, HEAD and OPTIONS; a path that is no route has no Allow. */
 static void test_allow(void **state)
 {
@@ -141,6 +173,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route_table),
         cmocka_unit_test(test_route_uses_length),
+        cmocka_unit_test(test_route_formats),
         cmocka_unit_test(test_allow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,8 +51,15 @@
     return s ? "?" + s : "";
   }
 
+  /* The layer's configured format ("format" in /layers); a browser cannot
+   * draw GeoTIFF tiles, so those layers are shown as PNG. */
+  function tileExt() {
+    var f = byName[current] && byName[current].format;
+    return f === "webp" || f === "jpg" ? f : "png";
+  }
+
   function tileUrl() {
-    return root + "tiles/" + encodeURIComponent(current) + "/{z}/{x}/{y}.png" + query();
+    return root + "tiles/" + encodeURIComponent(current) + "/{z}/{x}/{y}." + tileExt() + query();
   }
 
   function isOverlay(info) {

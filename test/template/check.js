@@ -391,7 +391,8 @@ check(fn.Environment && fn.Environment.Variables && 'COGTILER_FANOUT_CONCURRENCY
 const cp = Object.values(res).find((r) => r.Type === 'AWS::CloudFront::CachePolicy');
 const cpc = cp && cp.Properties.CachePolicyConfig;
 const keyParams = ['colormap_name', 'colormap', 'rescale', 'bidx', 'nodata', 'resampling', 'algorithm',
-    'algorithm_params', 'tilesize', 'url', 'expression', 'weights', 'remap'];
+    'algorithm_params', 'tilesize', 'url', 'expression', 'weights', 'remap', 'quality',
+    'tile_format'];
 const qs = cpc && cpc.ParametersInCacheKeyAndForwardedToOrigin.QueryStringsConfig;
 check(qs && qs.QueryStringBehavior === 'whitelist' &&
     JSON.stringify([...qs.QueryStrings].sort()) === JSON.stringify([...keyParams].sort()),
