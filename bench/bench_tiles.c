@@ -19,6 +19,7 @@
  * tile answers an unexpected HTTP status (a broken benchmark, not a slow one),
  * 2 for usage/set-up errors. */
 #include <errno.h>
+#include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -34,6 +35,7 @@
 #include "route.h"
 #include "runtime.h"
 #include "handler.h"
+#include "imgenc.h"
 #include "pngenc.h"
 #include "raster.h"
 #include "tilemath.h"
@@ -641,6 +643,153 @@ static long read_list(const char *file, struct listed **out)
     return (long)n;
 }
 
+/* --formats: every 200 tile of the list in each format, warm and in process:
+ * one untimed pass, then iter passes alternating the formats tile by tile.
+ * Prints per dataset the bytes per tile, the handler's median and p95 and the
+ * encode alone (imgenc_rgba on the decoded PNG tile; WebP both ways), then
+ * the cost of a million tiles with delivery. */
+enum { NFMT = 4 };
+static const char *const FMT_EXT[NFMT] = { "png", "webp", "jpg", "tif" };
+
+/* Delivery prices (us-east-1 / North America, on-demand, first tier): CloudFront
+ * egress to the internet per GB, CloudFront HTTPS requests, API Gateway HTTP
+ * API requests; with LAMBDA_* below the Lambda terms. Origin fetches from an
+ * AWS origin to CloudFront are free. */
+#define CF_EGRESS_USD_PER_GB 0.085
+#define CF_HTTPS_USD_PER_M 1.00
+#define HTTP_API_USD_PER_M 1.00
+#define FMT_LAMBDA_REQUEST_USD_PER_M 0.20
+#define FMT_LAMBDA_GB_SECOND_USD 0.0000166667
+#define FMT_LAMBDA_MB 1769
+
+static double encode_median(const uint8_t *rgba, int w, int h, const struct img_opts *o,
+                            int iter, double *times, size_t *bytes)
+{
+    for (int n = 0; n < iter; n++) {
+        struct pngbuf b;
+        double t0 = bench_now_ms();
+        int err = imgenc_rgba(rgba, w, h, o, &b);
+        times[n] = bench_now_ms() - t0;
+        *bytes = err ? 0 : b.len;
+        pngbuf_free(&b);
+    }
+    return bench_percentile(times, (size_t)iter, 0.5);
+}
+
+static int formats_main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: bench_tiles --formats CONFIG TILES ITER\n");
+        return 2;
+    }
+    int iter = parse_iter(argv[3]);
+    struct listed *tiles = NULL;
+    long n = read_list(argv[2], &tiles);
+    if (iter < 0 || n < 0)
+        return 2;
+    struct worker *wk = open_app(argv[1]);
+    if (!wk) {
+        free(tiles);
+        return 2;
+    }
+    long m = 0; /* the tiles that answer 200 */
+    for (long i = 0; i < n; i++)
+        if (tiles[i].expect == 200)
+            tiles[m++] = tiles[i];
+    double *wall = calloc((size_t)(m ? m : 1) * NFMT * (size_t)iter, sizeof *wall);
+    double *times = calloc((size_t)iter, sizeof *times);
+    double bytes[NFMT] = { 0 }, enc[5] = { 0 }, encb[5] = { 0 };
+    int rc = 0, nenc = 0;
+    if (!wall || !times) {
+        rc = 2;
+        goto done;
+    }
+    for (int pass = 0; pass <= iter; pass++)
+        for (long i = 0; i < m; i++)
+            for (int f = 0; f < NFMT; f++) {
+                char path[160];
+                snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.%s", tiles[i].layer,
+                         tiles[i].z, tiles[i].x, tiles[i].y, FMT_EXT[f]);
+                struct request req = { .method = "GET", .path = path,
+                                       .query = tiles[i].npairs ? tiles[i].pairs : NULL,
+                                       .nquery = tiles[i].npairs };
+                struct response resp;
+                double t0 = bench_now_ms();
+                handler_handle(wk, &req, &resp);
+                double ms = bench_now_ms() - t0;
+                if (resp.status != 200) {
+                    if (!tiles[i].failed)
+                        fprintf(stderr, "bench_tiles: %s: HTTP %d: %s\n", path, resp.status,
+                                resp.detail);
+                    tiles[i].failed = 1;
+                    rc = 1;
+                }
+                if (pass > 0)
+                    wall[((size_t)i * NFMT + (size_t)f) * (size_t)iter + (size_t)(pass - 1)] = ms;
+                else
+                    bytes[f] += (double)resp.len / (double)(m ? m : 1);
+                int w = 0, h = 0;
+                uint8_t *rgba = pass == 0 && f == 0 && resp.status == 200
+                                    ? bench_png_decode(resp.body, resp.len, &w, &h)
+                                    : NULL;
+                response_free(&resp);
+                if (!rgba)
+                    continue;
+                static const struct img_opts opts[5] = {
+                    { IMG_PNG, 0, 0 }, { IMG_WEBP, 0, 0 }, { IMG_WEBP, 1, 0 }, { IMG_JPEG, 0, 0 },
+                };
+                for (int k = 0; k < 4; k++) {
+                    size_t b = 0;
+                    enc[k] += encode_median(rgba, w, h, &opts[k], iter, times, &b);
+                    encb[k] += (double)b;
+                }
+                nenc++;
+                free(rgba);
+            }
+    const char *layer = m ? tiles[0].layer : "-";
+    printf("\n#### %s (%ld tiles, %d passes)\n\n", layer, m, iter);
+    printf("| format | mean bytes | bytes / PNG | tile median ms | tile p95 ms | $ egress per 1M "
+           "| $ Lambda per 1M | $ requests per 1M | $ total per 1M | largest term |\n");
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for (int f = 0; f < NFMT; f++) {
+        size_t k = 0, cnt = (size_t)m * (size_t)iter;
+        double *all = malloc((cnt ? cnt : 1) * sizeof *all);
+        if (!all)
+            continue;
+        for (long i = 0; i < m; i++)
+            for (int p = 0; p < iter; p++)
+                all[k++] = wall[((size_t)i * NFMT + (size_t)f) * (size_t)iter + (size_t)p];
+        double med = bench_percentile(all, k, 0.5), p95 = bench_percentile(all, k, 0.95);
+        free(all);
+        /* a million tiles, each rendered once and delivered once */
+        double egress = bytes[f] * 1e6 / 1e9 * CF_EGRESS_USD_PER_GB;
+        double billed = ceil(med) < 1 ? 1 : ceil(med);
+        double lambda = FMT_LAMBDA_REQUEST_USD_PER_M +
+                        billed / 1000.0 * FMT_LAMBDA_MB / 1024.0 * FMT_LAMBDA_GB_SECOND_USD * 1e6;
+        double reqs = CF_HTTPS_USD_PER_M + HTTP_API_USD_PER_M;
+        const char *big = egress >= lambda && egress >= reqs ? "egress"
+                          : lambda >= reqs                   ? "Lambda"
+                                                             : "requests";
+        printf("| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", FMT_EXT[f],
+               bytes[f], bytes[0] > 0 ? bytes[f] / bytes[0] : 0, med, p95, egress, lambda, reqs,
+               egress + lambda + reqs, big);
+    }
+    if (nenc) {
+        static const char *const names[4] = { "PNG", "WebP lossless", "WebP lossy (q80)",
+                                              "JPEG (q85)" };
+        printf("\nEncode alone (imgenc_rgba on the decoded PNG tiles, mean of the per-tile "
+               "medians of %d calls):\n\n| encoder | ms | bytes |\n|---|---:|---:|\n", iter);
+        for (int k = 0; k < 4; k++)
+            printf("| %s | %.2f | %.0f |\n", names[k], enc[k] / nenc, encb[k] / nenc);
+    }
+done:
+    free(wall);
+    free(times);
+    free(tiles);
+    close_app(wk);
+    return rc;
+}
+
 /* --warm: one untimed pass over the list (opens the sources, fills GDAL's
  * caches), then iter timed passes; each timed call prints
  * "S warm LAYER KIND Z/X/Y STATUS WALL_MS CPU_MS BYTES", and at the end
@@ -706,6 +855,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "--warm") == 0)
         return warm_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "--formats") == 0)
+        return formats_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "--time") == 0)
         return bench_time_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "--check") == 0)
@@ -716,6 +867,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_tiles CONFIG.json [ITER]\n"
                         "       bench_tiles --list [SEED]\n"
                         "       bench_tiles --warm CONFIG TILES ITER\n"
+                        "       bench_tiles --formats CONFIG TILES ITER\n"
                         "       bench_tiles --time STATS -- CMD [ARG...] [-- CMD [ARG...]]...\n"
                         "       bench_tiles --check A.png B.png\n"
                         "       bench_tiles --report SAMPLES\n");

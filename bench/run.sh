@@ -13,6 +13,11 @@
 #               their inputs' tiles rendered alone, warm, in process,
 #               interleaved, on every tile of the layer's bounds at z11-z13
 #               (bench/overlay.sh)
+#   formats     every 200 tile of the list as .png, .webp, .jpg and .tif, warm, in
+#               process, the formats alternated tile by tile: bytes per tile,
+#               tile median and p95, encode alone, and the cost of a million
+#               tiles with delivery (CloudFront egress and requests, API
+#               Gateway, Lambda) per format (bench_tiles --formats)
 #   lambda      the Lambda runtime's cold start through the Runtime API emulator
 #   bundle      the Lambda zip (make bundle): zipped and unzipped size, process
 #               start, cold start through the emulator, peak RSS, beside the
@@ -51,8 +56,9 @@
 #   BENCH_ITER        timed calls per tile in the breakdown section (30)
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
-#   BENCH_SECTIONS    sections to run (default "compare breakdown overlay lambda bundle
+#   BENCH_SECTIONS    sections to run (default "compare breakdown overlay formats lambda bundle
 #                     remote concurrency zonal fanout faults soak")
+#   BENCH_FORMATS_ITER timed passes of the formats section (10)
 #   BENCH_OVERLAY_ITER timed passes over the overlay section's tiles (30): see
 #                     bench/overlay.sh
 #   BENCH_ZONAL_REPS, BENCH_ZONAL_SIZES, BENCH_ZONAL_DEM: see bench/zonal.sh
@@ -78,13 +84,14 @@ case $BOOTSTRAP in /*) ;; *) BOOTSTRAP=$PWD/$BOOTSTRAP ;; esac
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WARM_ITER=${BENCH_WARM_ITER:-20}
+FORMATS_ITER=${BENCH_FORMATS_ITER:-10}
 PROC_REPS=${BENCH_PROC_REPS:-2}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-4}
 WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown overlay lambda bundle remote concurrency zonal fanout faults soak}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown overlay formats lambda bundle remote concurrency zonal fanout faults soak}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -535,6 +542,33 @@ section_breakdown() {
 section_overlay() {
     say "overlay: derived tiles against their inputs' tiles alone (${BENCH_OVERLAY_ITER:-30} passes)"
     bench/overlay.sh "$bench" "$BOOTSTRAP"
+}
+
+# Tile formats: bench_tiles --formats on each dataset's tiles of the list.
+section_formats() {
+    local rc=0 layer
+    say "formats: png, webp, jpg, tif on every tile ($FORMATS_ITER passes)"
+    echo
+    echo "## Tile formats and the cost of delivery"
+    echo
+    cat <<EOF
+Every tile of the list that answers 200, in each format, warm and in process
+(\`bench_tiles --formats\`: one untimed pass, then $FORMATS_ITER passes that
+alternate the formats tile by tile). WebP is lossless for coloured tiles (dem)
+and lossy (quality 80) for imagery; JPEG quality 85; GeoTIFF holds the source's
+values (DEFLATE). *Cost of a million tiles*, each rendered once and delivered
+once (a CloudFront miss): CloudFront egress at \$0.085/GB (first 10 TB, North
+America) of the mean bytes, CloudFront HTTPS requests \$1.00/M plus API Gateway
+HTTP API \$1.00/M ("requests"), and Lambda at 1,769 MB (one vCPU): \$0.20/M
+plus the tile median rounded up to the ms. A CloudFront hit costs only the
+egress and CloudFront's request fee.
+EOF
+    [ -n "${LAYERS:-}" ] || load_tiles
+    for layer in $LAYERS; do
+        grep "^$layer " "$TILES" >"$OUT/tiles_$layer.txt"
+        "$bench" --formats "$CONFIG" "$OUT/tiles_$layer.txt" "$FORMATS_ITER" || rc=1
+    done
+    return "$rc"
 }
 
 # Lambda cold start through the Runtime API emulator (test/lambda_emulator.js):

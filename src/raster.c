@@ -1410,8 +1410,10 @@ int raster_geotiff(const struct raster *r, const int *bands, const struct raster
     char name[64];
     snprintf(name, sizeof name, "/vsimem/cogtiler-tile-%p.tif", (void *)name);
     GDALDriverH drv = GDALGetDriverByName("GTiff");
+    /* The horizontal predictor (floating point for floats) before DEFLATE. */
     char *co[] = { "COMPRESS=DEFLATE", "TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256",
-                   (char *)(nb > 1 ? "INTERLEAVE=PIXEL" : "INTERLEAVE=BAND"), NULL };
+                   (char *)(nb > 1 ? "INTERLEAVE=PIXEL" : "INTERLEAVE=BAND"),
+                   (char *)(GDALDataTypeIsFloating(dt) ? "PREDICTOR=3" : "PREDICTOR=2"), NULL };
     if (!drv) {
         set_msg(msg, msgcap, "no GTiff driver");
         return CT_EINTERNAL;

@@ -10,9 +10,9 @@ mkdir -p test/out
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
     --suppressions=test/valgrind.supp)
 programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport test_stats test_geojson test_coverage test_statistics test_overlay"
-# the programs, three local renders, three zonal statistics runs, a part event and a
+# the programs, three local renders, four in the other formats, three zonal statistics runs, a part event and a
 # refused polygon, four derived-layer requests, two renders over HTTP
-plan $(( $(wc -w <<<"$programs") + 3 + 3 + 2 + 4 + 2 ))
+plan $(( $(wc -w <<<"$programs") + 3 + 4 + 3 + 2 + 4 + 2 ))
 # vg_run NAME WANT_STATUS COMMAND...: valgrind itself exits 99 on an error.
 vg_run() {
   local name=$1 want=$2 rc; shift 2
@@ -29,6 +29,14 @@ for t in $programs; do
 done
 vg_run "bootstrap tile 0/0/0" 0 ./bootstrap tile 0/0/0 -o test/out/valgrind.png
 vg_run "bootstrap tile 3/1/1 --tilesize 512" 0 ./bootstrap tile 3/1/1 --tilesize 512 -o test/out/valgrind.png
+vg_run "bootstrap tile as WebP (lossy imagery, alpha)" 0 ./bootstrap tile 9/145/221 \
+  --source test/data/rasterio/RGBA.byte.tif -o test/out/valgrind.webp
+vg_run "bootstrap tile as lossless WebP (viridis DEM)" 0 ./bootstrap tile 15/17029/11667 \
+  --source test/data/titiler/dem.tif --colormap viridis --rescale 1600,2020 -o test/out/valgrind.webp
+vg_run "bootstrap tile as JPEG (transparency over white)" 0 ./bootstrap tile 9/145/221 \
+  --source test/data/rasterio/RGBA.byte.tif -o test/out/valgrind.jpg
+vg_run "bootstrap tile as GeoTIFF (Float32, nodata; RGBA, internal mask)" 0 ./bootstrap tile 15/17029/11667 \
+  --source test/data/titiler/dem.tif -o test/out/valgrind.tif
 vg_run "bootstrap tile outside the data (exit 3)" 3 ./bootstrap tile 5/0/0 --source test/data/rasterio/byte.tif -o test/out/valgrind.png
 vg_run "bootstrap stats, exact coverage, a polygon with a hole, categories" 0 ./bootstrap stats \
   --source test/data/rio-tiler/cog_cmap.tif --geojson test/data/zones/cmap_hole.geojson \

@@ -77,7 +77,7 @@ function watch(page) {
   });
   page.on("response", (r) => {
     const u = new URL(r.url());
-    if (!/^\/tiles\/[^/]+\/\d+\/\d+\/\d+(@2x)?\.png$/.test(u.pathname)) return;
+    if (!/^\/tiles\/[^/]+\/\d+\/\d+\/\d+(@2x)?\.(png|webp|jpg)$/.test(u.pathname)) return;
     w.pending.push(r.body().then(
       (b) => w.tiles.push({ url: r.url(), status: r.status(), type: r.headers()["content-type"],
                             size: pngSize(b) }),
@@ -91,14 +91,17 @@ async function settle(w) {
   w.pending = [];
 }
 
-function checkTiles(w, what, minCount) {
-  const bad = w.tiles.filter((t) => t.status !== 200 || t.type !== "image/png" || !t.size ||
+// type: the Content-Type every tile must have; the size is read from PNG
+// tiles here, and from what the browser decoded for the others (testClientPage).
+function checkTiles(w, what, minCount, type = "image/png") {
+  const png = type === "image/png";
+  const bad = w.tiles.filter((t) => t.status !== 200 || t.type !== type || (png && (!t.size ||
                                     !((t.size[0] === 256 && t.size[1] === 256) ||
-                                      (t.size[0] === 512 && t.size[1] === 512)));
+                                      (t.size[0] === 512 && t.size[1] === 512)))));
   ok(w.tiles.length >= minCount, `${what}: at least ${minCount} tiles requested`,
      `${w.tiles.length} tiles`);
   ok(bad.length === 0 && w.failed.length === 0,
-     `${what}: every tile is 200 image/png of 256x256 or 512x512`,
+     `${what}: every tile is 200 ${type}${png ? " of 256x256 or 512x512" : ""}`,
      JSON.stringify(bad.slice(0, 3).concat(w.failed.slice(0, 3))));
   ok(w.errors.length === 0, `${what}: no console errors`, w.errors.slice(0, 3).join(" | "));
 }
@@ -231,15 +234,25 @@ async function waitReady(page, what) {
   }
 }
 
-async function testClientPage(context, origin, server, name, title) {
+// ext: the tile format the page asks for (leaflet.html takes ?ext=).
+async function testClientPage(context, origin, server, name, title, ext = "png") {
   const page = await context.newPage();
   const w = watch(page);
-  await page.goto(`${origin}/pages/${name}.html?server=${encodeURIComponent(server)}`);
+  const type = { png: "image/png", webp: "image/webp", jpg: "image/jpeg" }[ext];
+  await page.goto(`${origin}/pages/${name}.html?server=${encodeURIComponent(server)}&ext=${ext}`);
   if (await waitReady(page, title)) {
     await page.waitForTimeout(300); // let the last frame paint
     await settle(w);
-    checkTiles(w, title, 12);
-    await checkPicture(page, title, `${name}.png`, { boundaries: true });
+    checkTiles(w, title, 12, type);
+    if (ext !== "png") {
+      const imgs = await page.$$eval("img.leaflet-tile", (v) =>
+        v.map((i) => [i.complete, i.naturalWidth, i.naturalHeight, i.src]));
+      const bad = imgs.filter((d) => !d[0] || d[1] !== 256 || d[2] !== 256 || !d[3].endsWith("." + ext));
+      ok(imgs.length >= 12 && bad.length === 0,
+         `${title}: Chromium decoded every .${ext} tile at 256x256`,
+         `${imgs.length} tiles, bad: ${JSON.stringify(bad.slice(0, 3))}`);
+    }
+    await checkPicture(page, title, `${name}${ext === "png" ? "" : "-" + ext}.png`, { boundaries: true });
   }
   await page.close();
 }
@@ -557,6 +570,8 @@ async function main() {
     pages = await startPageServer();
     const origin = pages.origin;
     await testClientPage(context, origin, server.url, "leaflet", "Leaflet");
+    await testClientPage(context, origin, server.url, "leaflet", "Leaflet (WebP tiles)", "webp");
+    await testClientPage(context, origin, server.url, "leaflet", "Leaflet (JPEG tiles)", "jpg");
     await testClientPage(context, origin, server.url, "ol", "OpenLayers");
     await testClientPage(context, origin, server.url, "maplibre", "MapLibre GL");
     await testViewer(context, server.url);
