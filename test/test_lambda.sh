@@ -76,6 +76,20 @@ invoke_cli "bootstrap invoke FILE (HTTP API event)" "$ev/http_v2.json"
 invoke_cli "bootstrap invoke on stdin (REST API event)" <"$ev/rest_v1.json"
 invoke_cli "bootstrap invoke - (ALB event)" - <"$ev/alb.json"
 
+# Other formats through an event: WebP and GeoTIFF bodies are base64 with their
+# Content-Type, the bytes bootstrap tile writes.
+for ext in webp jpg tif; do
+  derive http_v2 "fmt_$ext" '.rawPath = $p | .requestContext.http.path = $p' --arg p "/tiles/bluemarble/2/1/1.$ext"
+  "$BOOTSTRAP" tile 2/1/1 --config data/layers.json -o "$out/ref.$ext" 2>/dev/null
+  env -u AWS_LAMBDA_RUNTIME_API COGTILER_CONFIG=data/layers.json "$BOOTSTRAP" invoke "$out/fmt_$ext.json" \
+    >"$out/fmt.out" 2>/dev/null
+  got=$(jq -r '"\(.statusCode) \(.isBase64Encoded) \(.headers["Content-Type"] // .headers["content-type"])"' "$out/fmt.out" 2>/dev/null)
+  jq -r '.body // empty' "$out/fmt.out" 2>/dev/null | base64 -d >"$out/fmt.bin" 2>/dev/null
+  want="200 true $(case $ext in webp) echo image/webp ;; jpg) echo image/jpeg ;; tif) echo image/tiff ;; esac)"
+  [ "$got" = "$want" ] && cmp -s "$out/fmt.bin" "$out/ref.$ext"
+  verdict $? "a .$ext tile through an HTTP API event: $want, the bytes bootstrap tile writes" "$got"
+done
+
 # The viewer through API Gateway under a named stage: /prod/map/LAYER is the
 # page, its links relative so they stay under /prod.
 derive http_v2_stage page '.rawQueryString = "" | .queryStringParameters = null | with_path("/map/bluemarble")'
