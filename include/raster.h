@@ -108,7 +108,8 @@ int raster_point(struct raster *r, double lon, double lat, double *values, int m
  * EPSG:3857 window merc, as a GeoTIFF of its values (GDAL's GTiff driver,
  * DEFLATE): the type the source stores (the union of the bands'), the
  * window's geotransform and EPSG:3857, masked cells set to nodata when
- * has_nodata and the type holds it, else an internal per-dataset mask. r NULL:
+ * has_nodata, the type holds it and no valid cell does, else an internal
+ * per-dataset mask (none when every cell is valid). r NULL:
  * a derived band, Float32 with NaN as nodata unless has_nodata. 0 and *out
  * (free with pngbuf_free), or CT_ENOMEM / CT_EINTERNAL with a message. */
 int raster_geotiff(const struct raster *r, const int *bands, const struct raster_tile *t,

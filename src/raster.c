@@ -1366,6 +1366,40 @@ static int holds_value(GDALDataType dt, double v)
     return dt == GDT_Float64;
 }
 
+/* Writes t's bands into ds; with has_nodata, masked cells take nodata (in a
+ * scratch copy) and each band declares it. 1, 0 when GDAL fails, or -1 when
+ * out of memory. */
+static int write_values(GDALDatasetH ds, const struct raster_tile *t, int has_nodata,
+                        double nodata)
+{
+    const size_t px = (size_t)t->size * (size_t)t->size;
+    const size_t bpp = t->is_byte ? 1 : sizeof(double);
+    unsigned char *scratch = has_nodata ? malloc(px * bpp) : NULL;
+    if (has_nodata && !scratch)
+        return -1;
+    int ok = 1;
+    for (int b = 0; b < t->nbands && ok; b++) {
+        GDALRasterBandH h = GDALGetRasterBand(ds, b + 1);
+        const unsigned char *src = (const unsigned char *)t->data + (size_t)b * px * bpp;
+        if (has_nodata) {
+            memcpy(scratch, src, px * bpp);
+            for (size_t i = 0; i < px; i++)
+                if (!t->mask[i]) {
+                    if (t->is_byte)
+                        scratch[i] = (uint8_t)nodata; /* a Byte value: holds_value() */
+                    else
+                        ((double *)scratch)[i] = nodata;
+                }
+            src = scratch;
+            ok = GDALSetRasterNoDataValue(h, nodata) == CE_None;
+        }
+        ok = ok && GDALRasterIO(h, GF_Write, 0, 0, t->size, t->size, (void *)src, t->size,
+                                t->size, t->is_byte ? GDT_Byte : GDT_Float64, 0, 0) == CE_None;
+    }
+    free(scratch);
+    return ok;
+}
+
 int raster_geotiff(const struct raster *r, const int *bands, const struct raster_tile *t,
                    const struct bbox *merc, int has_nodata, double nodata,
                    struct pngbuf *out, char *msg, size_t msgcap)
@@ -1405,6 +1439,7 @@ int raster_geotiff(const struct raster *r, const int *bands, const struct raster
         has_nodata = 1;
         nodata = NAN;
     }
+    const int all_valid = memchr(t->mask, 0, px) == NULL; /* then no mask either */
 
     /* A name of this call's own: concurrent workers write apart. */
     char name[64];
@@ -1436,52 +1471,13 @@ int raster_geotiff(const struct raster *r, const int *bands, const struct raster
         set_msg(msg, msgcap, "cannot georeference the GeoTIFF");
         goto out;
     }
-    const GDALDataType bt = t->is_byte ? GDT_Byte : GDT_Float64;
-    const size_t bpp = t->is_byte ? 1 : sizeof(double);
-    double *fill = NULL;
-    if (has_nodata && !t->is_byte && !(fill = malloc(px * sizeof *fill))) {
+    int ok = write_values(ds, t, has_nodata, nodata);
+    if (ok < 0) {
         err = CT_ENOMEM;
         snprintf(msg, msgcap, "out of memory");
         goto out;
     }
-    int ok = 1;
-    for (int b = 0; b < nb && ok; b++) {
-        GDALRasterBandH h = GDALGetRasterBand(ds, b + 1);
-        const unsigned char *src = (const unsigned char *)t->data + (size_t)b * px * bpp;
-        if (has_nodata) {
-            ok &= GDALSetRasterNoDataValue(h, nodata) == CE_None;
-            if (fill) { /* masked cells take the nodata value */
-                memcpy(fill, src, px * sizeof *fill);
-                for (size_t i = 0; i < px; i++)
-                    if (!t->mask[i])
-                        fill[i] = nodata;
-                src = (const unsigned char *)fill;
-            }
-        }
-        ok &= GDALRasterIO(h, GF_Write, 0, 0, size, size, (void *)src, size, size, bt, 0, 0) ==
-              CE_None;
-    }
-    /* A Byte band with nodata: the masked cells are rewritten in place. */
-    uint8_t *bytefill = NULL;
-    if (ok && has_nodata && t->is_byte) {
-        if (!(bytefill = malloc(px))) {
-            free(fill);
-            err = CT_ENOMEM;
-            snprintf(msg, msgcap, "out of memory");
-            goto out;
-        }
-        for (int b = 0; b < nb && ok; b++) {
-            memcpy(bytefill, (const uint8_t *)t->data + (size_t)b * px, px);
-            for (size_t i = 0; i < px; i++)
-                if (!t->mask[i])
-                    bytefill[i] = (uint8_t)nodata;
-            ok &= GDALRasterIO(GDALGetRasterBand(ds, b + 1), GF_Write, 0, 0, size, size,
-                               bytefill, size, size, GDT_Byte, 0, 0) == CE_None;
-        }
-    }
-    free(fill);
-    free(bytefill);
-    if (ok && !has_nodata) {
+    if (ok && !has_nodata && !all_valid) {
         ok = GDALCreateDatasetMaskBand(ds, GMF_PER_DATASET) == CE_None;
         GDALRasterBandH m = ok ? GDALGetMaskBand(GDALGetRasterBand(ds, 1)) : NULL;
         ok = m && GDALRasterIO(m, GF_Write, 0, 0, size, size, t->mask, size, size, GDT_Byte, 0,
