@@ -27,11 +27,12 @@ enum route_kind {
     ROUTE_POINT,     /* "/tiles/LAYER/point/LON,LAT"; "/cog/point/LON,LAT" (adhoc) */
     ROUTE_MAP,       /* "/map/LAYER" : the map page opened on LAYER */
     ROUTE_STATISTICS,/* "/statistics/LAYER"; "/cog/statistics" (adhoc): POST a GeoJSON body */
+    ROUTE_WMTS,      /* "/tiles/LAYER/WMTSCapabilities.xml"; "/cog/WMTSCapabilities.xml" (adhoc) */
 };
 
 struct route {
     enum route_kind kind;
-    struct strview layer;   /* ROUTE_TILE, _INFO, _TILEJSON, _POINT, _MAP, _STATISTICS */
+    struct strview layer;   /* ROUTE_TILE, _INFO, _TILEJSON, _POINT, _MAP, _STATISTICS, _WMTS */
     struct strview asset;   /* ROUTE_STATIC, ROUTE_COLORMAP */
     int z;
     uint64_t x, y;

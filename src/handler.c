@@ -4,6 +4,7 @@
 #include "handler.h"
 
 #include <cJSON.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 
 #include "assets.h"
+#include "buf.h"
 #include "colormap.h"
 #include "derive.h"
 #include "err.h"
@@ -703,72 +705,111 @@ static int valid_host(const char *h)
     return 1;
 }
 
-/* GET /tiles/LAYER/tilejson.json: TileJSON 3.0.0 with an absolute tiles URL
- * (public_url, else X-Forwarded-Proto + Host + API stage), carrying the
- * request's query parameters into it, once they are known to render. */
-static void handle_tilejson(struct worker *w, const struct request *req, const struct route *rt,
-                            struct response *resp)
+/* What TileJSON and the WMTS capabilities describe: a layer (or url=) whose
+ * tiles are asked with the request's parameters, checked as a tile's would
+ * be; its tile format (tile_format=, else the layer's) and the absolute base
+ * of the service's URLs. */
+struct tileset {
+    struct target t;
+    struct tile_params p;
+    struct derive_params dp;
+    struct raster_info dinfo;
+    const struct raster_info *in;
+    enum img_format format;
+    char base[2048];
+};
+
+/* Fills *ts for the request; 0, or -1 with the error answered in resp. */
+static int tileset_open(struct worker *w, const struct request *req, const struct route *rt,
+                        struct tileset *ts, struct response *resp)
 {
     const struct config *c = app_config(worker_app(w));
     const char *host = request_header(req, "Host");
     char msg[256];
     if (!c->public_url && host && !valid_host(host)) {
         set_error(resp, CT_EINVAL, "Host: not a valid host[:port]");
-        return;
+        return -1;
     }
-    struct target t;
-    struct tile_params p;
-    if (find_target(w, req, rt, &t, resp))
-        return;
-    struct derive_params dp;
-    int err = params_tile(req, t.layer, 1, &p, msg, sizeof msg);
+    if (find_target(w, req, rt, &ts->t, resp))
+        return -1;
+    int err = params_tile(req, ts->t.layer, 1, &ts->p, msg, sizeof msg);
     if (!err)
-        err = params_derive(req, t.layer, &dp, msg, sizeof msg);
-    /* the tiles' format: tile_format= (TiTiler's name), else the layer's */
-    enum img_format format = t.layer ? t.layer->format : IMG_PNG;
+        err = params_derive(req, ts->t.layer, &ts->dp, msg, sizeof msg);
+    ts->format = ts->t.layer ? ts->t.layer->format : IMG_PNG;
     const char *tf = request_query(req, "tile_format");
-    if (!err && tf && img_format_parse(tf, strlen(tf), &format)) {
+    if (!err && tf && img_format_parse(tf, strlen(tf), &ts->format)) {
         err = CT_EINVAL;
         snprintf(msg, sizeof msg, "tile_format: expected png, webp, jpg or tif");
     }
-    p.format = format;
+    ts->p.format = ts->format;
     if (err) {
         set_error(resp, err, msg);
-        return;
+        return -1;
     }
-    struct raster_info dinfo;
-    const struct raster_info *in = target_info(w, req, rt, &t, &dinfo, resp);
-    if (!in)
-        return;
-    if (!is_derived(&t) && !dp.expression && (err = params_check(&p, in, msg, sizeof msg))) {
+    if (!(ts->in = target_info(w, req, rt, &ts->t, &ts->dinfo, resp)))
+        return -1;
+    if (!is_derived(&ts->t) && !ts->dp.expression &&
+        (err = params_check(&ts->p, ts->in, msg, sizeof msg))) {
         set_error(resp, err, msg);
-        return;
+        return -1;
     }
-    char url[8192] = "";
+    ts->base[0] = '\0';
     if (c->public_url) {
-        snprintf(url, sizeof url, "%s", c->public_url);
+        snprintf(ts->base, sizeof ts->base, "%s", c->public_url);
     } else if (host && *host) {
         const char *proto = request_header(req, "X-Forwarded-Proto");
-        snprintf(url, sizeof url, "%s://%s%s", proto && !strcmp(proto, "https") ? "https" : "http",
-                 host, req->base_path ? req->base_path : "");
+        snprintf(ts->base, sizeof ts->base, "%s://%s%s",
+                 proto && !strcmp(proto, "https") ? "https" : "http", host,
+                 req->base_path ? req->base_path : "");
     }
-    size_t n = strlen(url);
-    while (n && url[n - 1] == '/')
-        url[--n] = '\0';
-    const char *ext = img_format_ext(format);
+    size_t n = strlen(ts->base);
+    while (n && ts->base[n - 1] == '/')
+        ts->base[--n] = '\0';
+    return 0;
+}
+
+/* Appends the tiles' URL path (from base) with the format's extension and the
+ * request's query parameters that render the tile: the describing route's
+ * own (tile_format; a WMTS client's SERVICE, REQUEST, VERSION) are left out.
+ * z, x, y: the placeholders' text. */
+static void tileset_url(const struct tileset *ts, const struct request *req, const struct route *rt,
+                        const char *z, const char *x, const char *y, enum img_format f,
+                        char *url, size_t cap)
+{
+    static const char *const own[] = { "tile_format", "service", "request", "version",
+                                       "acceptversions" };
     if (rt->adhoc)
-        snprintf(url + n, sizeof url - n, "/cog/tiles/{z}/{x}/{y}.%s", ext);
+        snprintf(url, cap, "%s/cog/tiles/%s/%s/%s.%s", ts->base, z, x, y, img_format_ext(f));
     else
-        snprintf(url + n, sizeof url - n, "/tiles/%s/{z}/{x}/{y}.%s", t.name, ext);
+        snprintf(url, cap, "%s/tiles/%s/%s/%s/%s.%s", ts->base, ts->t.name, z, x, y,
+                 img_format_ext(f));
     for (size_t i = 0, k = 0; i < req->nquery; i++) {
-        if (req->query[i].key && !strcmp(req->query[i].key, "tile_format"))
-            continue; /* TileJSON's own: the extension of the tiles' URL */
-        strncat(url, k++ ? "&" : "?", sizeof url - strlen(url) - 1);
-        url_encode(url, sizeof url, req->query[i].key ? req->query[i].key : "");
-        strncat(url, "=", sizeof url - strlen(url) - 1);
-        url_encode(url, sizeof url, req->query[i].value ? req->query[i].value : "");
+        const char *key = req->query[i].key ? req->query[i].key : "";
+        int skip = 0;
+        for (size_t j = 0; j < sizeof own / sizeof own[0]; j++)
+            skip |= !strcasecmp(key, own[j]);
+        if (skip)
+            continue;
+        strncat(url, k++ ? "&" : "?", cap - strlen(url) - 1);
+        url_encode(url, cap, key);
+        strncat(url, "=", cap - strlen(url) - 1);
+        url_encode(url, cap, req->query[i].value ? req->query[i].value : "");
     }
-    cJSON *o = describe(&t, in);
+}
+
+/* GET /tiles/LAYER/tilejson.json: TileJSON 3.0.0 with an absolute tiles URL
+ * (public_url, else X-Forwarded-Proto + Host + API stage), carrying the
+ * request's query parameters into it, once they are known to render. */
+static void handle_tilejson(struct worker *w, const struct request *req, const struct route *rt,
+                            struct response *resp)
+{
+    struct tileset ts;
+    if (tileset_open(w, req, rt, &ts, resp))
+        return;
+    char url[8192];
+    tileset_url(&ts, req, rt, "{z}", "{x}", "{y}", ts.format, url, sizeof url);
+    const struct raster_info *in = ts.in;
+    cJSON *o = describe(&ts.t, in);
     if (o) {
         cJSON_AddStringToObject(o, "tilejson", "3.0.0");
         cJSON *tiles = cJSON_AddArrayToObject(o, "tiles");
@@ -786,6 +827,130 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
     }
     set_json(resp, o);
     resp->cache_control = CACHE_PAGE;
+}
+
+/* Appends text to b with XML's five special characters escaped. */
+static void xml_text(struct buf *b, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        const char *e = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
+                        : *p == '"' ? "&quot;" : *p == '\'' ? "&apos;" : NULL;
+        buf_add(b, e ? e : p, e ? strlen(e) : 1);
+    }
+}
+
+/* Appends printf-formatted text (no XML escaping: numbers and fixed names). */
+static void xml_raw(struct buf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* The OGC's GoogleMapsCompatible well-known scale set: the scale denominator
+ * of zoom 0 (0.28 mm pixels), and the matrix's top left corner. */
+#define WMTS_SCALE0 559082264.0287178
+#define WMTS_ORIGIN 20037508.3427892
+
+/* GET /tiles/LAYER/WMTSCapabilities.xml: OGC WMTS 1.0.0, RESTful, one layer
+ * in the GoogleMapsCompatible tile matrix set up to the layer's maxzoom, its
+ * limits the tiles that touch the data, one ResourceURL per format served
+ * (the layer's first), carrying the request's rendering parameters. */
+static void handle_wmts(struct worker *w, const struct request *req, const struct route *rt,
+                        struct response *resp)
+{
+    struct tileset ts;
+    if (tileset_open(w, req, rt, &ts, resp))
+        return;
+    const struct raster_info *in = ts.in;
+    int minz, maxz;
+    zoom_range(in, &minz, &maxz);
+    struct bbox ll = in->lonlat;
+    if (ll.minx > ll.maxx) { /* across the antimeridian: the whole width */
+        ll.minx = -180;
+        ll.maxx = 180;
+    }
+    ll.minx = fmax(ll.minx, -180);
+    ll.maxx = fmin(ll.maxx, 180);
+    ll.miny = fmax(ll.miny, -TILEMATH_MAXLAT);
+    ll.maxy = fmin(ll.maxy, TILEMATH_MAXLAT);
+    const char *title = ts.t.name;
+    struct buf b = { 0 };
+    xml_raw(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<Capabilities xmlns=\"http://www.opengis.net/wmts/1.0\" "
+                "xmlns:ows=\"http://www.opengis.net/ows/1.1\" "
+                "xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+                "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                "xsi:schemaLocation=\"http://www.opengis.net/wmts/1.0 "
+                "http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd\" "
+                "version=\"1.0.0\">\n"
+                "<ows:ServiceIdentification><ows:Title>cogtiler</ows:Title>"
+                "<ows:ServiceType>OGC WMTS</ows:ServiceType>"
+                "<ows:ServiceTypeVersion>1.0.0</ows:ServiceTypeVersion>"
+                "</ows:ServiceIdentification>\n<Contents>\n<Layer>\n<ows:Title>");
+    xml_text(&b, title);
+    xml_raw(&b, "</ows:Title>\n");
+    if (ts.t.layer && ts.t.layer->attribution) {
+        xml_raw(&b, "<ows:Abstract>");
+        xml_text(&b, ts.t.layer->attribution);
+        xml_raw(&b, "</ows:Abstract>\n");
+    }
+    xml_raw(&b, "<ows:WGS84BoundingBox><ows:LowerCorner>%.9g %.9g</ows:LowerCorner>"
+                "<ows:UpperCorner>%.9g %.9g</ows:UpperCorner></ows:WGS84BoundingBox>\n"
+                "<ows:Identifier>", ll.minx, ll.miny, ll.maxx, ll.maxy);
+    xml_text(&b, title);
+    xml_raw(&b, "</ows:Identifier>\n<Style isDefault=\"true\"><ows:Identifier>default"
+                "</ows:Identifier></Style>\n");
+    enum img_format order[4] = { ts.format };
+    for (int f = IMG_PNG, k = 1; f <= IMG_TIFF; f++)
+        if ((enum img_format)f != ts.format)
+            order[k++] = (enum img_format)f;
+    for (int k = 0; k < 4; k++)
+        xml_raw(&b, "<Format>%s</Format>\n", img_format_mime(order[k]));
+    xml_raw(&b, "<TileMatrixSetLink><TileMatrixSet>GoogleMapsCompatible</TileMatrixSet>"
+                "<TileMatrixSetLimits>\n");
+    for (int z = minz; z <= maxz; z++) {
+        uint64_t x0 = 0, y0 = 0, x1 = (1ULL << z) - 1, y1 = x1; /* (in range: clamped above) */
+        tilemath_lonlat_to_tile(ll.minx, ll.maxy, z, &x0, &y0);
+        tilemath_lonlat_to_tile(ll.maxx, ll.miny, z, &x1, &y1);
+        xml_raw(&b, "<TileMatrixLimits><TileMatrix>%d</TileMatrix><MinTileRow>%llu</MinTileRow>"
+                    "<MaxTileRow>%llu</MaxTileRow><MinTileCol>%llu</MinTileCol><MaxTileCol>%llu"
+                    "</MaxTileCol></TileMatrixLimits>\n", z, (unsigned long long)y0,
+                (unsigned long long)y1, (unsigned long long)x0, (unsigned long long)x1);
+    }
+    xml_raw(&b, "</TileMatrixSetLimits></TileMatrixSetLink>\n");
+    for (int k = 0; k < 4; k++) {
+        char url[8192];
+        tileset_url(&ts, req, rt, "{TileMatrix}", "{TileCol}", "{TileRow}", order[k], url,
+                    sizeof url);
+        xml_raw(&b, "<ResourceURL format=\"%s\" resourceType=\"tile\" template=\"",
+                img_format_mime(order[k]));
+        xml_text(&b, url);
+        xml_raw(&b, "\"/>\n");
+    }
+    xml_raw(&b, "</Layer>\n<TileMatrixSet><ows:Identifier>GoogleMapsCompatible</ows:Identifier>"
+                "<ows:SupportedCRS>urn:ogc:def:crs:EPSG::3857</ows:SupportedCRS>"
+                "<WellKnownScaleSet>urn:ogc:def:wkss:OGC:1.0:GoogleMapsCompatible"
+                "</WellKnownScaleSet>\n");
+    for (int z = 0; z <= maxz; z++)
+        xml_raw(&b, "<TileMatrix><ows:Identifier>%d</ows:Identifier>"
+                    "<ScaleDenominator>%.10g</ScaleDenominator>"
+                    "<TopLeftCorner>%.10f %.10f</TopLeftCorner><TileWidth>256</TileWidth>"
+                    "<TileHeight>256</TileHeight><MatrixWidth>%llu</MatrixWidth>"
+                    "<MatrixHeight>%llu</MatrixHeight></TileMatrix>\n",
+                z, WMTS_SCALE0 / ldexp(1.0, z), -WMTS_ORIGIN, WMTS_ORIGIN,
+                1ULL << z, 1ULL << z);
+    xml_raw(&b, "</TileMatrixSet>\n</Contents>\n</Capabilities>\n");
+    if (b.oom) {
+        buf_free(&b);
+        set_error(resp, CT_ENOMEM, NULL);
+        return;
+    }
+    set_body(resp, "application/xml", CACHE_PAGE, b.p, b.n);
 }
 
 /* GET /tiles/LAYER/point/LON,LAT: the band values there. */
@@ -1282,6 +1447,7 @@ static void dispatch(struct worker *w, const struct request *req, struct respons
     case ROUTE_LAYERS: handle_layers(w, resp); return;
     case ROUTE_INFO: handle_info(w, req, &rt, resp); return;
     case ROUTE_TILEJSON: handle_tilejson(w, req, &rt, resp); return;
+    case ROUTE_WMTS: handle_wmts(w, req, &rt, resp); return;
     case ROUTE_POINT: handle_point(w, req, &rt, resp); return;
     case ROUTE_STATISTICS: handle_statistics(w, req, &rt, resp); return;
     case ROUTE_NONE: break;

@@ -50,8 +50,11 @@ static int parse_tile(const char *p, const char *end, struct route *out)
     /* A trailing '/' or more segments: no such route. */
     if (nseg < 2 || p != end || end[-1] == '/')
         return CT_ENOROUTE;
-    if (nseg == 2 && (strview_eq(seg[1], "info") || strview_eq(seg[1], "tilejson.json"))) {
-        out->kind = strview_eq(seg[1], "info") ? ROUTE_INFO : ROUTE_TILEJSON;
+    if (nseg == 2 && (strview_eq(seg[1], "info") || strview_eq(seg[1], "tilejson.json") ||
+                      strview_eq(seg[1], "WMTSCapabilities.xml"))) {
+        out->kind = strview_eq(seg[1], "info")            ? ROUTE_INFO
+                    : strview_eq(seg[1], "tilejson.json") ? ROUTE_TILEJSON
+                                                          : ROUTE_WMTS;
         out->layer = seg[0];
         return valid_layer(seg[0]) ? CT_OK : CT_EINVAL;
     }
@@ -185,7 +188,8 @@ const char *route_allow(enum route_kind kind)
     case ROUTE_INFO:
     case ROUTE_TILEJSON:
     case ROUTE_POINT:
-    case ROUTE_MAP: return "GET, HEAD, OPTIONS";
+    case ROUTE_MAP:
+    case ROUTE_WMTS: return "GET, HEAD, OPTIONS";
     case ROUTE_STATISTICS: return "POST, OPTIONS";
     }
     return NULL;

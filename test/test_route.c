@@ -84,6 +84,11 @@ static void test_route_table(void **state)
         { "/tiles/../info", CT_EINVAL, ROUTE_INFO, NULL, 0, 0, 0, 0 },
         { "/tiles/demo/other", CT_ENOROUTE, ROUTE_INFO, NULL, 0, 0, 0, 0 },
         { "/tiles/demo/info/", CT_ENOROUTE, ROUTE_INFO, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/WMTSCapabilities.xml", CT_OK, ROUTE_WMTS, "demo", 0, 0, 0, 0 },
+        { "/cog/WMTSCapabilities.xml", CT_OK, ROUTE_WMTS, "cog", 0, 0, 0, 0 },
+        { "/tiles/../WMTSCapabilities.xml", CT_EINVAL, ROUTE_WMTS, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/wmtscapabilities.xml", CT_ENOROUTE, ROUTE_WMTS, NULL, 0, 0, 0, 0 },
+        { "/tiles/demo/WMTSCapabilities.xml/", CT_ENOROUTE, ROUTE_WMTS, NULL, 0, 0, 0, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct route r;
@@ -94,7 +99,7 @@ static void test_route_table(void **state)
             continue;
         assert_int_equal(r.kind, cases[i].kind);
         if (r.kind == ROUTE_INFO || r.kind == ROUTE_TILEJSON || r.kind == ROUTE_POINT ||
-            r.kind == ROUTE_MAP)
+            r.kind == ROUTE_MAP || r.kind == ROUTE_WMTS)
             assert_true(strview_eq(r.layer, cases[i].layer));
         if (r.kind == ROUTE_POINT)
             assert_true(r.lon == 2.5 && r.lat == -48.75);
@@ -156,6 +161,7 @@ static void test_allow(void **state)
     assert_null(route_allow(ROUTE_NONE));
     for (int k = ROUTE_INDEX; k <= ROUTE_MAP; k++)
         assert_string_equal(route_allow((enum route_kind)k), "GET, HEAD, OPTIONS");
+    assert_string_equal(route_allow(ROUTE_WMTS), "GET, HEAD, OPTIONS");
     struct route r;
     assert_int_equal(route_parse("/nope", 5, &r), CT_ENOROUTE);
     assert_int_equal(r.kind, ROUTE_NONE);

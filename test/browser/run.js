@@ -573,6 +573,7 @@ async function main() {
     await testClientPage(context, origin, server.url, "leaflet", "Leaflet (WebP tiles)", "webp");
     await testClientPage(context, origin, server.url, "leaflet", "Leaflet (JPEG tiles)", "jpg");
     await testClientPage(context, origin, server.url, "ol", "OpenLayers");
+    await testClientPage(context, origin, server.url, "ol-wmts", "OpenLayers WMTS");
     await testClientPage(context, origin, server.url, "maplibre", "MapLibre GL");
     await testViewer(context, server.url);
     await testOverlay(context);
