@@ -341,13 +341,19 @@ static unsigned long row_cost(const uint8_t *b, size_t n)
  *   PAETH rather than UP: UP is smaller on this tile but 8-37 % larger on the
  *   over-zoomed ones (bluemarble 6/32/32: 16253 vs 14267, rgb3857 11/582/880:
  *   13955 vs 11931) and 5 % on Sentinel-2 (tci 10/579/415: 73008 vs 69338).
- *   zlib RLE is smaller on noisy and over-zoomed tiles (tci 10/579/415: 64501;
- *   large 12/2317/1663: 7925 vs 9612) but 0.6 ms slower on this one.
- * RGBA, tci edge 10/580/417: before 21848 / 1.25; PAETH + zlib RLE: 21200 /
- *   0.98; PAETH + libdeflate 1: 25220 / 1.01 (+19 %; 11-15 % on the other
- *   edge tiles: libdeflate's short matches cost more than the literals they
- *   replace in noisy data next to runs of clear pixels); libdeflate 6: 22241
- *   / 2.45; 9: 21230 / 15.7. zlib RLE ignores the level (1 = 6).
+ *   zlib RLE is 0.5-0.7 ms slower than libdeflate 1 where the filtered
+ *   bytes are mostly literals (here 38 % zeros; rgb3857 9/145/220, 14 %:
+ *   147705 / 2.16 vs 148293 / 1.43) but as fast or faster and 0-18 % smaller
+ *   where they are mostly zeros (large 12/2317/1663, 98 %: 7868 / 0.39 vs
+ *   9555 / 0.52; tci 10/579/415, 58 %: 64444 / 1.26 vs 69281 / 1.02;
+ *   bluemarble 4/0/0, 90 %: 11336 vs 13110): hence C_RUNS. Its threshold
+ *   (half) leaves out bluemarble 2/2/2 (43 % zeros; RLE 8 % smaller, 0.6 ms
+ *   slower). Counting the zeros: 0.05 ms.
+ * RGBA, tci edge 10/580/417 (93 % zeros): before 21848 / 1.25; PAETH + zlib
+ *   RLE: 21200 / 0.98; PAETH + libdeflate 1: 25220 / 1.01 (+19 %; 11-15 % on
+ *   the other edge tiles: libdeflate's short matches cost more than the
+ *   literals they replace in noisy data next to runs of clear pixels);
+ *   libdeflate 6: 22241 / 2.45; 9: 21230 / 15.7. zlib RLE ignores the level.
  * Palette, the viridis DEM's tiles at z15-z17 (bytes / bytes of a plain
  *   RGBA PNG at libpng's level 6): before, indices in order of appearance,
  *   0.58-0.96; chain-ordered indices (chain_order) with SUB/UP per row and
@@ -358,8 +364,12 @@ static unsigned long row_cost(const uint8_t *b, size_t n)
  *   smaller at z17; filter NONE alone (the usual advice for palettes, right
  *   for unordered indices): 0.61-0.68. Counting non-zero bytes or estimating
  *   the row's entropy instead of row_cost(): within 1-3 %, mostly larger.
- * Grey and grey + alpha: no bench dataset; as palette and RGBA. */
-enum codec { C_LIBDEFLATE, C_ZLIB_RLE };
+ * Grey and grey + alpha: no bench dataset; as palette and RGBA.
+ *
+ * C_RUNS: zlib RLE when at least half the filtered bytes are zeros (its cost
+ * is per literal: on such data it is as fast as libdeflate 1 and smaller),
+ * else libdeflate. */
+enum codec { C_LIBDEFLATE, C_ZLIB_RLE, C_RUNS };
 
 struct policy {
     unsigned filters; /* bit (1 << F_x) per candidate filter */
@@ -370,9 +380,9 @@ struct policy {
 static const struct policy POLICY[] = {
     [L_PALETTE] = { 1u << F_SUB | 1u << F_UP, C_LIBDEFLATE, 6 },
     [L_GREY] = { 1u << F_SUB | 1u << F_UP, C_LIBDEFLATE, 6 },
-    [L_GREY_ALPHA] = { 1u << F_PAETH, C_ZLIB_RLE, 6 },
-    [L_RGB] = { 1u << F_PAETH, C_LIBDEFLATE, 1 },
-    [L_RGBA] = { 1u << F_PAETH, C_ZLIB_RLE, 6 },
+    [L_GREY_ALPHA] = { 1u << F_PAETH, C_RUNS, 1 },
+    [L_RGB] = { 1u << F_PAETH, C_RUNS, 1 },
+    [L_RGBA] = { 1u << F_PAETH, C_RUNS, 1 },
 };
 
 /* The IDAT payload before compression: each row's filter type byte and its
@@ -559,8 +569,15 @@ int pngenc_rgba(const uint8_t *rgba, int w, int h, struct pngbuf *out)
     if (!img)
         goto out;
     err = filter_image(&plan, rgba, w, h, rowbytes, bpp, img);
+    struct policy pol = POLICY[plan.layout];
+    if (pol.codec == C_RUNS) {
+        size_t zeros = 0;
+        for (size_t i = 0; i < imglen; i++)
+            zeros += img[i] == 0;
+        pol.codec = zeros >= imglen / 2 ? C_ZLIB_RLE : C_LIBDEFLATE;
+    }
     if (!err)
-        err = compress_image(&POLICY[plan.layout], img, imglen, &z, &zlen);
+        err = compress_image(&pol, img, imglen, &z, &zlen);
     if (!err)
         err = write_png(&plan, w, h, z, zlen, out);
 out:
