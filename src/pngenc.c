@@ -486,32 +486,24 @@ out:
 
 /* The PNG around the compressed image data z: libpng writes the container
  * (signature, IHDR, PLTE, tRNS, chunk framing and CRCs), the IDAT data is
- * ours. Returns CT_OK or CT_EINTERNAL (out freed). */
+ * ours. Returns CT_OK, CT_ENOMEM or CT_EINTERNAL (out freed). */
 static int write_png(const struct plan *p, int w, int h, const uint8_t *z, size_t zlen,
                      struct pngbuf *out)
 {
-    png_structp png = NULL;
-    png_infop info = NULL;
-    int err = CT_EINTERNAL;
-    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    if (!png)
-        goto out;
-    info = png_create_info_struct(png);
-    if (!info)
-        goto out;
-    if (setjmp(png_jmpbuf(png))) {
-        err = CT_EINTERNAL;
-        pngbuf_free(out);
-        goto out;
-    }
-    png_set_write_fn(png, out, write_cb, flush_cb);
     /* room for the whole file (PLTE and tRNS are at most 780 bytes), so
      * write_cb does not grow the buffer chunk by chunk */
     out->cap = zlen + 1024 + 12 * (zlen / IDAT_MAX);
     if (!(out->data = malloc(out->cap))) {
         out->cap = 0;
-        goto out;
+        return CT_ENOMEM;
     }
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info)
+        goto fail;
+    if (setjmp(png_jmpbuf(png)))
+        goto fail;
+    png_set_write_fn(png, out, write_cb, flush_cb);
     static const int types[] = { PNG_COLOR_TYPE_PALETTE, PNG_COLOR_TYPE_GRAY,
                                  PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                  PNG_COLOR_TYPE_RGBA };
@@ -537,10 +529,12 @@ static int write_png(const struct plan *p, int w, int h, const uint8_t *z, size_
         png_write_chunk(png, (png_const_bytep) "IDAT", z + off,
                         zlen - off < IDAT_MAX ? zlen - off : IDAT_MAX);
     png_write_chunk(png, (png_const_bytep) "IEND", NULL, 0);
-    err = CT_OK;
-out:
+    png_destroy_write_struct(&png, &info);
+    return CT_OK;
+fail: /* png and info are not assigned after setjmp: safe to use here */
     png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
-    return err;
+    pngbuf_free(out);
+    return CT_EINTERNAL;
 }
 
 int pngenc_rgba(const uint8_t *rgba, int w, int h, struct pngbuf *out)
