@@ -348,7 +348,7 @@ static unsigned long row_cost(const uint8_t *b, size_t n)
  *   9555 / 0.52; tci 10/579/415, 58 %: 64444 / 1.26 vs 69281 / 1.02;
  *   bluemarble 4/0/0, 90 %: 11336 vs 13110): hence C_RUNS. Its threshold
  *   (half) leaves out bluemarble 2/2/2 (43 % zeros; RLE 8 % smaller, 0.6 ms
- *   slower). Counting the zeros: 0.05 ms.
+ *   slower). The zeros are counted in every 8th row.
  * RGBA, tci edge 10/580/417 (93 % zeros): before 21848 / 1.25; PAETH + zlib
  *   RLE: 21200 / 0.98; PAETH + libdeflate 1: 25220 / 1.01 (+19 %; 11-15 % on
  *   the other edge tiles: libdeflate's short matches cost more than the
@@ -564,11 +564,12 @@ int pngenc_rgba(const uint8_t *rgba, int w, int h, struct pngbuf *out)
         goto out;
     err = filter_image(&plan, rgba, w, h, rowbytes, bpp, img);
     struct policy pol = POLICY[plan.layout];
-    if (pol.codec == C_RUNS) {
-        size_t zeros = 0;
-        for (size_t i = 0; i < imglen; i++)
-            zeros += img[i] == 0;
-        pol.codec = zeros >= imglen / 2 ? C_ZLIB_RLE : C_LIBDEFLATE;
+    if (pol.codec == C_RUNS) { /* zeros counted in every 8th row: 0.007 ms, not 0.05 */
+        size_t zeros = 0, seen = 0;
+        for (size_t y = 0; y < (size_t)h; y += 8, seen += rowbytes + 1)
+            for (size_t i = 0; i <= rowbytes; i++)
+                zeros += img[y * (rowbytes + 1) + i] == 0;
+        pol.codec = zeros >= seen / 2 ? C_ZLIB_RLE : C_LIBDEFLATE;
     }
     if (!err)
         err = compress_image(&pol, img, imglen, &z, &zlen);
