@@ -21,7 +21,7 @@ endif
 # pkg-config is asked only when building, so `make deps` works before it exists.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
-LDLIBS += $(PKG_LIBS) -lgomp -lm -lpthread
+LDLIBS += $(PKG_LIBS) -ldeflate -lgomp -lm -lpthread
 
 LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/params.c \
             src/config.c src/colormap.c src/raster.c src/pngenc.c src/tile.c src/page.c \
@@ -40,7 +40,7 @@ ASSETS := index.html=web/index.html viewer.js=web/viewer.js viewer.css=web/viewe
 all: bootstrap
 
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
-BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libcjson-dev \
+BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libdeflate-dev libcjson-dev \
               libmicrohttpd-dev libcurl4-openssl-dev libmuparser-dev \
               libwebp-dev libjpeg-dev
 TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev \
