@@ -100,7 +100,7 @@ $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 # FUZZ_SECONDS in the release build's run from its seed folder; a SANITIZE= run
 # only replays the seeds and kept crashers (plain replay programs).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := event custom query url geojson expr
+FUZZ_TARGETS := event custom query url geojson expr png
 # The event target links the transport's own files and cJSON only: proof that
 # the Lambda event parser depends on the transport contract, not on GDAL.
 FUZZ_SRC_event := src/event.c src/http.c src/err.c src/route.c src/parse.c src/tilemath.c
@@ -113,6 +113,9 @@ FUZZ_LIBS_geojson := -lcjson
 # Band math: the user's text into muparser (a C++ library) and out.
 FUZZ_SRC_expr := src/expr.c
 FUZZ_LIBS_expr := -lmuparser
+# The PNG encoder (our own row filters and compression choice), decoded back by libpng.
+FUZZ_SRC_png := src/pngenc.c
+FUZZ_LIBS_png := -lpng16 -ldeflate -lz
 FUZZ_SRC_query := src/params.c src/parse.c src/route.c src/tilemath.c src/http.c src/custom.c
 FUZZERS := $(if $(SANITIZE),,$(FUZZ_TARGETS:%=build/rel/fuzz_%))
 REPLAYS := $(FUZZ_TARGETS:%=$(B)/fuzz_%_replay)

@@ -4,7 +4,8 @@
 # query values and tile paths (target "query", seeds test/query-corpus/) and
 # the url= allow-list (target "url", seeds test/url-corpus/) and the statistics
 # body reader (target "geojson", seeds test/geojson-corpus/) and band math
-# through muparser (target "expr", seeds test/expr-corpus/).
+# through muparser (target "expr", seeds test/expr-corpus/) and the PNG
+# encoder, decoded back by libpng (target "png", seeds test/png-corpus/).
 # For each target, the plain replay program runs the seeds and every kept
 # crasher (test/fuzz/crashers/TARGET/); then, when libFuzzer builds exist,
 # each is fuzzed for FUZZ_SECONDS and anything found is kept as a regression
@@ -14,7 +15,7 @@ set -u
 . test/lib/tap.sh
 out=test/out/fuzz
 secs=${FUZZ_SECONDS:-20}
-targets="event:test/events custom:test/custom-corpus query:test/query-corpus url:test/url-corpus geojson:test/geojson-corpus expr:test/expr-corpus"
+targets="event:test/events custom:test/custom-corpus query:test/query-corpus url:test/url-corpus geojson:test/geojson-corpus expr:test/expr-corpus png:test/png-corpus"
 fuzzing=0
 [ "${FUZZ_WITH_LIBFUZZER:-}" = 1 ] && [ "$secs" -gt 0 ] && fuzzing=1
 # each target: its replay, and its fuzzing run when fuzzing
