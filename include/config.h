@@ -49,6 +49,10 @@ struct layer_conf {
     double rescale_min, rescale_max;
     enum img_format format; /* "format": the tile format TileJSON and the viewer ask
                                for (IMG_PNG when not given) */
+    const char *resampling; /* "resampling": tiles' default (a gdalwarp -r name), or NULL */
+    int has_minzoom, minzoom; /* "minzoom" / "maxzoom": what clients are told (TileJSON,
+                                 WMTS, /layers) instead of the data's zoom range */
+    int has_maxzoom, maxzoom;
 };
 
 struct config {
@@ -58,6 +62,9 @@ struct config {
     char *tile_cache_control; /* Cache-Control of tiles; NULL = CONFIG_TILE_CACHE */
     char *cors_origin;        /* Access-Control-Allow-Origin; NULL = "*" */
     char *public_url;         /* base of absolute URLs (e.g. the CloudFront domain), or NULL */
+    char *origin_secret;      /* when the X-Cogtiler-Origin-Secret header carries it, the
+                                 request came through our CloudFront distribution and its
+                                 X-Forwarded-Host names the public host; or NULL */
     char **allowed_prefixes;  /* url= may read under these (http(s):// or s3://); none = off */
     size_t nallowed;
     int dataset_ttl_s;        /* an open dataset is reopened after this long (0 = never) */

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "expr.h"
 #include "parse.h"
 #include "source.h"
+#include "tilemath.h"
 
 static char *dupstr(const char *s)
 {
@@ -129,9 +131,10 @@ static int add_prefix(struct config *c, const char *prefix, size_t n, char *msg,
 int config_apply_env(struct config *c, char *msg, size_t msgcap)
 {
     static const char *const vars[] = { "COGTILER_CACHE_CONTROL", "COGTILER_CORS_ORIGIN",
-                                        "COGTILER_PUBLIC_URL" };
-    char **dest[] = { &c->tile_cache_control, &c->cors_origin, &c->public_url };
-    for (size_t i = 0; i < 3; i++) {
+                                        "COGTILER_PUBLIC_URL", "COGTILER_ORIGIN_SECRET" };
+    char **dest[] = { &c->tile_cache_control, &c->cors_origin, &c->public_url,
+                      &c->origin_secret };
+    for (size_t i = 0; i < 4; i++) {
         const char *v = getenv(vars[i]);
         if (!v)
             continue;
@@ -214,6 +217,7 @@ void config_free(struct config *c)
     free(c->tile_cache_control);
     free(c->cors_origin);
     free(c->public_url);
+    free(c->origin_secret);
     free_prefixes(c);
     memset(c, 0, sizeof *c);
 }
@@ -468,6 +472,31 @@ static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf
         l->rescale_min = a->valuedouble;
         l->rescale_max = b->valuedouble;
     }
+    const cJSON *rsm = cJSON_GetObjectItemCaseSensitive(item, "resampling");
+    if (rsm && (!cJSON_IsString(rsm) || !(l->resampling = parse_resampling(rsm->valuestring)))) {
+        snprintf(msg, msgcap, "layer \"%s\": \"resampling\" must be nearest, bilinear, cubic, "
+                              "average or mode", name);
+        return CT_ECONFIG;
+    }
+    static const char *const zooms[] = { "minzoom", "maxzoom" };
+    int *zdest[] = { &l->minzoom, &l->maxzoom }, *zhas[] = { &l->has_minzoom, &l->has_maxzoom };
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *zj = cJSON_GetObjectItemCaseSensitive(item, zooms[i]);
+        if (zj && (!cJSON_IsNumber(zj) || zj->valuedouble != floor(zj->valuedouble) ||
+                   zj->valuedouble < 0 || zj->valuedouble > TILEMATH_MAXZ)) {
+            snprintf(msg, msgcap, "layer \"%s\": \"%s\" must be a whole number 0..%d", name,
+                     zooms[i], TILEMATH_MAXZ);
+            return CT_ECONFIG;
+        }
+        if (zj) {
+            *zhas[i] = 1;
+            *zdest[i] = (int)zj->valuedouble;
+        }
+    }
+    if (l->has_minzoom && l->has_maxzoom && l->minzoom > l->maxzoom) {
+        snprintf(msg, msgcap, "layer \"%s\": \"minzoom\" above \"maxzoom\"", name);
+        return CT_ECONFIG;
+    }
     const cJSON *fm = cJSON_GetObjectItemCaseSensitive(item, "format");
     if (fm && (!cJSON_IsString(fm) || img_format_parse(fm->valuestring,
                                                         strlen(fm->valuestring), &l->format))) {
@@ -570,9 +599,11 @@ int config_parse(const char *json, const char *basedir, struct config *out, char
     if ((err = resolve_derived(out, names, msg, msgcap)))
         goto out;
     err = CT_ECONFIG;
-    static const char *const strings[] = { "cache_control", "cors_origin", "public_url" };
-    char **dest[] = { &out->tile_cache_control, &out->cors_origin, &out->public_url };
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const strings[] = { "cache_control", "cors_origin", "public_url",
+                                           "origin_secret" };
+    char **dest[] = { &out->tile_cache_control, &out->cors_origin, &out->public_url,
+                      &out->origin_secret };
+    for (size_t i = 0; i < 4; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, strings[i]);
         if (!v)
             continue;

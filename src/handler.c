@@ -549,8 +549,10 @@ static void handle_colormap(struct strview name, struct response *resp)
 
 /* Zoom limits from the data's resolution: maxzoom is the first zoom whose
  * pixels are as fine as the data's; minzoom the zoom at which the whole
- * raster fits in about one tile. */
-static void zoom_range(const struct raster_info *in, int *minz, int *maxz)
+ * raster fits in about one tile; each replaced by the layer's "minzoom" /
+ * "maxzoom" when configured (l may be NULL). */
+static void zoom_range(const struct layer_conf *l, const struct raster_info *in, int *minz,
+                       int *maxz)
 {
     double z0 = tilemath_resolution(0, 256);
     double zmax = in->merc_res > 0 ? ceil(log2(z0 / in->merc_res) - 0.1) : 0;
@@ -558,6 +560,12 @@ static void zoom_range(const struct raster_info *in, int *minz, int *maxz)
     double zmin = in->merc_res > 0 ? floor(log2(z0 / (in->merc_res * fmax(big, 1.0)))) : 0;
     *maxz = zmax < 0 ? 0 : zmax > TILEMATH_MAXZ ? TILEMATH_MAXZ : (int)zmax;
     *minz = zmin < 0 ? 0 : zmin > *maxz ? *maxz : (int)zmin;
+    if (l && l->has_maxzoom) /* the configuration's, checked minzoom <= maxzoom */
+        *maxz = l->maxzoom;
+    if (l && l->has_minzoom)
+        *minz = l->minzoom;
+    if (*minz > *maxz)
+        *minz = *maxz;
 }
 
 static void add_bounds(cJSON *o, const struct raster_info *in)
@@ -571,7 +579,7 @@ static void add_bounds(cJSON *o, const struct raster_info *in)
 static cJSON *describe(const struct target *t, const struct raster_info *in)
 {
     int minz, maxz;
-    zoom_range(in, &minz, &maxz);
+    zoom_range(t->layer, in, &minz, &maxz);
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -705,6 +713,22 @@ static int valid_host(const char *h)
     return 1;
 }
 
+/* True when the request came through the distribution of template.yaml: it
+ * carries the configured origin secret (compared in constant time). Only
+ * then is its X-Forwarded-Host, which a CloudFront Function copies from the
+ * viewer's Host, trusted; anyone else could send one. */
+static int from_distribution(const struct config *c, const struct request *req)
+{
+    const char *got = request_header(req, "X-Cogtiler-Origin-Secret");
+    if (!c->origin_secret || !*c->origin_secret || !got)
+        return 0;
+    size_t n = strlen(c->origin_secret), m = strlen(got);
+    unsigned char diff = n != m;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(c->origin_secret[i] ^ (i < m ? got[i] : 0));
+    return diff == 0;
+}
+
 /* What TileJSON and the WMTS capabilities describe: a layer (or url=) whose
  * tiles are asked with the request's parameters, checked as a tile's would
  * be; its tile format (tile_format=, else the layer's) and the absolute base
@@ -754,8 +778,15 @@ static int tileset_open(struct worker *w, const struct request *req, const struc
         return -1;
     }
     ts->base[0] = '\0';
+    const char *fwd = from_distribution(c, req) ? request_header(req, "X-Forwarded-Host") : NULL;
+    if (fwd && !valid_host(fwd)) {
+        set_error(resp, CT_EINVAL, "X-Forwarded-Host: not a valid host[:port]");
+        return -1;
+    }
     if (c->public_url) {
         snprintf(ts->base, sizeof ts->base, "%s", c->public_url);
+    } else if (fwd) { /* the viewer's host, over HTTPS (the distribution redirects HTTP) */
+        snprintf(ts->base, sizeof ts->base, "https://%s", fwd);
     } else if (host && *host) {
         const char *proto = request_header(req, "X-Forwarded-Proto");
         snprintf(ts->base, sizeof ts->base, "%s://%s%s",
@@ -821,7 +852,7 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
         double lat = (fmax(in->lonlat.miny, -TILEMATH_MAXLAT) +
                       fmin(in->lonlat.maxy, TILEMATH_MAXLAT)) / 2;
         int minz, maxz;
-        zoom_range(in, &minz, &maxz);
+        zoom_range(ts.t.layer, in, &minz, &maxz);
         double center[3] = { lon, lat, minz };
         cJSON_AddItemToObject(o, "center", cJSON_CreateDoubleArray(center, 3));
     }
@@ -868,7 +899,7 @@ static void handle_wmts(struct worker *w, const struct request *req, const struc
         return;
     const struct raster_info *in = ts.in;
     int minz, maxz;
-    zoom_range(in, &minz, &maxz);
+    zoom_range(ts.t.layer, in, &minz, &maxz);
     struct bbox ll = in->lonlat;
     if (ll.minx > ll.maxx) { /* across the antimeridian: the whole width */
         ll.minx = -180;
@@ -989,7 +1020,7 @@ static void derived_point(struct worker *w, const struct request *req, const str
     if (!err)
         err = derive_build(w, t, NULL, &dp, NULL, req->deadline_ms, &d, msg, sizeof msg);
     if (!err) {
-        zoom_range(&in, &minz, &maxz);
+        zoom_range(NULL, &in, &minz, &maxz); /* the data's finest zoom, not a configured one */
         const double res = tilemath_resolution(maxz, 256), half = tilemath_resolution(0, 1) / 2;
         double mx, my;
         tilemath_lonlat_to_merc(rt->lon, rt->lat, &mx, &my);

@@ -187,6 +187,8 @@ int params_tile(const struct request *req, const struct layer_conf *defaults, in
         snprintf(msg, msgcap, "resampling: expected nearest, bilinear, cubic, average or mode");
         return CT_EINVAL;
     }
+    if (!rs && defaults)
+        p->resampling = defaults->resampling; /* the layer's, or NULL */
     const char *q = request_query(req, "quality");
     if (q) {
         uint64_t v;

@@ -17,7 +17,8 @@ static void test_valid(void **state)
                        "\"s3\":{\"source\":\"s3://bucket/k/z.tif\",\"requester_pays\":true,"
                        "\"unsigned\":false},"
                        "\"d\":{\"source\":\"NETCDF:f.nc:var\"},"
-                       "\"e\":{\"source\":\"dir/a:b.tif\"}}}";
+                       "\"e\":{\"source\":\"dir/a:b.tif\",\"format\":\"webp\","
+                       "\"resampling\":\"bilinear\",\"minzoom\":2,\"maxzoom\":9}}}";
     assert_int_equal(config_parse(json, "/base", &c, msg, sizeof msg), CT_OK);
     assert_int_equal(c.nlayers, 6);
     assert_int_equal(c.default_layer, 1);
@@ -34,6 +35,13 @@ static void test_valid(void **state)
     assert_false(c.layers[0].has_rescale);
     assert_string_equal(c.layers[1].attribution, "\xc2\xa9 Someone");
     assert_null(c.layers[0].attribution);
+    assert_int_equal(c.layers[5].format, IMG_WEBP);
+    assert_int_equal(c.layers[0].format, IMG_PNG);
+    assert_string_equal(c.layers[5].resampling, "bilinear");
+    assert_null(c.layers[0].resampling);
+    assert_true(c.layers[5].has_minzoom && c.layers[5].minzoom == 2 && c.layers[5].has_maxzoom &&
+                c.layers[5].maxzoom == 9);
+    assert_false(c.layers[0].has_minzoom || c.layers[0].has_maxzoom);
     assert_non_null(config_find(&c, "c", 1));
     assert_null(config_find(&c, "f", 1));
     config_free(&c);
@@ -62,6 +70,13 @@ static void test_invalid(void **state)
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"rescale\":[1]}}}", "rescale" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"attribution\":7}}}", "attribution" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"unsigned\":1}}}", "unsigned" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"format\":\"gif\"}}}", "format" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"format\":1}}}", "format" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"resampling\":\"lanczos2\"}}}", "resampling" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"minzoom\":1.5}}}", "minzoom" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"maxzoom\":31}}}", "maxzoom" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"maxzoom\":\"9\"}}}", "maxzoom" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"minzoom\":5,\"maxzoom\":4}}}", "above" },
         { "{\"layers\":{\"a\":{\"source\":\"x\"}},\"allowed_url_prefixes\":\"https://a/\"}",
           "allowed_url_prefixes" },
         { "{\"layers\":{\"a\":{\"source\":\"x\"}},\"allowed_url_prefixes\":[\"ftp://a/\"]}",

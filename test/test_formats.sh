@@ -13,7 +13,9 @@
 #   - band math as GeoTIFF: Float32, NaN where NoData, the values of 2 x the
 #     band's own .tif;
 #   - Content-Type, ETag and quality= per format; TileJSON's tile_format= and
-#     the layer's "format"; the CLI's -o extension.
+#     the layer's "format"; the CLI's -o extension;
+#   - per-layer defaults: "resampling" for its tiles, "minzoom"/"maxzoom" in
+#     /layers, TileJSON and WMTS.
 # TAP output.
 set -u
 BOOTSTRAP=$(cd "$(dirname "${BOOTSTRAP:-./bootstrap}")" && pwd)/$(basename "${BOOTSTRAP:-./bootstrap}")
@@ -51,7 +53,9 @@ cat >"$CFG" <<EOF
   "cmap": {"source": "$DATA/rio-tiler/cog_cmap.tif"},
   "temps": {"source": "$DATA/mapserver/temperatures.tif", "colormap": "magma"},
   "rgba": {"source": "$DATA/rasterio/RGBA.byte.tif", "format": "jpg"},
-  "tci": {"source": "$DATA/titiler/TCI.tif"}
+  "tci": {"source": "$DATA/titiler/TCI.tif"},
+  "demb": {"source": "$DATA/titiler/dem.tif", "colormap": "viridis", "rescale": [1600, 2020],
+           "resampling": "bilinear", "minzoom": 12, "maxzoom": 18}
 }}
 EOF
 for lt in dem:15/17029/11668 dem:15/17029/11667 cmap:17/36624/49695 cmap:17/36620/49695 \
@@ -118,11 +122,28 @@ verdict $? "TileJSON: tile_format= picks the extension and is not carried" \
   "$(tj '/tiles/dem/tilejson.json?tile_format=tif&rescale=1,2' '.tiles[0]')"
 [ "$(tj /tiles/cmap/tilejson.json '.tiles[0]')" = "http://example.test/tiles/cmap/{z}/{x}/{y}.png" ]
 verdict $? "TileJSON: png by default"
-[ "$(tj /layers '[.layers[] | .name + ":" + .format] | join(",")')" = "dem:webp,cmap:png,temps:png,rgba:jpg,tci:png" ]
+[ "$(tj /layers '[.layers[] | .name + ":" + .format] | join(",")')" = "dem:webp,cmap:png,temps:png,rgba:jpg,tci:png,demb:png" ]
 verdict $? "/layers: each layer's format" "$(tj /layers '[.layers[] | .name + ":" + .format] | join(",")')"
 echo '{"layers": {"x": {"source": "a.tif", "format": "gif"}}}' >"$out/bad.json"
 msg=$("$BOOTSTRAP" tile 0/0/0 --config "$out/bad.json" -o "$out/x.png" 2>&1)
 [[ $msg == *'"format" must be png, webp, jpg or tif'* ]]; verdict $? "a configured format gif is refused at start" "$msg"
+
+# --- per-layer defaults: resampling, minzoom, maxzoom ---------------------------------------
+bin_of() { "$BOOTSTRAP" request "$1" --config "$CFG" -o "$2" >/dev/null 2>&1; }
+bin_of "/tiles/demb/16/34058/23335.png" "$out/d1.png"
+bin_of "/tiles/dem/16/34058/23335.png?resampling=bilinear" "$out/d2.png"
+bin_of "/tiles/demb/16/34058/23335.png?resampling=nearest" "$out/d3.png"
+cmp -s "$out/d1.png" "$out/d2.png" && ! cmp -s "$out/d1.png" "$out/d3.png"
+verdict $? "a layer's resampling is its tiles' default, and resampling= overrides it"
+z=$(tj /layers '.layers[] | select(.name == "demb") | "\(.minzoom) \(.maxzoom)"')
+zd=$(tj /layers '.layers[] | select(.name == "dem") | "\(.minzoom) \(.maxzoom)"')
+zt=$(tj /tiles/demb/tilejson.json '"\(.minzoom) \(.maxzoom) \(.center[2])"')
+[ "$z" = "12 18" ] && [ "$zt" = "12 18 12" ] && [ "$zd" != "$z" ]
+verdict $? "a layer's minzoom/maxzoom replace the data's in /layers and TileJSON" "$z / $zt (data: $zd)"
+"$BOOTSTRAP" request /tiles/demb/WMTSCapabilities.xml --config "$CFG" -H 'Host: example.test' -o "$out/demb.xml" 2>/dev/null
+n=$(xmllint --xpath "count(//*[local-name()='TileMatrixSet']/*[local-name()='TileMatrix'])" "$out/demb.xml" 2>/dev/null)
+l=$(xmllint --xpath "string(//*[local-name()='TileMatrixLimits'][1]/*[local-name()='TileMatrix'])" "$out/demb.xml" 2>/dev/null)
+[ "$n" = 19 ] && [ "$l" = 12 ]; verdict $? "and in WMTS: matrices 0..18, limits from 12" "$n $l"
 
 # --- the CLI's -o extension --------------------------------------------------------------------
 for ext in png webp jpg jpeg tif tiff; do

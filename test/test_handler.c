@@ -43,7 +43,7 @@ static int setup(void **state)
     (void)state;
     make_broken_files();
     const char *json =
-        "{\"default_layer\":\"world\",\"layers\":{"
+        "{\"default_layer\":\"world\",\"origin_secret\":\"s3cr3t-origin\",\"layers\":{"
         "\"world\":{\"source\":\"rasterio/world.rgb.tif\",\"attribution\":\"rasterio tests\"},"
         "\"dem\":{\"source\":\"titiler/dem.tif\",\"colormap\":\"viridis\"},"
         "\"byte\":{\"source\":\"rasterio/byte.tif\"},"
@@ -681,6 +681,43 @@ static void test_metadata(void **state)
                         "?colormap_name=magma&rescale=0%2C3000");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "center")), 3);
     cJSON_Delete(j);
+    /* Behind the distribution (template.yaml): X-Forwarded-Host, which its
+     * CloudFront Function copies from the viewer's Host, is trusted only with
+     * the origin secret; then the URL is https://that-host with no API stage. */
+    static const struct {
+        const char *secret, *fwd;
+        int status;
+        const char *want;
+    } cf[] = {
+        { "s3cr3t-origin", "d111.cloudfront.net", 200, "https://d111.cloudfront.net/tiles/dem/" },
+        { "s3cr3t-origin", "tiles.example.org:8443", 200, "https://tiles.example.org:8443/tiles/" },
+        { "s3cr3t-origiN", "d111.cloudfront.net", 200, "https://tiles.example/prod/tiles/dem/" },
+        { "s3cr3t-origin-", "d111.cloudfront.net", 200, "https://tiles.example/prod/tiles/dem/" },
+        { "s3cr3t", "d111.cloudfront.net", 200, "https://tiles.example/prod/tiles/dem/" },
+        { NULL, "d111.cloudfront.net", 200, "https://tiles.example/prod/tiles/dem/" },
+        { "s3cr3t-origin", "evil.test/x", 400, NULL },
+    };
+    for (size_t i = 0; i < sizeof cf / sizeof cf[0]; i++) {
+        struct kv hh[] = { { "Host", "tiles.example" }, { "X-Forwarded-Proto", "https" },
+                           { "X-Forwarded-Host", cf[i].fwd },
+                           { "X-Cogtiler-Origin-Secret", cf[i].secret } };
+        struct request rq = { .method = "GET", .path = "/tiles/dem/tilejson.json",
+                              .headers = hh, .nheaders = cf[i].secret ? 4 : 3,
+                              .base_path = "/prod" };
+        handler_handle(worker, &rq, &r);
+        if (r.status != cf[i].status)
+            fail_msg("forwarded host %s with secret %s: status %d", cf[i].fwd,
+                     cf[i].secret ? cf[i].secret : "(none)", r.status);
+        if (cf[i].want) {
+            j = cJSON_ParseWithLength((const char *)r.body, r.len);
+            const char *u = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tiles"), 0)->valuestring;
+            if (strncmp(u, cf[i].want, strlen(cf[i].want)) != 0)
+                fail_msg("forwarded host %s with secret %s: %s", cf[i].fwd,
+                         cf[i].secret ? cf[i].secret : "(none)", u);
+            cJSON_Delete(j);
+        }
+        response_free(&r);
+    }
     cJSON_Delete(get_json("/tiles/nosuch/tilejson.json", NULL, 0, 404));
     j = get_json("/tiles/world/tilejson.json", NULL, 0, 200);
     assert_string_equal(cJSON_GetObjectItem(j, "attribution")->valuestring, "rasterio tests");

@@ -194,6 +194,46 @@
     return el;
   }
 
+  /* The legend of a colormapped one-band layer: the colormap as a bar from
+   * the low to the high end of the rescale (the controls', else the layer's;
+   * "low" and "high" when the server takes the source's own range). */
+  function buildRamp(info, token) {
+    var legend = $("legend"), name = $("colormap").value || info.colormap;
+    var lo = $("rmin").value, hi = $("rmax").value;
+    if (lo === "" || hi === "") {
+      lo = info.rescale ? String(info.rescale[0]) : "low";
+      hi = info.rescale ? String(info.rescale[1]) : "high";
+    }
+    lut(name).then(function (colors) {
+      if (token !== legendFor) return;
+      var css = function (c) { return "rgba(" + c[0] + ", " + c[1] + ", " + c[2] + ", " + c[3] / 255 + ")"; };
+      var stops = [];
+      for (var i = 0; i < 256; i += 17) stops.push(css(colors[i])); /* 0, 17, ..., 255 */
+      var title = document.createElement("div");
+      title.className = "title";
+      title.textContent = name;
+      var bar = document.createElement("div");
+      bar.className = "ramp";
+      bar.style.background = "linear-gradient(to right, " + stops.join(", ") + ")";
+      bar.setAttribute("data-first", css(colors[0]));
+      bar.setAttribute("data-last", css(colors[255]));
+      var ends = document.createElement("div");
+      ends.className = "ends";
+      [lo, hi].forEach(function (t) {
+        var e = document.createElement("span");
+        e.textContent = t;
+        ends.appendChild(e);
+      });
+      legend.textContent = "";
+      legend.appendChild(title);
+      legend.appendChild(bar);
+      legend.appendChild(ends);
+      legend.hidden = false;
+    }, function (err) {
+      if (token === legendFor) status("legend: " + err.message, true);
+    });
+  }
+
   /* The legend of a weighted overlay: a swatch per whole value of its scale in
    * the colormap and rescale of the controls (the layer's by default), then
    * restricted and no data. */
@@ -202,6 +242,7 @@
     if (!isOverlay(info)) {
       legend.hidden = true;
       legend.textContent = "";
+      if (info.bands === 1 && ($("colormap").value || info.colormap)) buildRamp(info, token);
       return;
     }
     var d = info.derived, scale = d.scale;

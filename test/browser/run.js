@@ -65,7 +65,7 @@ function pngSize(buf) {
 
 // Watches a page: every tile response, failed request and console error.
 function watch(page) {
-  const w = { tiles: [], failed: [], errors: [], pending: [] };
+  const w = { tiles: [], failed: [], errors: [], pending: [], seen: 0 };
   page.on("console", (m) => {
     if (m.type() === "error") w.errors.push(m.text() + " (" + m.location().url + ")");
   });
@@ -78,6 +78,7 @@ function watch(page) {
   page.on("response", (r) => {
     const u = new URL(r.url());
     if (!/^\/tiles\/[^/]+\/\d+\/\d+\/\d+(@2x)?\.(png|webp|jpg)$/.test(u.pathname)) return;
+    w.seen++;
     w.pending.push(r.body().then(
       (b) => w.tiles.push({ url: r.url(), status: r.status(), type: r.headers()["content-type"],
                             size: pngSize(b) }),
@@ -258,12 +259,18 @@ async function testClientPage(context, origin, server, name, title, ext = "png")
 }
 
 // Tile URLs requested while fn runs (after the network has been quiet).
+// (waitForLoadState("networkidle") returns at once on a page that was idle
+// before, so this waits for the first tile answer, then for 500 ms without one.)
 async function tilesDuring(page, w, fn) {
   await settle(w);
-  const before = w.tiles.length;
+  const before = w.tiles.length, seen = w.seen;
   await fn();
-  await page.waitForLoadState("networkidle");
-  await page.waitForTimeout(200);
+  const start = Date.now();
+  while (w.seen === seen && Date.now() - start < 15000) await page.waitForTimeout(50);
+  for (let last = -1; last !== w.seen;) {
+    last = w.seen;
+    await page.waitForTimeout(500);
+  }
   await settle(w);
   return w.tiles.slice(before);
 }
@@ -347,6 +354,26 @@ async function testViewer(context, server) {
      w2.tiles.every((t) => t.url.includes("/tiles/temperatures/")),
      "viewer at /map/temperatures opens on that layer");
   checkTiles(w2, "viewer at /map/temperatures", 1);
+  // A colormapped layer's legend: the colormap from its first to its last
+  // entry (colormaps/rdbu_r.txt, the table the server compiles in) between the
+  // layer's rescale ends.
+  const table = fs.readFileSync(path.join(ROOT, "colormaps/rdbu_r.txt"), "utf8").split("\n")
+    .filter((l) => /^\d/.test(l)).map((l) => l.trim().split(/\s+/).map(Number));
+  const rgba = (c) => `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${c[3] / 255})`;
+  try {
+    await p2.waitForSelector("#legend .ramp", { timeout: 10000 });
+    const lg = await p2.$eval("#legend", (el) => ({
+      visible: !el.hidden, title: el.querySelector(".title").textContent,
+      first: el.querySelector(".ramp").getAttribute("data-first"),
+      last: el.querySelector(".ramp").getAttribute("data-last"),
+      ends: [...el.querySelectorAll(".ends span")].map((e) => e.textContent) }));
+    ok(table.length === 256 && lg.visible && lg.title === "rdbu_r" && lg.first === rgba(table[0]) &&
+       lg.last === rgba(table[255]) && lg.ends.join(",") === "-40,40",
+       "viewer: a colormapped layer's legend is its colormap (first and last entries) from -40 to 40",
+       JSON.stringify(lg));
+  } catch (e) {
+    ok(false, "viewer: a colormapped layer's legend", e.message.split("\n")[0]);
+  }
   await p2.close();
 }
 
@@ -510,15 +537,19 @@ async function testOverlay(context) {
     }
     checkTiles(w, `${what} (after the weights)`, 5);
 
-    // An expression layer has no sliders (nor a legend of a scale).
+    // An expression layer has no sliders nor a legend of a scale (its colormap's
+    // ramp instead, as any colormapped one-band layer).
     const got = await tilesDuring(page, w, () => page.selectOption("#layer", "ndvi"));
+    await page.waitForTimeout(300);
     const ndvi = await page.evaluate(() => ({
       sliders: document.querySelectorAll("#weights input[type=range]").length,
       panel: document.querySelector("#weights").offsetParent !== null,
-      legend: document.querySelector("#legend").offsetParent !== null,
+      scale: document.querySelectorAll("#legend .scale .swatch").length,
+      ramp: document.querySelectorAll("#legend .ramp").length,
     }));
-    ok(ndvi.sliders === 0 && !ndvi.panel && !ndvi.legend,
-       `${what}: the expression layer ndvi shows no sliders and no scale legend`, JSON.stringify(ndvi));
+    ok(ndvi.sliders === 0 && !ndvi.panel && ndvi.scale === 0 && ndvi.ramp === 1,
+       `${what}: the expression layer ndvi shows no sliders and no scale legend, its colormap's ramp`,
+       JSON.stringify(ndvi));
     ok(got.length > 0 && got.every((t) => t.url.includes("/tiles/ndvi/") && t.status === 200 &&
                                           !new URL(t.url).searchParams.has("weights")),
        `${what}: ndvi's tiles are asked without weights= and answer 200`,
