@@ -99,7 +99,8 @@ st=$(ccurl -o /dev/null -w '%{http_code}' -H 'Host: evil.test/x' "$SERVE_URL/til
 for w in "tci 10 579 415 $DATA/titiler/TCI.tif" "tci 10 579 416 $DATA/titiler/TCI.tif" \
   "world 1 0 0 $DATA/rasterio/world.rgb.tif"; do
   set -- $w
-  res=$(GDAL_HTTP_TIMEOUT=20 NO_PROXY='*' $PY test/wmts_ref.py read "$SERVE_URL/tiles/$1/WMTSCapabilities.xml" \
+  # no tile cache: each read fetches from this server (and writes nothing in the tree)
+  res=$(GDAL_ENABLE_WMS_CACHE=NO GDAL_DEFAULT_WMS_CACHE_PATH="$out/wmscache" GDAL_HTTP_TIMEOUT=20 NO_PROXY='*' $PY test/wmts_ref.py read "$SERVE_URL/tiles/$1/WMTSCapabilities.xml" \
     "$1" "$2" "$3" "$4" 2 "$5" 2>>"$out/gdal.err" | tail -1)
   case $res in PASS\ *) ok "${res#PASS }" ;; *) notok "${res#FAIL }" "$(tail -c 300 "$out/gdal.err")" ;; esac
 done
