@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -z "$layers" ] || [ -r "$layers" ] || die "--layers $layers: cannot read it"
-for tool in zip ldd objdump strip; do
+for tool in zip ldd objdump strip sqlite3; do
     command -v "$tool" >/dev/null || die "$tool is missing (make deps-bundle)"
 done
 
@@ -92,10 +92,18 @@ while read -r name arrow path _; do
 done <<<"$closure"
 [ -n "$loader" ] || die "no dynamic loader in the closure of $B/cogtiler"
 
-# PROJ's database: the only data file GDAL needs for EPSG codes.
+# PROJ's database: the only data file GDAL needs for EPSG codes. Its 35
+# triggers (157 kB of SQL) only check rows inserted into it, which PROJ,
+# opening it read-only, never does; but SQLite parses the whole schema when
+# PROJ first opens it, in every cold start (about 4 ms). The copy has them
+# dropped (and is vacuumed); tables, views, indexes and rows are PROJ's.
 projdb=$(find "${prefixes[@]}" -path '*/share/proj/proj.db' | head -n 1)
 [ -n "$projdb" ] || die "no proj.db in the lean PROJ"
 cp "$projdb" "$stage/share/proj/proj.db"
+sqlite3 "$stage/share/proj/proj.db" "SELECT 'DROP TRIGGER \"' || name || '\";' FROM sqlite_master
+    WHERE type = 'trigger'" >"$B/proj-db-drop.sql" || die "sqlite3 $projdb failed"
+{ echo 'BEGIN;'; cat "$B/proj-db-drop.sql"; echo 'COMMIT; VACUUM;'; } |
+    sqlite3 "$stage/share/proj/proj.db" || die "dropping proj.db's triggers failed"
 [ -z "$layers" ] || cp "$layers" "$stage/layers.json"
 
 cat >"$stage/bootstrap" <<EOF
