@@ -216,9 +216,10 @@ clean:
 
 # --- bundle --------------------------------------------------------------------
 # `make bundle`: the AWS Lambda zip in dist/ (see docs/DEPLOY.md). The lean
-# GDAL, PROJ, libcurl and libmicrohttpd it links are built once into
-# ~/.cache/cogtiler by tools/bundle-deps.sh; the binary is built in
-# build/bundle (B=build/bundle, by tools/bundle.sh), never over ./bootstrap.
+# GDAL, PROJ, libcurl and libmicrohttpd it links are built once, as static
+# archives, into ~/.cache/cogtiler by tools/bundle-deps.sh; the binary is built
+# in build/bundle (B=build/bundle, by tools/bundle.sh, with those and the
+# system's static libraries linked in), never over ./bootstrap.
 # BUNDLE_LAYERS=FILE adds FILE to the zip as layers.json.
 BUNDLE_DEBS := cmake g++ make pkg-config dpkg-dev patch autoconf automake libtool xz-utils \
                zip unzip binutils sqlite3 libsqlite3-dev libssl-dev zlib1g-dev \

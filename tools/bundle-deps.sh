@@ -1,15 +1,15 @@
 #!/bin/bash
 # bundle-deps.sh - builds, once, the lean libraries the Lambda bundle links
 # against, into a cache outside the repository, and prints their prefixes
-# (one per line, GDAL's last).
+# (one per line, GDAL's last). Each is a static archive (tools/bundle.sh
+# links them into bin/cogtiler).
 #
 #   proj        PROJ without libtiff and libcurl (no grid download, no TIFF grids)
 #   curl        libcurl with HTTP(S) only: OpenSSL, zlib, threaded resolver (no
 #               HTTP/2: S3 speaks HTTP/1.1)
 #   microhttpd  libmicrohttpd without HTTPS (no GnuTLS)
-#   cjson       cJSON (only where the system has none)
-#   muparser    muparser without OpenMP (only where the system has none: Debian's
-#               libmuparser-dev is used as it is)
+#   cjson       cJSON (Debian ships no archive of it)
+#   muparser    muparser without OpenMP (Debian ships no archive of it)
 #   gdal        GDAL with GTiff/COG, VRT, MEM (and the core drivers GDAL always
 #               builds: HFA, OGR MEM/GeoJSON/TAB/Shape/KML/VRT); codecs deflate
 #               (zlib + libdeflate), zstd, LZW, PackBits, JPEG, WebP, LERC;
@@ -153,8 +153,16 @@ unpack() {
 # --- recipes ----------------------------------------------------------------------
 # Each build_NAME SRCDIR PREFIX DESTDIR [DEP-PREFIXES...] configures for PREFIX and
 # installs under DESTDIR (the prefix path is baked into .pc files and GDAL).
-CMAKE_COMMON=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_LIBDIR=lib -DBUILD_SHARED_LIBS=ON
-              -DBUILD_TESTING=OFF)
+# Static archives of position-independent code, every function and object in
+# its own section: tools/bundle.sh links them into bin/cogtiler with
+# --gc-sections, so the loader has no libgdal/libproj/libcurl to map and
+# relocate at start, and code nothing reaches is dropped.
+SECTIONS_FLAGS='-ffunction-sections -fdata-sections'
+CMAKE_COMMON=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_LIBDIR=lib -DBUILD_SHARED_LIBS=OFF
+              -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DCMAKE_C_FLAGS="$SECTIONS_FLAGS"
+              -DCMAKE_CXX_FLAGS="$SECTIONS_FLAGS" -DBUILD_TESTING=OFF)
+# The same for autoconf builds.
+AC_STATIC=(--enable-static --disable-shared --with-pic CFLAGS="-O2 $SECTIONS_FLAGS")
 
 build_proj() {
     local src=$1 prefix=$2 dest=$3
@@ -178,7 +186,7 @@ build_curl() {
     # Debian's patches touch configure.ac and Makefile.am: regenerate.
     [ ! -d "$src/debian" ] || (cd "$src" && autoreconf -fi)
     (cd "$BUILD" && "$src/configure" --prefix="$prefix" --libdir="$prefix/lib" \
-        --disable-static --enable-shared --disable-manual --disable-dependency-tracking \
+        "${AC_STATIC[@]}" --disable-manual --disable-dependency-tracking \
         --with-openssl --with-zlib --without-nghttp2 --enable-threaded-resolver \
         --without-brotli --without-zstd --without-libidn2 --without-libpsl --without-librtmp \
         --without-libssh2 --without-libssh --without-gssapi --without-hyper \
@@ -194,7 +202,7 @@ build_microhttpd() {
     local src=$1 prefix=$2 dest=$3
     mkdir -p "$BUILD"
     (cd "$BUILD" && "$src/configure" --prefix="$prefix" --libdir="$prefix/lib" \
-        --disable-static --enable-shared --disable-dependency-tracking \
+        "${AC_STATIC[@]}" --disable-dependency-tracking \
         --disable-https --without-gnutls --disable-doc --disable-examples --disable-curl \
         --disable-nls)
     make -C "$BUILD" -j"$JOBS"
@@ -251,7 +259,7 @@ component() {
     local name=$1 version=$2 srcid=$3; shift 3
     local hash prefix log tmp src lock
     hash=$(printf '%s\n' "$srcid" "$ENV_ID" "$(declare -f "build_$name")" \
-           "$(declare -p CMAKE_COMMON)" "$@" | sha256sum | cut -c1-12)
+           "$(declare -p CMAKE_COMMON AC_STATIC)" "$@" | sha256sum | cut -c1-12)
     prefix=$CACHE/$name-$version-$hash
     if [ -f "$prefix/.complete" ]; then echo "$prefix"; return 0; fi
     lock=$CACHE/.$name.lock
@@ -294,19 +302,13 @@ deps+=("$proj")
 if is_debian; then
     curl=$(component curl 7.88.1 "$(source_id curl curl 7.88.1)")
     deps+=("$curl")
-    mhd=$(component microhttpd 0.9.75 "$(source_id microhttpd libmicrohttpd 0.9.75)")
-else
-    mhd=$(component microhttpd 0.9.75 "$(source_id microhttpd libmicrohttpd 0.9.75)")
-    if ! pkg-config --exists libcjson 2>/dev/null; then
-        cjson=$(component cjson 1.7.15 "$(source_id cjson cjson 1.7.15)")
-        deps+=("$cjson")
-    fi
-    if ! pkg-config --exists muparser 2>/dev/null; then
-        muparser=$(component muparser 2.3.3 "$(source_id muparser muparser 2.3.3)")
-        deps+=("$muparser")
-    fi
 fi
-deps+=("$mhd")
+mhd=$(component microhttpd 0.9.75 "$(source_id microhttpd libmicrohttpd 0.9.75)")
+# cJSON and muparser: built here too (Debian ships neither as an archive), so
+# that nothing C++ is left as a shared object and libstdc++ can be linked in.
+cjson=$(component cjson 1.7.15 "$(source_id cjson cjson 1.7.15)")
+muparser=$(component muparser 2.3.3 "$(source_id muparser muparser 2.3.3)")
+deps+=("$cjson" "$muparser" "$mhd")
 gdal=$(component gdal 3.6.2 "$(source_id gdal gdal 3.6.2)" "$proj" ${curl:+"$curl"})
 deps+=("$gdal")
 printf '%s\n' "${deps[@]}"

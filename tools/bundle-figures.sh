@@ -16,7 +16,8 @@
 #   - peak RSS (VmHWM) of one bundle process after BUNDLE_RSS_N invocations
 #     over demo tiles of zooms 0-6.
 # --ref BIN adds the process-start, cold-start and RSS rows for BIN run the same way
-# (e.g. ./bootstrap, linked against Debian's GDAL) for comparison.
+# (e.g. ./bootstrap, linked against Debian's GDAL) for comparison; its timed runs
+# take turns with the bundle's.
 # Environment: BENCH_COLD_N (runs per timing, default 10), BUNDLE_RSS_N
 # (default 300), NODE (default node). Needs node, curl, unzip, jq.
 # Exit status: 0, or 1 when it cannot measure (no zip, emulator or runtime
@@ -63,16 +64,30 @@ lambda_env() {
         "${LAMBDA_VARS[@]}" COGTILER_CONFIG="$config" "$@"
 }
 
-# start_time BIN: sets m and x, median and max wall ms of `BIN --help`.
-start_time() {
-    local i t0 t1
-    : >"$tmp/times"
+# timings KIND BIN...: runs KIND (start_once or cold_once) N times for each
+# BIN, taking turns (BIN1, BIN2, BIN1, ...) so that whatever else the machine
+# does hits them alike; sets M[i] and X[i], median and max wall ms of BIN i
+# (0-based), and BAD[i], its runs that failed.
+timings() {
+    local kind=$1 i k t0 t1; shift
+    M=() X=() BAD=()
+    for ((k = 0; k < $#; k++)); do : >"$tmp/times$k"; BAD[k]=0; done
     for i in $(seq "$N"); do
-        t0=$(now_ns); (cd "$tmp/task" && lambda_env "$1" --help >/dev/null 2>&1); t1=$(now_ns)
-        echo "$(((t1 - t0) / 1000))" >>"$tmp/times"
+        k=0
+        for bin in "$@"; do
+            t0=$(now_ns)
+            "$kind" "$bin" || BAD[k]=$((BAD[k] + 1))
+            t1=$(now_ns)
+            echo "$(((t1 - t0) / 1000))" >>"$tmp/times$k"
+            k=$((k + 1))
+        done
     done
-    read -r m x < <(awk '{ print $1 / 1000 }' "$tmp/times" | median_max)
+    for ((k = 0; k < $#; k++)); do
+        read -r "M[$k]" "X[$k]" < <(awk '{ print $1 / 1000 }' "$tmp/times$k" | median_max)
+    done
 }
+# start_once BIN: `BIN --help`, as Lambda would start it.
+start_once() { (cd "$tmp/task" && lambda_env "$1" --help >/dev/null 2>&1); }
 
 "$NODE" test/lambda_emulator.js --quiet --idle-s 300 >"$tmp/emu.out" 2>"$tmp/emu.err" </dev/null &
 emu=$!
@@ -84,25 +99,16 @@ done
 api=127.0.0.1:$port ctl=http://127.0.0.1:$port/test
 ev=test/lambda/http_v2.json
 
-# cold_time BIN: sets m and x, median and max wall ms from starting BIN until
-# its first response reaches the emulator, and bad, the runs without a 200.
-bad=0
-cold_time() {
-    local i t0 t1 code
-    bad=0
-    : >"$tmp/times"
-    for i in $(seq "$N"); do
-        t0=$(now_ns)
-        (cd "$tmp/task" && lambda_env "$1" </dev/null >/dev/null 2>>"$tmp/bs.err") &
-        bs=$!
-        code=$(curl -s --noproxy '*' --max-time 30 -X POST --data-binary "@$ev" "$ctl/invoke?wait_s=30" |
-               jq -r '.payload | fromjson | .statusCode' 2>/dev/null)
-        t1=$(now_ns)
-        kill "$bs" 2>/dev/null; wait "$bs" 2>/dev/null; bs=''
-        [ "$code" = 200 ] || bad=$((bad + 1))
-        echo "$(((t1 - t0) / 1000))" >>"$tmp/times"
-    done
-    read -r m x < <(awk '{ print $1 / 1000 }' "$tmp/times" | median_max)
+# cold_once BIN: starts BIN as Lambda does and waits for the response to its
+# first event; false unless it answered 200.
+cold_once() {
+    local code
+    (cd "$tmp/task" && lambda_env "$1" </dev/null >/dev/null 2>>"$tmp/bs.err") &
+    bs=$!
+    code=$(curl -s --noproxy '*' --max-time 30 -X POST --data-binary "@$ev" "$ctl/invoke?wait_s=30" |
+           jq -r '.payload | fromjson | .statusCode' 2>/dev/null)
+    kill "$bs" 2>/dev/null; wait "$bs" 2>/dev/null; bs=''
+    [ "$code" = 200 ]
 }
 
 zbytes=$(stat -c %s "$zip")
@@ -113,21 +119,18 @@ echo "| Lambda bundle ($(basename "$zip")) | value |"
 echo "|---|---:|"
 echo "| zip size | $(mb "$zbytes") ($zbytes bytes) |"
 echo "| unzipped size | $(mb "$ubytes") ($ubytes bytes), $nso shared objects |"
-start_time "$tmp/task/bootstrap"
-echo "| process start, \`bootstrap --help\` (median / max of $N, ms) | $m / $x |"
+bins=("$tmp/task/bootstrap")
 if [ -n "$ref" ]; then
     refabs=$(cd "$(dirname "$ref")" && pwd)/$(basename "$ref")
-    start_time "$refabs"
-    echo "| process start, \`$ref --help\` for comparison (ms) | $m / $x |"
+    bins+=("$refabs")
 fi
-cold_time "$tmp/task/bootstrap"
-cold_bad=$bad
-echo "| cold start to the first tile (2/1/1 via the Runtime API emulator; median / max of $N, ms) | $m / $x |"
-if [ -n "$ref" ]; then
-    cold_time "$refabs"
-    cold_bad=$((cold_bad + bad))
-    echo "| cold start to the first tile, \`$ref\` for comparison (ms) | $m / $x |"
-fi
+timings start_once "${bins[@]}"
+echo "| process start, \`bootstrap --help\` (median / max of $N, ms) | ${M[0]} / ${X[0]} |"
+[ -z "$ref" ] || echo "| process start, \`$ref --help\` for comparison (ms) | ${M[1]} / ${X[1]} |"
+timings cold_once "${bins[@]}"
+cold_bad=$((BAD[0] + ${BAD[1]:-0}))
+echo "| cold start to the first tile (2/1/1 via the Runtime API emulator; median / max of $N, ms) | ${M[0]} / ${X[0]} |"
+[ -z "$ref" ] || echo "| cold start to the first tile, \`$ref\` for comparison (ms) | ${M[1]} / ${X[1]} |"
 
 # rss_run BIN: sets hwm (MiB), the peak RSS of one BIN process after RSS_N
 # invocations over demo tiles of zooms 0-6, i (invocations) and adds to fails.

@@ -4,17 +4,19 @@
 #   tools/bundle.sh [-o DIST_DIR] [--layers FILE]
 #
 # 1. tools/bundle-deps.sh builds (once, cached outside the repository) a lean
-#    GDAL, PROJ, libcurl and libmicrohttpd;
-# 2. the binary is built in build/bundle against them (never ./bootstrap,
-#    build/rel or build/san);
-# 3. its shared-library closure, the dynamic loader included, is copied
-#    into lib/, PROJ's proj.db into share/proj/, identical files become
-#    symlinks;
+#    GDAL, PROJ, libcurl and libmicrohttpd, and cJSON and muparser, as static
+#    archives;
+# 2. the binary is built in build/bundle (never ./bootstrap, build/rel or
+#    build/san), with those and every system library that has an archive
+#    (OpenSSL, SQLite, the codecs, libstdc++, libgomp) linked in;
+# 3. its shared-library closure, the dynamic loader included (on Debian: the
+#    loader, libc and libm), is copied into lib/, PROJ's proj.db (without
+#    its triggers) into share/proj/, identical files become symlinks;
 # 4. `bootstrap` at the root is a small sh script that starts bin/cogtiler
 #    through lib/ld-linux-*.so.* --library-path lib, so the bundle uses its own
-#    C library and C++ runtime (a Debian 12 build needs glibc 2.36; Amazon
-#    Linux 2023 has 2.34) and nothing of the host's but the kernel, the CA
-#    certificates and /etc files;
+#    C library (a Debian 12 build needs glibc 2.36; Amazon Linux 2023 has
+#    2.34) and nothing of the host's but the kernel, the CA certificates and
+#    /etc files;
 # 5. DIST_DIR/cogtiler-ARCH.zip (default dist/; ARCH x86_64 or arm64), written
 #    with zip -9 -y, files in a fixed order with a fixed time stamp, and
 #    DIST_DIR/cogtiler.zip, a hard link to it (template.yaml's CodeUri).
@@ -42,7 +44,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -z "$layers" ] || [ -r "$layers" ] || die "--layers $layers: cannot read it"
-for tool in zip ldd objdump strip; do
+for tool in zip ldd objdump strip sqlite3; do
     command -v "$tool" >/dev/null || die "$tool is missing (make deps-bundle)"
 done
 
@@ -59,11 +61,52 @@ say "lean libraries ready in $((SECONDS - t0)) s"
 
 # --- the binary ---------------------------------------------------------------------
 B=${BUNDLE_BUILD:-build/bundle}
-# B= puts every object of this build in build/bundle; -rpath-link lets the
-# linker follow libgdal's own dependencies into the other prefixes.
+# The lean libraries are static archives (tools/bundle-deps.sh), and so is
+# every other library with a lib*.a on the system, libstdc++ and libgomp
+# included: they are linked into bin/cogtiler, with --gc-sections dropping the
+# sections nothing reaches. At start the loader then maps and relocates the
+# program and the C library (libc, libm) only, instead of resolving libgdal's
+# and libproj's tens of thousands of relocations against 20 objects
+# (docs/DEPLOY.md has the figures).
+# static_libs FLAGS...: the words of `pkg-config --static --libs`, each -lNAME
+# with an archive (in a -L directory given, then on the compiler's path)
+# replaced by the archive's path; the C library's own (libc, libm, libdl,
+# librt, libpthread) stay shared.
+static_libs() {
+    local f dirs=() out=() a d
+    for f in "$@"; do case $f in -L*) dirs+=("${f#-L}") ;; esac; done
+    for f in "$@"; do
+        case $f in
+        -l*)
+            a=''
+            case ${f#-l} in c|m|dl|rt|pthread) ;; *)
+                for d in "${dirs[@]}"; do
+                    [ -f "$d/lib${f#-l}.a" ] && { a=$d/lib${f#-l}.a; break; }
+                done
+                if [ -z "$a" ]; then
+                    a=$(${CC:-cc} -print-file-name="lib${f#-l}.a")
+                    [ "$a" != "lib${f#-l}.a" ] || a=''
+                fi ;;
+            esac
+            out+=("${a:-$f}") ;;
+        -L*) ;;
+        *) out+=("$f") ;;
+        esac
+    done
+    echo "${out[*]}"
+}
+# shellcheck disable=SC2046 # pkg-config prints words
+libs=$(static_libs $(PKG_CONFIG_PATH=$pcpath pkg-config --static --libs gdal libpng libcjson \
+       libmicrohttpd libcurl zlib muparser) -lgomp -lstdc++) || die "pkg-config --static --libs failed"
+# B= puts every object of this build in build/bundle; LDLIBS replaces the
+# Makefile's (shared) link line; the group lets the archives refer to each
+# other in any order; -static-libgcc takes C++'s unwinder from libgcc_eh.a.
+# Relinked every time: make does not see a change of LDLIBS.
+rm -f "$B/cogtiler"
 PKG_CONFIG_PATH=$pcpath${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH} \
     make --no-print-directory B="$B" SANITIZE= \
-    LDFLAGS="-Wl,-rpath-link,$libpath" "$B/cogtiler" >&2
+    LDLIBS="-Wl,--start-group $libs -Wl,--end-group -lm -lpthread -ldl" \
+    LDFLAGS="-static-libgcc -Wl,--gc-sections -Wl,-O1" "$B/cogtiler" >&2
 gdal_pc=$(PKG_CONFIG_PATH=$pcpath pkg-config --variable=prefix gdal)
 case $gdal_pc in "${prefixes[-1]}") ;; *) die "linked against the wrong GDAL ($gdal_pc)" ;; esac
 
@@ -80,6 +123,11 @@ closure=$(LD_LIBRARY_PATH=$libpath ldd "$B/cogtiler") || die "ldd $B/cogtiler fa
 if grep -q 'not found' <<<"$closure"; then
     die "unresolved libraries: $(grep 'not found' <<<"$closure" | tr '\n' ' ')"
 fi
+# (Where the system has no archive of a library, e.g. Amazon Linux without
+# libstdc++-static, it stays a shared object in lib/; the lean ones never do.)
+if grep -Eq 'lib(gdal|proj|microhttpd)\.so' <<<"$closure"; then
+    die "a lean library is linked shared: $(grep -E 'lib(gdal|proj|microhttpd)\.so' <<<"$closure" | tr '\n' ' ')"
+fi
 loader=
 while read -r name arrow path _; do
     case $name in linux-vdso.so.*|linux-gate.so.*) continue ;; esac
@@ -92,17 +140,25 @@ while read -r name arrow path _; do
 done <<<"$closure"
 [ -n "$loader" ] || die "no dynamic loader in the closure of $B/cogtiler"
 
-# PROJ's database: the only data file GDAL needs for EPSG codes.
+# PROJ's database: the only data file GDAL needs for EPSG codes. Its 35
+# triggers (157 kB of SQL) only check rows inserted into it, which PROJ,
+# opening it read-only, never does; but SQLite parses the whole schema when
+# PROJ first opens it, in every cold start (about 4 ms). The copy has them
+# dropped (and is vacuumed); tables, views, indexes and rows are PROJ's.
 projdb=$(find "${prefixes[@]}" -path '*/share/proj/proj.db' | head -n 1)
 [ -n "$projdb" ] || die "no proj.db in the lean PROJ"
 cp "$projdb" "$stage/share/proj/proj.db"
+sqlite3 "$stage/share/proj/proj.db" "SELECT 'DROP TRIGGER \"' || name || '\";' FROM sqlite_master
+    WHERE type = 'trigger'" >"$B/proj-db-drop.sql" || die "sqlite3 $projdb failed"
+{ echo 'BEGIN;'; cat "$B/proj-db-drop.sql"; echo 'COMMIT; VACUUM;'; } |
+    sqlite3 "$stage/share/proj/proj.db" || die "dropping proj.db's triggers failed"
 [ -z "$layers" ] || cp "$layers" "$stage/layers.json"
 
 cat >"$stage/bootstrap" <<EOF
 #!/bin/sh
 # cogtiler for AWS Lambda (provided.al2023), made by tools/bundle.sh.
 # Starts bin/cogtiler through the loader and libraries in lib/ (the C library
-# and C++ runtime it was built with), whatever the host's glibc is.
+# it was built with), whatever the host's glibc is.
 # The bundle's directory, absolute, without a subshell (Lambda gives /var/task/bootstrap).
 case \$0 in /*) d=\${0%/*} ;; */*) d=\$PWD/\${0%/*} ;; *) d=\$(command -v -- "\$0"); d=\${d%/*} ;; esac
 # proj.db for EPSG codes (PROJ also finds it from lib/../share/proj).
