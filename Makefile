@@ -154,7 +154,7 @@ $(LAMBDA_NPM): test/lambda/package.json test/lambda/package-lock.json
 	touch $@
 
 # The Lambda bundle (make bundle: a lean GDAL built once into ~/.cache/cogtiler,
-# about 13 minutes on 2 cores the first time) is tested in the release run only.
+# about 25 minutes on 2 shared cores the first time) is tested in the release run only.
 BUNDLE_TEST := $(if $(SANITIZE),,test/test_bundle.sh)
 test: deps-test $(if $(SANITIZE),,deps-bundle)
 	$(MAKE) bootstrap $(TEST_BINS) $(REPLAYS) $(FUZZERS) $(BROWSER_NPM) $(S3_NPM) $(LAMBDA_NPM)

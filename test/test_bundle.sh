@@ -222,6 +222,22 @@ done
 [ -z "$derived_err" ]
 verdict $? "derived layers and expression= (muparser in the bundle): the same bytes as $BOOTSTRAP" "$derived_err"
 
+# The other tile formats with the bundle's own libwebp, libjpeg-turbo and GTiff
+# writer (linked in), and a paletted PNG (libdeflate): the same bytes.
+fmt_err=''
+for path in "/tiles/bluemarble/2/1/1.webp" "/tiles/bluemarble/2/1/1.jpg" "/tiles/bluemarble/2/1/1.tif" \
+        "/tiles/bluemarble/2/1/1.webp?quality=60" "/tiles/ndvi/12/1651/2139.webp" \
+        "/tiles/ndvi/12/1651/2139.tif"; do
+    cfg=$out/layers.json
+    case $path in /tiles/ndvi/*) cfg=$out/overlay/layers.json ;; esac
+    "$BOOTSTRAP" request "$path" --config "$cfg" -o "$out/fref.bin" >/dev/null 2>&1
+    env -i "$dir/bootstrap" request "$path" --config "$cfg" -o "$out/fgot.bin" >/dev/null 2>"$out/fgot.err"
+    [ -s "$out/fref.bin" ] && cmp -s "$out/fref.bin" "$out/fgot.bin" ||
+        fmt_err="$fmt_err $path: $(oneline 120 <"$out/fgot.err");"
+done
+[ -z "$fmt_err" ]
+verdict $? "WebP, JPEG and GeoTIFF tiles (codecs linked into the bundle): the same bytes as $BOOTSTRAP" "$fmt_err"
+
 # TLS is verified: without the test CA the https layer fails (the host's CA
 # bundle, which bootstrap picks, does not know it); with it, the tile is right.
 env -i "$dir/bootstrap" tile 9/145/219 --config "$out/layers.json" --layer https_rgb -o "$out/tls0.png" \
