@@ -13,6 +13,9 @@
 #               their inputs' tiles rendered alone, warm, in process,
 #               interleaved, on every tile of the layer's bounds at z11-z13
 #               (bench/overlay.sh)
+#   warmab      the warm tile before and after: bench_tiles --warm of commit
+#               BENCH_WARM_BEFORE (1888197) beside this tree's, alternated
+#               dataset by dataset (bench/warm_ab.sh)
 #   formats     every 200 tile of the list as .png, .webp, .jpg and .tif, warm, in
 #               process, the formats alternated tile by tile: bytes per tile,
 #               tile median and p95, encode alone, and the cost of a million
@@ -56,7 +59,7 @@
 #   BENCH_ITER        timed calls per tile in the breakdown section (30)
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
-#   BENCH_SECTIONS    sections to run (default "compare breakdown overlay formats lambda bundle
+#   BENCH_SECTIONS    sections to run (default "compare breakdown warmab overlay formats lambda bundle
 #                     remote concurrency zonal fanout faults soak")
 #   BENCH_FORMATS_ITER timed passes of the formats section (10)
 #   BENCH_OVERLAY_ITER timed passes over the overlay section's tiles (30): see
@@ -91,7 +94,7 @@ WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown overlay formats lambda bundle remote concurrency zonal fanout faults soak}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown warmab overlay formats lambda bundle remote concurrency zonal fanout faults soak}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -542,6 +545,16 @@ section_breakdown() {
 section_overlay() {
     say "overlay: derived tiles against their inputs' tiles alone (${BENCH_OVERLAY_ITER:-30} passes)"
     bench/overlay.sh "$bench" "$BOOTSTRAP"
+}
+
+# The warm tile before and after (bench/warm_ab.sh).
+section_warmab() {
+    say "warmab: the warm tile of ${BENCH_WARM_BEFORE:-1888197} and of this tree"
+    echo
+    echo "## The warm tile, before and after"
+    echo
+    [ -n "${LAYERS:-}" ] || load_tiles
+    bench/warm_ab.sh "$bench" "$CONFIG" "$TILES"
 }
 
 # Tile formats: bench_tiles --formats on each dataset's tiles of the list.
