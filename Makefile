@@ -28,7 +28,7 @@ LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/para
             src/handler.c src/log.c src/app.c src/server.c src/event.c src/runtime.c \
             src/algo.c src/custom.c src/source.c src/gate.c src/buf.c src/geom.c src/geojson.c src/stats.c \
             src/coverage.c src/zonal.c src/fanout.c src/cli.c src/expr.c src/overlay.c \
-            src/derive.c src/imgenc.c
+            src/derive.c src/imgenc.c src/pyramid.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 WEB := web/index.html web/viewer.js web/viewer.css
@@ -91,7 +91,7 @@ run: deps bootstrap
 TESTS := test_tilemath test_route test_params test_transport test_colormap test_pngenc \
          test_config test_pixels test_overviews test_handler test_event test_algo test_custom \
          test_source test_coverage test_stats test_geojson test_statistics test_fanout_unit \
-         test_overlay
+         test_overlay test_pyramid
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
