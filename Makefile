@@ -2,7 +2,7 @@
 # `make test` runs every test, `make check` the quick tier. See README.md.
 
 CC ?= cc
-PKGS := gdal libpng libcjson libmicrohttpd libcurl zlib muparser libwebp libjpeg
+PKGS := gdal libpng libcjson libmicrohttpd libcurl zlib muparser libwebp libjpeg sqlite3
 LEAFLET_DIR := web/node_modules/leaflet/dist
 SANITIZE ?=
 PORT ?= 8080
@@ -28,7 +28,7 @@ LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/para
             src/handler.c src/log.c src/app.c src/server.c src/event.c src/runtime.c \
             src/algo.c src/custom.c src/source.c src/gate.c src/buf.c src/geom.c src/geojson.c src/stats.c \
             src/coverage.c src/zonal.c src/fanout.c src/cli.c src/expr.c src/overlay.c \
-            src/derive.c src/imgenc.c src/pyramid.c
+            src/derive.c src/imgenc.c src/pyramid.c src/tilestore.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 WEB := web/index.html web/viewer.js web/viewer.css
@@ -42,7 +42,7 @@ all: bootstrap
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
 BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libdeflate-dev libcjson-dev \
               libmicrohttpd-dev libcurl4-openssl-dev libmuparser-dev \
-              libwebp-dev libjpeg-dev
+              libwebp-dev libjpeg-dev libsqlite3-dev
 TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev \
              chromium fonts-dejavu-core nginx-light python3-matplotlib python3-gdal python3-numpy \
              libxml2-utils
