@@ -1,12 +1,19 @@
 /* pyramid.h - a layer's tile pyramid exported: which tiles (the plan: pure,
- * allocating nothing). */
+ * allocating nothing) and their rendering on worker threads through the same
+ * service as HTTP (handler.h), each tile handed to a tile store (tilestore.h).
+ * README "Pyramid export". */
 #ifndef COGTILER_PYRAMID_H
 #define COGTILER_PYRAMID_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http.h"
 #include "tilemath.h"
+
+struct app;
+struct tilestore;
 
 /* The tiles of one zoom in one rectangle: columns x0..x1 and rows y0..y1
  * (inclusive, y from the north, as XYZ URLs count). */
@@ -52,5 +59,43 @@ int pyramid_parse_zooms(const char *s, size_t n, int *minz, int *maxz);
 /* "W,S,E,N" in degrees from s[0..n) (W > E crosses the antimeridian). 0, or
  * CT_EINVAL for anything pyramid_plan would refuse. */
 int pyramid_parse_bbox(const char *s, size_t n, struct bbox *out);
+
+/* Where a run is. present: tiles of the plan the store already had at the
+ * start (skipped); todo = total - present; done counts the tiles of todo that
+ * were answered (written, outside or failed). */
+struct pyramid_stats {
+    uint64_t total, present, todo, done, written, outside, failed;
+    uint64_t bytes;     /* written */
+    double seconds;     /* since the rendering started */
+};
+
+struct pyramid_opts {
+    const char *layer;          /* the tiles' route: /tiles/LAYER/Z/X/Y.EXT */
+    const char *ext;            /* "png", "webp" or "jpg" */
+    const struct kv *query;     /* the rendering's query parameters (read only) */
+    size_t nquery;
+    int jobs;                   /* render threads, >= 1, each with its own worker */
+    /* Told about every 100 ms and once at the end, on the calling thread;
+     * failure() on a render thread for a tile answered with an error other than
+     * 404 (the status and the answer's detail). Never both at once. Either may
+     * be NULL. */
+    void (*progress)(void *ctx, const struct pyramid_stats *st, int final);
+    void (*failure)(void *ctx, int z, uint64_t x, uint64_t y, int status, const char *detail);
+    void *ctx;
+    /* Set (by a signal handler) to stop: the threads finish the tile in hand
+     * and take no other. May be NULL. */
+    volatile sig_atomic_t *stop;
+};
+
+/* Renders every tile of plan that store does not have yet: each render
+ * thread asks the service (handler_handle on a worker of its own) for the
+ * tile's path with the query, and puts a 200's body into store as it is; a
+ * 404 (outside the data) writes nothing; any other answer counts as failed.
+ * Returns 0 with *st (failed tiles included), or CT_ENOMEM / CT_EINTERNAL
+ * (threads), or the store's error (a write that failed stops the run), with
+ * a message. */
+int pyramid_run(struct app *app, const struct pyramid_plan *plan, struct tilestore *store,
+                const struct pyramid_opts *o, struct pyramid_stats *st, char *msg,
+                size_t msgcap);
 
 #endif

@@ -1,11 +1,18 @@
-/* pyramid.c - the tiles of a pyramid export. */
+/* pyramid.c - the tiles of a pyramid export, and their rendering on threads. */
 #include "pyramid.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "app.h"
 #include "err.h"
+#include "handler.h"
 #include "parse.h"
+#include "tilestore.h"
 
 /* --- the plan (pure) ------------------------------------------------------------ */
 
@@ -169,4 +176,178 @@ int pyramid_parse_bbox(const char *s, size_t n, struct bbox *out)
         return CT_EINVAL;
     *out = b;
     return CT_OK;
+}
+
+/* --- the run ------------------------------------------------------------------------ */
+
+/* What the render threads share, behind lock: the cursor, the counters and
+ * the first store error. */
+struct run {
+    const struct pyramid_plan *plan;
+    const struct pyramid_opts *o;
+    struct tilestore *store;
+    pthread_mutex_t lock;
+    pthread_cond_t finished;
+    int running;
+    struct pyramid_cursor cur;
+    struct pyramid_stats st;
+    int err;
+    char msg[256];
+};
+
+struct render_thread {
+    struct run *run;
+    struct worker *w;
+    pthread_t tid;
+};
+
+static int stopping(const struct run *r)
+{
+    return r->err || (r->o->stop && *r->o->stop);
+}
+
+/* One tile through the service; the answer's fate counted. */
+static void render_one(struct run *r, struct worker *w, int z, uint64_t x, uint64_t y)
+{
+    const struct pyramid_opts *o = r->o;
+    char path[256], msg[256] = "";
+    snprintf(path, sizeof path, "/tiles/%s/%d/%llu/%llu.%s", o->layer, z, (unsigned long long)x,
+             (unsigned long long)y, o->ext);
+    struct request req = { .method = "GET", .path = path, .query = o->query,
+                           .nquery = o->nquery };
+    struct response resp;
+    handler_handle(w, &req, &resp);
+    int err = CT_OK;
+    if (resp.status == 200)
+        err = tilestore_put(r->store, z, x, y, resp.body, resp.len, msg, sizeof msg);
+    pthread_mutex_lock(&r->lock);
+    r->st.done++;
+    if (err) {
+        if (!r->err) {
+            r->err = err;
+            snprintf(r->msg, sizeof r->msg, "%s", msg);
+        }
+    } else if (resp.status == 200) {
+        r->st.written++;
+        r->st.bytes += resp.len;
+    } else if (resp.status == 404) {
+        r->st.outside++;
+    } else {
+        r->st.failed++;
+        if (o->failure)
+            o->failure(o->ctx, z, x, y, resp.status, resp.detail);
+    }
+    pthread_mutex_unlock(&r->lock);
+    response_free(&resp);
+}
+
+static void *render_main(void *arg)
+{
+    struct render_thread *t = arg;
+    struct run *r = t->run;
+    for (;;) {
+        int z, more;
+        uint64_t x, y;
+        pthread_mutex_lock(&r->lock);
+        more = !stopping(r) && pyramid_next(r->plan, &r->cur, &z, &x, &y);
+        pthread_mutex_unlock(&r->lock);
+        if (!more)
+            break;
+        /* present before the run (skipped in todo), or since */
+        if (!tilestore_has(r->store, z, x, y))
+            render_one(r, t->w, z, x, y);
+    }
+    pthread_mutex_lock(&r->lock);
+    if (--r->running == 0)
+        pthread_cond_signal(&r->finished);
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+int pyramid_run(struct app *app, const struct pyramid_plan *plan, struct tilestore *store,
+                const struct pyramid_opts *o, struct pyramid_stats *st, char *msg,
+                size_t msgcap)
+{
+    struct run r = { .plan = plan, .o = o, .store = store };
+    struct render_thread *t = NULL;
+    int err = CT_OK, started = 0, jobs = o->jobs > 0 ? o->jobs : 1;
+    memset(st, 0, sizeof *st);
+    r.st.total = plan->total;
+    /* what a re-run finds done already: its own count, so the progress and its
+     * rate are of the tiles this run renders */
+    struct pyramid_cursor c = { 0 };
+    int z;
+    uint64_t x, y;
+    while (!(o->stop && *o->stop) && pyramid_next(plan, &c, &z, &x, &y))
+        r.st.present += (uint64_t)tilestore_has(store, z, x, y);
+    r.st.todo = r.st.total - r.st.present;
+
+    if (pthread_mutex_init(&r.lock, NULL)) {
+        snprintf(msg, msgcap, "cannot create a lock");
+        return CT_EINTERNAL;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int cond_err = pthread_cond_init(&r.finished, &ca);
+    pthread_condattr_destroy(&ca);
+    if (cond_err) {
+        pthread_mutex_destroy(&r.lock);
+        snprintf(msg, msgcap, "cannot create a condition variable");
+        return CT_EINTERNAL;
+    }
+    if (!(t = calloc((size_t)jobs, sizeof *t))) {
+        err = CT_ENOMEM;
+        snprintf(msg, msgcap, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < jobs; i++) {
+        t[i].run = &r;
+        if ((err = app_worker_new(app, &t[i].w))) {
+            snprintf(msg, msgcap, "out of memory");
+            goto out;
+        }
+    }
+    double t0 = http_mono_ms();
+    r.running = jobs;
+    for (; started < jobs; started++)
+        if (pthread_create(&t[started].tid, NULL, render_main, &t[started]))
+            break;
+    pthread_mutex_lock(&r.lock);
+    r.running -= jobs - started; /* threads that never started never finish */
+    if (!started) {
+        err = CT_EINTERNAL;
+        snprintf(msg, msgcap, "cannot start a render thread");
+    }
+    while (r.running > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&r.finished, &r.lock, &ts);
+        r.st.seconds = (http_mono_ms() - t0) / 1000;
+        if (r.running > 0 && o->progress)
+            o->progress(o->ctx, &r.st, 0);
+    }
+    r.st.seconds = (http_mono_ms() - t0) / 1000;
+    pthread_mutex_unlock(&r.lock);
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i].tid, NULL);
+    if (o->progress)
+        o->progress(o->ctx, &r.st, 1);
+    if (!err && r.err) {
+        err = r.err;
+        snprintf(msg, msgcap, "%s", r.msg);
+    }
+out:
+    for (int i = 0; t && i < jobs; i++)
+        app_worker_free(t[i].w);
+    free(t);
+    pthread_cond_destroy(&r.finished);
+    pthread_mutex_destroy(&r.lock);
+    *st = r.st;
+    return err;
 }
