@@ -45,7 +45,8 @@ BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libdeflate-d
               libwebp-dev libjpeg-dev libsqlite3-dev
 TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev \
              chromium fonts-dejavu-core nginx-light python3-matplotlib python3-gdal python3-numpy \
-             libxml2-utils
+             libxml2-utils sqlite3
+# (sqlite3: test/test_pyramid.sh reads the exported MBTiles files.)
 # (python3-matplotlib: test_colormap recomputes every colormap table with
 # matplotlib itself, through test/colormaps_ref.py. python3-gdal and
 # python3-numpy: test/zonal_ref.py, the reference of the zonal statistics.)
@@ -161,7 +162,7 @@ test: deps-test $(if $(SANITIZE),,deps-bundle)
 	$(if $(SANITIZE),,$(MAKE) bundle)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_lambda_pool.sh test/test_fuzz.sh \
-	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_overlay.sh test/test_formats.sh test/test_wmts.sh test/test_browser.sh \
+	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_overlay.sh test/test_formats.sh test/test_pyramid.sh test/test_wmts.sh test/test_browser.sh \
 	  test/test_template.sh $(BUNDLE_TEST)
 
 # The quick tier: the cmocka programs and the command-line test, built and run
