@@ -75,7 +75,8 @@ struct pyramid_opts {
     const struct kv *query;     /* the rendering's query parameters (read only) */
     size_t nquery;
     int jobs;                   /* render threads, >= 1, each with its own worker */
-    /* Told about every 100 ms and once at the end, on the calling thread;
+    /* Told once the tiles present are counted, about every 100 ms, and once at
+     * the end (final set), on the calling thread;
      * failure() on a render thread for a tile answered with an error other than
      * 404 (the status and the answer's detail). Never both at once. Either may
      * be NULL. */

@@ -281,6 +281,8 @@ int pyramid_run(struct app *app, const struct pyramid_plan *plan, struct tilesto
     while (!(o->stop && *o->stop) && pyramid_next(plan, &c, &z, &x, &y))
         r.st.present += (uint64_t)tilestore_has(store, z, x, y);
     r.st.todo = r.st.total - r.st.present;
+    if (o->progress) /* the count, before the first tile */
+        o->progress(o->ctx, &r.st, 0);
 
     if (pthread_mutex_init(&r.lock, NULL)) {
         snprintf(msg, msgcap, "cannot create a lock");
