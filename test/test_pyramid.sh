@@ -16,7 +16,7 @@ out=$(pwd)/test/out/pyramid
 rm -rf "$out"
 mkdir -p "$out"
 . test/lib/tap.sh
-plan 40
+plan 42
 $PY -c 'import osgeo' 2>/dev/null || stop "python3-gdal (make deps-test)"
 command -v sqlite3 >/dev/null || stop "the sqlite3 command (make deps-test)"
 
@@ -139,6 +139,20 @@ rc=$?
 verdict $? "the resumed run renders only the missing tiles" "exit $rc: $(tail -n 1 "$out/int2.err")"
 [ "$(digest "$out/int.mbtiles")" = "$(digest "$out/whole.mbtiles")" ]
 verdict $? "interrupted + resumed = one uninterrupted run, tile for tile"
+
+# --- progress ------------------------------------------------------------------------------------
+n_lines=$(grep -c '^pyramid: [0-9]*/' "$out/whole.err")
+grep -Eq '^pyramid: [0-9]+/1365 tiles, [0-9.]+ tiles/s, ETA [0-9:]+$' "$out/whole.err" && [ "$n_lines" -le 21 ]
+verdict $? "not on a terminal: plain progress lines, one per 5% at most ($n_lines)" "$(head -n 3 "$out/whole.err")"
+if command -v script >/dev/null; then # a terminal: util-linux's script gives the run a pty
+  script -qec "'$BOOTSTRAP' pyramid --config '$CFG' --layer dem --zoom 13-16 -o '$out/tty.mbtiles'" \
+    /dev/null >"$out/tty.out" 2>&1
+  [ "$(grep -o $'\r\\[[#.]' "$out/tty.out" | wc -l)" -ge 2 ] && # drawn, then redrawn
+    tr '\r' '\n' <"$out/tty.out" | grep -Eq '^\[#{30}\] 26/26 tiles +[0-9.]+ tiles/s +ETA [0-9:]+ '
+  verdict $? "on a terminal: a bar redrawn in place with \\r, tiles/s and ETA" "$(tr '\r' '|' <"$out/tty.out" | head -c 300)"
+else
+  skip "on a terminal: a bar redrawn in place" "no script(1) to give the run a terminal"
+fi
 
 # --- tiles that fail: a COG cut short -------------------------------------------------------------
 head -c 480000 "$DATA/rio-tiler/cog.tif" >"$out/truncated.tif"
