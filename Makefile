@@ -2,7 +2,7 @@
 # `make test` runs every test, `make check` the quick tier. See README.md.
 
 CC ?= cc
-PKGS := gdal libpng libcjson libmicrohttpd libcurl zlib muparser libwebp libjpeg
+PKGS := gdal libpng libcjson libmicrohttpd libcurl zlib muparser libwebp libjpeg sqlite3
 LEAFLET_DIR := web/node_modules/leaflet/dist
 SANITIZE ?=
 PORT ?= 8080
@@ -28,7 +28,7 @@ LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/para
             src/handler.c src/log.c src/app.c src/server.c src/event.c src/runtime.c \
             src/algo.c src/custom.c src/source.c src/gate.c src/buf.c src/geom.c src/geojson.c src/stats.c \
             src/coverage.c src/zonal.c src/fanout.c src/cli.c src/expr.c src/overlay.c \
-            src/derive.c src/imgenc.c
+            src/derive.c src/imgenc.c src/pyramid.c src/tilestore.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 WEB := web/index.html web/viewer.js web/viewer.css
@@ -42,10 +42,11 @@ all: bootstrap
 # --- dependencies (Debian/Ubuntu) ------------------------------------------
 BUILD_DEBS := gcc make pkg-config libgdal-dev libpng-dev zlib1g-dev libdeflate-dev libcjson-dev \
               libmicrohttpd-dev libcurl4-openssl-dev libmuparser-dev \
-              libwebp-dev libjpeg-dev
+              libwebp-dev libjpeg-dev libsqlite3-dev
 TEST_DEBS := $(BUILD_DEBS) libcmocka-dev gdal-bin curl jq valgrind clang libclang-rt-14-dev \
              chromium fonts-dejavu-core nginx-light python3-matplotlib python3-gdal python3-numpy \
-             libxml2-utils
+             libxml2-utils sqlite3
+# (sqlite3: test/test_pyramid.sh reads the exported MBTiles files.)
 # (python3-matplotlib: test_colormap recomputes every colormap table with
 # matplotlib itself, through test/colormaps_ref.py. python3-gdal and
 # python3-numpy: test/zonal_ref.py, the reference of the zonal statistics.)
@@ -91,7 +92,7 @@ run: deps bootstrap
 TESTS := test_tilemath test_route test_params test_transport test_colormap test_pngenc \
          test_config test_pixels test_overviews test_handler test_event test_algo test_custom \
          test_source test_coverage test_stats test_geojson test_statistics test_fanout_unit \
-         test_overlay
+         test_overlay test_pyramid
 TEST_BINS := $(TESTS:%=$(B)/%)
 $(B)/test_%: test/test_%.c test/testutil.h test/testapp.h $(B)/libcogtiler.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itest -o $@ $< $(B)/libcogtiler.a $(LDFLAGS) $(LDLIBS) -lcmocka
@@ -161,7 +162,7 @@ test: deps-test $(if $(SANITIZE),,deps-bundle)
 	$(if $(SANITIZE),,$(MAKE) bundle)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_lambda_pool.sh test/test_fuzz.sh \
-	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_overlay.sh test/test_formats.sh test/test_wmts.sh test/test_browser.sh \
+	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_overlay.sh test/test_formats.sh test/test_pyramid.sh test/test_wmts.sh test/test_browser.sh \
 	  test/test_template.sh $(BUNDLE_TEST)
 
 # The quick tier: the cmocka programs and the command-line test, built and run

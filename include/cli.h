@@ -27,6 +27,16 @@ int cli_request_with(const struct http_service *svc, void *ctx, int argc, char *
  *   (the error on stderr); a progress line on stderr when it is a terminal. */
 int cli_stats(int argc, char **argv);
 
+/* bootstrap pyramid (--layer NAME | --source PATH) [--config FILE] [--zoom MIN-MAX]
+ *   [--bbox W,S,E,N] [--format png|webp|jpg] [--jobs N] [--query Q] -o OUT.mbtiles|DIR/:
+ *   every tile of the zooms (default: the layer's) over the layer's bounds (and
+ *   the box) rendered by the service on N threads into an MBTiles file or a
+ *   folder (pyramid.h, tilestore.h); tiles already there are kept. Exit
+ *   statuses: 0; 1 a tile failed (the others are written) or the output
+ *   cannot be written; 2 bad usage; 3 no such layer; 130 interrupted by
+ *   SIGINT (what was rendered is committed: run again to resume). */
+int cli_pyramid(int argc, char **argv);
+
 /* bootstrap invoke [EVENT.json | -]: one Lambda event -> the response payload. */
 int cli_invoke(int argc, char **argv);
 

@@ -5,15 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
 
 #include "app.h"
 #include "config.h"
 #include "err.h"
 #include "fanout.h"
 #include "handler.h"
+#include "parse.h"
+#include "pyramid.h"
 #include "runtime.h"
 #include "server.h"
+#include "tilestore.h"
 
 #define DEFAULT_CONFIG "data/layers.json"
 #define MAX_HEADERS 32
@@ -28,6 +36,11 @@ const char cli_usage[] =
     "  bootstrap stats (--layer NAME | --source PATH) [--config FILE] --geojson FILE|-\n"
     "                 [--query 'coverage=exact&p=2,98&parts=N&...'] [--jobs N (1)]\n"
     "                 zonal statistics (JSON); --jobs: threads computing the parts\n"
+    "  bootstrap pyramid (--layer NAME | --source PATH) [--config FILE] [--zoom MIN-MAX]\n"
+    "                 [--bbox W,S,E,N] [--format png|webp|jpg] [--jobs N (cores)]\n"
+    "                 [--query 'colormap_name=...&rescale=...'] -o OUT.mbtiles|DIR/\n"
+    "                 every tile of the zooms over the data into MBTiles or {z}/{x}/{y} files;\n"
+    "                 a re-run adds only the missing tiles\n"
     "  bootstrap serve [--host 127.0.0.1] [--port 8080] [--workers N] [--config FILE]\n"
     "                 [--deadline SECONDS (30)] [--receive-timeout SECONDS (10)]\n"
     "  bootstrap invoke [EVENT.json]      one Lambda event (file or stdin) -> response JSON\n"
@@ -630,4 +643,353 @@ int cli_lambda(const char *api)
     fanout_free(f);
     free_app(app, w);
     return err ? 1 : 0;
+}
+
+/* --- bootstrap pyramid ------------------------------------------------------------- */
+
+static volatile sig_atomic_t pyramid_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    pyramid_stop = 1;
+}
+
+/* The progress of an export: a bar redrawn in place on a terminal, else a
+ * line every step tiles. */
+struct pyramid_view {
+    int tty;
+    int started;
+    uint64_t step, next;
+    int failures; /* printed so far */
+};
+
+/* A broken source fails every tile: the first ones tell why, the count the rest. */
+#define PYRAMID_FAILURES_SHOWN 20
+
+static void fmt_eta(double s, char *buf, size_t cap)
+{
+    if (!(s >= 0) || s > 359999)
+        snprintf(buf, cap, "--:--");
+    else if (s >= 3600)
+        snprintf(buf, cap, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+    else
+        snprintf(buf, cap, "%d:%02d", (int)s / 60, (int)s % 60);
+}
+
+static void pyramid_progress(void *ctx, const struct pyramid_stats *st, int final)
+{
+    struct pyramid_view *v = ctx;
+    if (!v->started) {
+        v->started = 1;
+        fprintf(stderr, "pyramid: %llu tiles, %llu present, %llu to do\n",
+                (unsigned long long)st->total, (unsigned long long)st->present,
+                (unsigned long long)st->todo);
+        v->step = st->todo / 20 ? st->todo / 20 : 1;
+        if (v->step > 1000)
+            v->step = 1000;
+        v->next = v->step;
+    }
+    if (!st->todo)
+        return;
+    double rate = st->seconds > 0 ? (double)st->done / st->seconds : 0;
+    char eta[32];
+    fmt_eta(rate > 0 ? (double)(st->todo - st->done) / rate : -1, eta, sizeof eta);
+    if (v->tty) {
+        char bar[31];
+        int fill = (int)(30 * st->done / st->todo);
+        memset(bar, '#', (size_t)fill);
+        memset(bar + fill, '.', (size_t)(30 - fill));
+        bar[30] = '\0';
+        fprintf(stderr, "\r[%s] %llu/%llu tiles  %.1f tiles/s  ETA %s \033[K%s", bar,
+                (unsigned long long)st->done, (unsigned long long)st->todo, rate, eta,
+                final ? "\n" : "");
+    } else if (st->done >= v->next && !final) {
+        fprintf(stderr, "pyramid: %llu/%llu tiles, %.1f tiles/s, ETA %s\n",
+                (unsigned long long)st->done, (unsigned long long)st->todo, rate, eta);
+        v->next = (st->done / v->step + 1) * v->step;
+    }
+    fflush(stderr);
+}
+
+static void pyramid_failure(void *ctx, int z, uint64_t x, uint64_t y, int status,
+                            const char *detail)
+{
+    struct pyramid_view *v = ctx;
+    if (v->failures++ < PYRAMID_FAILURES_SHOWN)
+        fprintf(stderr, "%sbootstrap pyramid: %d/%llu/%llu: HTTP %d (%s)%s\n",
+                v->tty ? "\r\033[K" : "", z, (unsigned long long)x, (unsigned long long)y, status,
+                detail, v->failures == PYRAMID_FAILURES_SHOWN ? "; further failures only counted" : "");
+}
+
+/* -o: an .mbtiles file or a folder (an existing one, or a name ending in '/'). */
+static int pyramid_out_ok(const char *out)
+{
+    size_t n = strlen(out);
+    struct stat sb;
+    return (n > 8 && !strcmp(out + n - 8, ".mbtiles")) || (n && out[n - 1] == '/') ||
+           (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode));
+}
+
+/* The layer as its TileJSON describes it (through the service, like a tile). */
+struct layer_desc {
+    struct bbox bounds;
+    double center[2];
+    int minzoom, maxzoom;
+    char name[80], format[8], attribution[1024];
+};
+
+/* GET /tiles/LAYER/tilejson.json?QUERY[&tile_format=EXT]: 0 and *d, or the
+ * exit status after a message (3: no such layer; 2: a bad --query). */
+static int describe_layer(struct worker *w, const char *layer, const struct kv *query, size_t nq,
+                          const char *ext, struct layer_desc *d)
+{
+    char path[256];
+    struct kv q[HTTP_MAX_PAIRS + 1];
+    memcpy(q, query, nq * sizeof *q);
+    if (ext)
+        q[nq++] = (struct kv){ "tile_format", ext };
+    snprintf(path, sizeof path, "/tiles/%s/tilejson.json", layer);
+    struct request req = { .method = "GET", .path = path, .query = q, .nquery = nq };
+    struct response resp;
+    handler_handle(w, &req, &resp);
+    int rc = 1;
+    if (resp.status != 200) {
+        fprintf(stderr, "bootstrap pyramid: HTTP %d %.*s (%s)\n", resp.status, (int)resp.len,
+                (const char *)resp.body, resp.detail);
+        rc = resp.status == 404 ? 3 : resp.status == 400 ? 2 : 1;
+        goto out;
+    }
+    cJSON *o = cJSON_ParseWithLength((const char *)resp.body, resp.len);
+    const cJSON *b = cJSON_GetObjectItem(o, "bounds"), *c = cJSON_GetObjectItem(o, "center");
+    const cJSON *f = cJSON_GetObjectItem(o, "format"), *a = cJSON_GetObjectItem(o, "attribution");
+    const cJSON *n = cJSON_GetObjectItem(o, "name"), *z0 = cJSON_GetObjectItem(o, "minzoom");
+    const cJSON *z1 = cJSON_GetObjectItem(o, "maxzoom");
+    if (cJSON_GetArraySize(b) == 4 && cJSON_GetArraySize(c) >= 2 && cJSON_IsString(f) &&
+        cJSON_IsNumber(z0) && cJSON_IsNumber(z1)) {
+        d->bounds = (struct bbox){ cJSON_GetArrayItem(b, 0)->valuedouble,
+                                   cJSON_GetArrayItem(b, 1)->valuedouble,
+                                   cJSON_GetArrayItem(b, 2)->valuedouble,
+                                   cJSON_GetArrayItem(b, 3)->valuedouble };
+        d->center[0] = cJSON_GetArrayItem(c, 0)->valuedouble;
+        d->center[1] = cJSON_GetArrayItem(c, 1)->valuedouble;
+        d->minzoom = z0->valueint;
+        d->maxzoom = z1->valueint;
+        snprintf(d->format, sizeof d->format, "%s", f->valuestring);
+        snprintf(d->name, sizeof d->name, "%s", cJSON_IsString(n) ? n->valuestring : layer);
+        snprintf(d->attribution, sizeof d->attribution, "%s",
+                 cJSON_IsString(a) ? a->valuestring : "");
+        rc = 0;
+    } else {
+        fprintf(stderr, "bootstrap pyramid: the layer's TileJSON lacks bounds or format\n");
+    }
+    cJSON_Delete(o);
+out:
+    response_free(&resp);
+    return rc;
+}
+
+/* The metadata of the export (MBTiles 1.3's names). */
+static int pyramid_meta(struct tilestore *s, const struct layer_desc *d, const struct bbox *clip,
+                        int minz, int maxz, const char *ext, const char *query)
+{
+    struct bbox b = d->bounds;
+    if (clip) {
+        b.miny = fmax(b.miny, clip->miny);
+        b.maxy = fmin(b.maxy, clip->maxy);
+        if (b.minx < b.maxx && clip->minx < clip->maxx) {
+            b.minx = fmax(b.minx, clip->minx);
+            b.maxx = fmin(b.maxx, clip->maxx);
+        } else {
+            b.minx = clip->minx;
+            b.maxx = clip->maxx;
+        }
+    }
+    double clon = clip ? (b.minx + b.maxx) / 2 : d->center[0];
+    double clat = clip ? (b.miny + b.maxy) / 2 : d->center[1];
+    if (clip && b.minx > b.maxx)
+        clon = clon > 0 ? clon - 180 : clon + 180;
+    char bounds[160], center[120], zmin[16], zmax[16], desc[600], v[6][32];
+    double nums[6] = { b.minx, b.miny, b.maxx, b.maxy, clon, clat };
+    for (int i = 0; i < 6; i++)
+        parse_print_double(nums[i], v[i], sizeof v[i]);
+    snprintf(bounds, sizeof bounds, "%s,%s,%s,%s", v[0], v[1], v[2], v[3]);
+    snprintf(center, sizeof center, "%s,%s,%d", v[4], v[5], minz);
+    snprintf(zmin, sizeof zmin, "%d", minz);
+    snprintf(zmax, sizeof zmax, "%d", maxz);
+    snprintf(desc, sizeof desc, "cogtiler export of layer %s%s%.400s", d->name,
+             *query ? " with " : "", query);
+    struct kv meta[10] = { { "name", d->name },     { "format", ext },
+                           { "bounds", bounds },    { "center", center },
+                           { "minzoom", zmin },     { "maxzoom", zmax },
+                           { "type", "overlay" },   { "version", "1" },
+                           { "description", desc }, { "attribution", d->attribution } };
+    char msg[512];
+    if (tilestore_set_meta(s, meta, *d->attribution ? 10 : 9, msg, sizeof msg)) {
+        fprintf(stderr, "bootstrap pyramid: %s\n", msg);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_pyramid(int argc, char **argv)
+{
+    const char *layer = NULL, *source = NULL, *config = NULL, *zooms = NULL, *bbox_s = NULL;
+    const char *format = NULL, *query_s = "", *out = NULL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), jobs = cores > 0 ? cores : 1;
+    int minz = -1, maxz = -1;
+    struct bbox clip;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (a[0] != '-')
+            goto bad;
+        if (!(v = optval(argc, argv, &i)))
+            return 2;
+        if (!strcmp(a, "--layer"))
+            layer = v;
+        else if (!strcmp(a, "--source"))
+            source = v;
+        else if (!strcmp(a, "--config"))
+            config = v;
+        else if (!strcmp(a, "--zoom"))
+            zooms = v;
+        else if (!strcmp(a, "--bbox"))
+            bbox_s = v;
+        else if (!strcmp(a, "--format"))
+            format = v;
+        else if (!strcmp(a, "--query"))
+            query_s = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+            out = v;
+        else if (!strcmp(a, "--jobs")) {
+            if (opt_number("pyramid", "jobs", v, 1, 256, &jobs))
+                return 2;
+        } else
+            goto bad;
+    }
+    if (!out || (layer && source))
+        goto bad;
+    if (zooms && pyramid_parse_zooms(zooms, strlen(zooms), &minz, &maxz)) {
+        fprintf(stderr, "bootstrap pyramid: bad --zoom %s (Z or MIN-MAX, 0..%d)\n", zooms,
+                TILEMATH_MAXZ);
+        return 2;
+    }
+    if (bbox_s && pyramid_parse_bbox(bbox_s, strlen(bbox_s), &clip)) {
+        fprintf(stderr, "bootstrap pyramid: bad --bbox %s (W,S,E,N in degrees, S < N)\n", bbox_s);
+        return 2;
+    }
+    if (format && strcmp(format, "png") && strcmp(format, "webp") && strcmp(format, "jpg")) {
+        fprintf(stderr, "bootstrap pyramid: bad --format %s (png, webp or jpg)\n", format);
+        return 2;
+    }
+    if (!pyramid_out_ok(out)) {
+        fprintf(stderr, "bootstrap pyramid: -o names an .mbtiles file or a folder (DIR/)\n");
+        return 2;
+    }
+    /* --query: the pairs every tile request carries (split once, read by all threads) */
+    char *qbuf = strdup(query_s);
+    struct kv query[HTTP_MAX_PAIRS];
+    size_t nq = 0;
+    if (!qbuf)
+        return 1;
+    if (split_query(qbuf, query, &nq)) {
+        fprintf(stderr, "bootstrap pyramid: --query has more than %d parameters\n",
+                HTTP_MAX_PAIRS);
+        free(qbuf);
+        return 2;
+    }
+
+    struct worker *w = NULL;
+    struct tilestore *store = NULL;
+    struct app *app = make_app(config, source, &w);
+    int rc = 1;
+    if (!app)
+        goto out;
+    const struct config *c = app_config(app);
+    if (!layer)
+        layer = c->layers[source ? 0 : c->default_layer].name;
+    struct layer_desc d;
+    if ((rc = describe_layer(w, layer, query, nq, format, &d)))
+        goto out;
+    /* the layer's own format unless --format; GeoTIFF values are no map tiles */
+    const char *ext = format ? format : d.format;
+    if (strcmp(ext, "png") && strcmp(ext, "webp") && strcmp(ext, "jpg")) {
+        fprintf(stderr, "bootstrap pyramid: layer %s's tiles are %s; give --format png, webp or jpg\n",
+                layer, ext);
+        rc = 2;
+        goto out;
+    }
+    if (minz < 0) {
+        minz = d.minzoom;
+        maxz = d.maxzoom;
+    }
+    struct pyramid_plan *plan = malloc(sizeof *plan);
+    rc = 1;
+    if (!plan || pyramid_plan(&d.bounds, bbox_s ? &clip : NULL, minz, maxz, plan)) {
+        fprintf(stderr, "bootstrap pyramid: %s\n",
+                plan ? "the layer's bounds cannot be enumerated" : "out of memory");
+        free(plan);
+        goto out;
+    }
+    char msg[512];
+    int err = tilestore_open(out, ext, &store, msg, sizeof msg);
+    if (err) {
+        fprintf(stderr, "bootstrap pyramid: %s\n", msg);
+        rc = err == CT_EINVAL ? 2 : 1;
+        free(plan);
+        goto out;
+    }
+    if ((rc = pyramid_meta(store, &d, bbox_s ? &clip : NULL, minz, maxz, ext, query_s))) {
+        free(plan);
+        goto out;
+    }
+    /* The worker made for the description is not a render worker: its datasets
+     * are closed before the threads open theirs. */
+    app_worker_free(w);
+    w = NULL;
+
+    struct pyramid_view view = { .tty = isatty(STDERR_FILENO) };
+    struct pyramid_opts o = { .layer = layer, .ext = ext, .query = query, .nquery = nq,
+                              .jobs = (int)jobs, .progress = pyramid_progress,
+                              .failure = pyramid_failure, .ctx = &view, .stop = &pyramid_stop };
+    /* SIGINT finishes the tiles in hand and commits; a second one kills. */
+    struct sigaction sa = { .sa_handler = on_sigint, .sa_flags = SA_RESETHAND }, old;
+    sigemptyset(&sa.sa_mask);
+    pyramid_stop = 0;
+    sigaction(SIGINT, &sa, &old);
+    struct pyramid_stats st;
+    err = pyramid_run(app, plan, store, &o, &st, msg, sizeof msg);
+    free(plan);
+    char cmsg[512];
+    int cerr = tilestore_close(store, cmsg, sizeof cmsg);
+    store = NULL;
+    sigaction(SIGINT, &old, NULL);
+    fprintf(stderr,
+            "pyramid: %llu tiles, %llu present, %llu to do: %llu written (%llu bytes), %llu outside "
+            "the data, %llu failed, in %.1f s (%.1f tiles/s)%s\n",
+            (unsigned long long)st.total, (unsigned long long)st.present,
+            (unsigned long long)st.todo, (unsigned long long)st.written,
+            (unsigned long long)st.bytes, (unsigned long long)st.outside,
+            (unsigned long long)st.failed, st.seconds,
+            st.seconds > 0 ? (double)st.done / st.seconds : 0.0,
+            pyramid_stop ? "; interrupted, run again to resume" : "");
+    if (err || cerr) {
+        fprintf(stderr, "bootstrap pyramid: %s\n", err ? msg : cmsg);
+        rc = 1;
+    } else if (pyramid_stop) {
+        rc = 130;
+    } else if (st.failed) {
+        fprintf(stderr, "bootstrap pyramid: %llu tiles failed\n", (unsigned long long)st.failed);
+        rc = 1;
+    } else {
+        rc = 0;
+    }
+out:
+    tilestore_close(store, NULL, 0);
+    free_app(app, w);
+    free(qbuf);
+    return rc;
+bad:
+    fputs(cli_usage, stderr);
+    return 2;
 }

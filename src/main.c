@@ -18,6 +18,7 @@ int main(int argc, char **argv)
         { "tile", cli_tile },
         { "request", cli_request },
         { "stats", cli_stats },
+        { "pyramid", cli_pyramid },
         { "serve", cli_serve },
         { "invoke", cli_invoke },
     };

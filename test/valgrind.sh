@@ -11,8 +11,8 @@ vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kin
     --suppressions=test/valgrind.supp)
 programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport test_stats test_geojson test_coverage test_statistics test_overlay"
 # the programs, three local renders, four in the other formats, three zonal statistics runs, a part event and a
-# refused polygon, four derived-layer requests, two renders over HTTP
-plan $(( $(wc -w <<<"$programs") + 3 + 4 + 3 + 2 + 4 + 2 ))
+# refused polygon, four derived-layer requests, two renders over HTTP, a pyramid export
+plan $(( $(wc -w <<<"$programs") + 3 + 4 + 3 + 2 + 4 + 2 + 1 ))
 # vg_run NAME WANT_STATUS COMMAND...: valgrind itself exits 99 on an error.
 vg_run() {
   local name=$1 want=$2 rc; shift 2
@@ -78,5 +78,10 @@ else
   notok "valgrind bootstrap tile over HTTP (/vsicurl/)" "nginx for the remote valgrind runs did not start"
   notok "valgrind bootstrap tile over HTTP, object missing (exit 3)" "nginx for the remote valgrind runs did not start"
 fi
+# A pyramid export: two render threads with a worker each, SQLite.
+rm -f test/out/valgrind.mbtiles
+vg_run "bootstrap pyramid --jobs 2 into MBTiles (a coloured DEM, z13-15)" 0 ./bootstrap pyramid \
+  --source test/data/titiler/dem.tif --query 'colormap_name=viridis&rescale=1600,2020' \
+  --zoom 13-15 --jobs 2 -o test/out/valgrind.mbtiles
 echo "$TAP_PASS passed, $TAP_FAIL failed, $TAP_SKIP skipped"
 [ "$TAP_FAIL" = 0 ]

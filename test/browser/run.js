@@ -568,6 +568,42 @@ async function testOverlay(context) {
   }
 }
 
+// A pyramid exported to a folder (`bootstrap pyramid -o DIR/`) and served as
+// static files by nginx (test/lib/nginx.sh), as from S3: the Leaflet page over
+// it gets the same checks as over the server (tiles 200 image/png, a picture
+// with the demo's colours, no seams).
+async function testPyramidFolder(context, origin, config) {
+  const dir = path.join(OUT, "pyramid");
+  fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    execFileSync(BOOTSTRAP, ["pyramid", "--config", config, "--layer", "bluemarble", "--zoom", "0-3",
+                             "-o", path.join(dir, "root/tiles/bluemarble/")], { stdio: "pipe" });
+    ok(true, "bootstrap pyramid exports the demo's z0-3 to a folder");
+  } catch (e) {
+    return ok(false, "bootstrap pyramid exports the demo's z0-3 to a folder", e.stderr || e.message);
+  }
+  const nginx = spawn("bash", ["-c", '. test/lib/nginx.sh && nginx_start "$1" "$2" "$3" && echo "$NGINX_URL" && wait',
+                               "nginx", path.join(dir, "nginx"), path.join(dir, "root"),
+                               "types { image/png png; }"],
+                      { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let out = "", err = "";
+      nginx.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      nginx.stderr.on("data", (d) => { err += d; });
+      nginx.on("exit", () => reject(new Error("nginx did not start: " + err)));
+    });
+    await testClientPage(context, origin, url, "leaflet", "Leaflet over the exported folder (nginx)");
+  } catch (e) {
+    ok(false, "Leaflet over the exported folder (nginx)", e.message);
+  } finally {
+    try { process.kill(-nginx.pid, "SIGTERM"); } catch (e) { /* already gone */ }
+  }
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const config = path.join(OUT, "layers.json");
@@ -608,6 +644,7 @@ async function main() {
     await testClientPage(context, origin, server.url, "maplibre", "MapLibre GL");
     await testViewer(context, server.url);
     await testOverlay(context);
+    await testPyramidFolder(context, origin, config);
   } catch (e) {
     ok(false, "browser run", e.stack);
   } finally {
