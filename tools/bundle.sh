@@ -96,8 +96,11 @@ static_libs() {
     echo "${out[*]}"
 }
 # shellcheck disable=SC2046 # pkg-config prints words
+# (The Makefile's PKGS and libdeflate, named here too although GDAL's static
+# dependencies bring them: the program calls them itself.)
 libs=$(static_libs $(PKG_CONFIG_PATH=$pcpath pkg-config --static --libs gdal libpng libcjson \
-       libmicrohttpd libcurl zlib muparser) -lgomp -lstdc++) || die "pkg-config --static --libs failed"
+       libmicrohttpd libcurl zlib muparser libwebp libjpeg sqlite3 libdeflate) -lgomp -lstdc++) ||
+    die "pkg-config --static --libs failed"
 # B= puts every object of this build in build/bundle; LDLIBS replaces the
 # Makefile's (shared) link line; the group lets the archives refer to each
 # other in any order; -static-libgcc takes C++'s unwinder from libgcc_eh.a.
