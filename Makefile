@@ -28,7 +28,7 @@ LIB_SRCS := src/err.c src/http.c src/parse.c src/tilemath.c src/route.c src/para
             src/handler.c src/log.c src/app.c src/server.c src/event.c src/runtime.c \
             src/algo.c src/custom.c src/source.c src/gate.c src/buf.c src/geom.c src/geojson.c src/stats.c \
             src/coverage.c src/zonal.c src/fanout.c src/cli.c src/expr.c src/overlay.c \
-            src/derive.c src/imgenc.c src/pyramid.c src/tilestore.c
+            src/derive.c src/imgenc.c src/imgfmt.c src/pyramid.c src/tilestore.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o) $(B)/colormaps.o $(B)/assets.o
 COLORMAPS := $(sort $(wildcard colormaps/*.txt))
 WEB := web/index.html web/viewer.js web/viewer.css
@@ -104,7 +104,8 @@ FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := event custom query url geojson expr png
 # The event target links the transport's own files and cJSON only: proof that
 # the Lambda event parser depends on the transport contract, not on GDAL.
-FUZZ_SRC_event := src/event.c src/http.c src/err.c src/route.c src/parse.c src/tilemath.c
+FUZZ_SRC_event := src/event.c src/http.c src/err.c src/route.c src/parse.c src/tilemath.c \
+                  src/imgfmt.c
 FUZZ_LIBS_event := -lcjson
 FUZZ_SRC_url := src/source.c
 FUZZ_SRC_custom := src/custom.c src/parse.c
@@ -117,7 +118,8 @@ FUZZ_LIBS_expr := -lmuparser
 # The PNG encoder (our own row filters and compression choice), decoded back by libpng.
 FUZZ_SRC_png := src/pngenc.c
 FUZZ_LIBS_png := -lpng16 -ldeflate -lz
-FUZZ_SRC_query := src/params.c src/parse.c src/route.c src/tilemath.c src/http.c src/custom.c
+FUZZ_SRC_query := src/params.c src/parse.c src/route.c src/tilemath.c src/http.c src/custom.c \
+                  src/imgfmt.c
 FUZZERS := $(if $(SANITIZE),,$(FUZZ_TARGETS:%=build/rel/fuzz_%))
 REPLAYS := $(FUZZ_TARGETS:%=$(B)/fuzz_%_replay)
 $(B)/fuzz_%_replay: test/fuzz_%.c test/fuzz_replay.h $(B)/libcogtiler.a

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "imgenc.h"
+#include "imgfmt.h"
 #include <stdint.h>
 
 #include "overlay.h"

@@ -8,9 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imgfmt.h"
 #include "pngenc.h"
-
-enum img_format { IMG_PNG = 0, IMG_WEBP, IMG_JPEG, IMG_TIFF };
 
 /* Lossy quality when the request gives none (quality=1..100). */
 #define IMG_WEBP_QUALITY 80
@@ -18,16 +17,6 @@ enum img_format { IMG_PNG = 0, IMG_WEBP, IMG_JPEG, IMG_TIFF };
 /* JPEG has no alpha: a pixel with alpha < 255 is composited over this (white,
  * as a map's paper is); a fully transparent one becomes it. */
 #define IMG_JPEG_BACKGROUND 255
-
-/* The format of a file extension without its dot ("png", "webp", "jpg",
- * "tif"); reads p[0..n). 0 and *out, or CT_EINVAL. */
-int img_format_parse(const char *p, size_t n, enum img_format *out);
-
-/* "png", "webp", "jpg", "tif". */
-const char *img_format_ext(enum img_format f);
-
-/* The Content-Type: "image/png", "image/webp", "image/jpeg", "image/tiff". */
-const char *img_format_mime(enum img_format f);
 
 struct img_opts {
     enum img_format format; /* IMG_PNG, IMG_WEBP or IMG_JPEG */

@@ -12,7 +12,7 @@
 #include "config.h"
 #include "custom.h"
 #include "http.h"
-#include "imgenc.h"
+#include "imgfmt.h"
 #include "overlay.h"
 #include "raster.h"
 #include "zonal.h"

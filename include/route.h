@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "imgenc.h"
+#include "imgfmt.h"
 
 struct strview {
     const char *p;

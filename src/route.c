@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "imgenc.h"
+#include "imgfmt.h"
 #include "parse.h"
 #include "tilemath.h"
 
