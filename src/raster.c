@@ -39,6 +39,8 @@
  * resampling used lately, one per tile layout (256 px, 258 px with a pad). */
 #define RASTER_MAX_OPS 6
 #define RASTER_MAX_DSTS 2
+/* Band-subset / nodata VRTs a handle keeps (struct kept_vrt). */
+#define RASTER_MAX_VRTS 4
 /* A kept tile buffer is at most this many bytes; larger reads warp as before. */
 #define WARP_DST_MAX_BYTES (8u << 20)
 /* Bytes of a remote file GDAL reads in its first GET (GDAL_INGESTED_BYTES_AT_OPEN). */
@@ -72,6 +74,15 @@ struct warp_op {
     unsigned long long used;
 };
 
+/* A subset_vrt() of the handle's source, kept for the reads that ask the
+ * same bands and nodata (bidx=, expression inputs, nodata=). */
+struct kept_vrt {
+    GDALDatasetH ds; /* NULL: a free slot */
+    int nbands, bands[3], has_nodata;
+    double nodata;
+    unsigned long long used;
+};
+
 struct raster {
     GDALDatasetH ds;
     struct raster_info info;
@@ -96,6 +107,7 @@ struct raster {
     void *ovr_tr;        /* r->ds -> EPSG:3857 transformer of the overview choice */
     struct warp_dst dsts[RASTER_MAX_DSTS];
     struct warp_op ops[RASTER_MAX_OPS];
+    struct kept_vrt vrts[RASTER_MAX_VRTS];
     unsigned long long ticks; /* for the least recently used op and dst */
 };
 
@@ -485,6 +497,9 @@ void raster_close(struct raster *r)
         warp_op_free(&r->ops[i]);
     for (int i = 0; i < RASTER_MAX_DSTS; i++)
         warp_dst_free(r, &r->dsts[i]);
+    for (int i = 0; i < RASTER_MAX_VRTS; i++)
+        if (r->vrts[i].ds)
+            GDALClose(r->vrts[i].ds);
     if (r->ovr_tr)
         GDALDestroyGenImgProjTransformer(r->ovr_tr);
     for (int i = 0; i < RASTER_MAX_OVR; i++)
@@ -720,6 +735,41 @@ static GDALDatasetH subset_vrt(struct raster *r, const struct raster_read_opts *
     if (!vrt)
         set_msg(msg, msgcap, "cannot select bands");
     return vrt;
+}
+
+/* The kept subset_vrt() for o's bands and nodata, made (in place of the
+ * least recently used, with the warps that read it) when there is none; NULL
+ * with a message when it cannot be made. Owned by r. */
+static GDALDatasetH kept_vrt(struct raster *r, const struct raster_read_opts *o, char *msg,
+                             size_t msgcap)
+{
+    struct kept_vrt *v = NULL;
+    for (int i = 0; i < RASTER_MAX_VRTS; i++) {
+        struct kept_vrt *c = &r->vrts[i];
+        if (c->ds && c->nbands == o->nbands && c->has_nodata == o->has_nodata &&
+            !memcmp(c->bands, o->bands, sizeof c->bands) &&
+            (!o->has_nodata || !memcmp(&c->nodata, &o->nodata, sizeof c->nodata))) {
+            c->used = ++r->ticks;
+            return c->ds;
+        }
+        if (!v || (v->ds && (!c->ds || c->used < v->used)))
+            v = c;
+    }
+    if (v->ds) {
+        for (int i = 0; i < RASTER_MAX_OPS; i++)
+            if (r->ops[i].src == v->ds)
+                warp_op_free(&r->ops[i]);
+        GDALClose(v->ds);
+    }
+    memset(v, 0, sizeof *v);
+    if (!(v->ds = subset_vrt(r, o, msg, msgcap)))
+        return NULL;
+    v->nbands = o->nbands;
+    memcpy(v->bands, o->bands, sizeof v->bands);
+    v->has_nodata = o->has_nodata;
+    v->nodata = o->has_nodata ? o->nodata : 0;
+    v->used = ++r->ticks;
+    return v->ds;
 }
 
 /* The overview level `gdalwarp -ovr AUTO` reads when warping r into dst, whose
@@ -1021,7 +1071,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
                 const struct raster_read_opts *o, struct raster_tile *out, char *msg,
                 size_t msgcap)
 {
-    GDALDatasetH mem = NULL, vrt = NULL;
+    GDALDatasetH mem = NULL;
     int err = CT_OK;
     static const struct raster_read_opts none = { 0 };
     if (!o)
@@ -1087,28 +1137,27 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
     const int whole = o->nbands == 1 && o->bands[0] == 1 && GDALGetRasterCount(r->ds) == 1;
     const int subset = (o->nbands && !whole) || o->has_nodata;
 
-    /* The usual read: the source itself (or an overview level of it),
-     * reprojected, into a kept buffer by a kept warp. */
-    struct warp_dst *d = NULL;
-    if (!subset && r->reprojects && px * ((size_t)nb * bpp + 1) <= WARP_DST_MAX_BYTES &&
-        !GDALGetMetadata(r->ds, "RPC") && (d = warp_dst_get(r, size, nb, dt))) {
-        GDALSetGeoTransform(d->mem, gt);
-        int level = auto_overview(r, d->mem, gt);
-        if (level >= 0)
-            src = overview_ds(r, level);
-        if (src) {
-            err = warp_kept(r, src, d, alg, deadline_ms, out, msg, msgcap);
-            goto out;
-        }
-        src = r->ds;
-    }
-
     if (subset) {
-        if (!(vrt = subset_vrt(r, o, msg, msgcap))) {
+        if (!(src = kept_vrt(r, o, msg, msgcap))) {
             err = CT_ESOURCE;
             goto out;
         }
-        src = vrt;
+    }
+    /* The usual read: the source (or an overview level of it, or a kept
+     * subset without overviews, where GDALWarp would choose none),
+     * reprojected, into a kept buffer by a kept warp. */
+    struct warp_dst *d = NULL;
+    if (r->reprojects && px * ((size_t)nb * bpp + 1) <= WARP_DST_MAX_BYTES &&
+        !GDALGetMetadata(r->ds, "RPC") &&
+        (!subset || GDALGetOverviewCount(GDALGetRasterBand(src, 1)) == 0) &&
+        (d = warp_dst_get(r, size, nb, dt))) {
+        GDALSetGeoTransform(d->mem, gt);
+        int level = subset ? -1 : auto_overview(r, d->mem, gt);
+        GDALDatasetH from = level >= 0 ? overview_ds(r, level) : src;
+        if (from) {
+            err = warp_kept(r, from, d, alg, deadline_ms, out, msg, msgcap);
+            goto out;
+        }
     }
     GDALDriverH drv = GDALGetDriverByName("MEM");
     mem = drv ? GDALCreate(drv, "", size, size, 0, GDT_Byte, NULL) : NULL;
@@ -1148,8 +1197,6 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
 out:
     if (mem)
         GDALClose(mem);
-    if (vrt)
-        GDALClose(vrt);
     if (err)
         raster_tile_free(out);
     return err;
