@@ -1638,7 +1638,7 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
     const int w = win->w + 2 * pad, h = win->h + 2 * pad;
     memset(valid, 0, (size_t)w * (size_t)h);
     struct raster_read_opts o = { .nbands = 1, .bands = { band } };
-    if (!(vrt = subset_vrt(src, &o, msg, msgcap)))
+    if (!(vrt = kept_vrt(src, &o, msg, msgcap))) /* owned by src */
         return CT_ESOURCE;
     GDALDriverH drv = GDALGetDriverByName("MEM");
     mem = drv ? GDALCreate(drv, "", w, h, 0, GDT_Byte, NULL) : NULL;
@@ -1666,7 +1666,6 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
 out:
     if (mem)
         GDALClose(mem);
-    GDALClose(vrt);
     return err;
 }
 
