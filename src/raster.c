@@ -35,10 +35,13 @@
 /* Overview levels the warp path keeps open datasets for. */
 #define RASTER_MAX_OVR 16
 /* Tile warps a handle keeps ready (struct warp_op), and the EPSG:3857 tile
- * buffers they write into (struct warp_dst): one per overview level and
- * resampling used lately, one per tile layout (256 px, 258 px with a pad). */
-#define RASTER_MAX_OPS 6
-#define RASTER_MAX_DSTS 2
+ * buffers they write into (struct warp_dst): one per overview level,
+ * resampling and layout used lately; one per tile layout, as a layer's
+ * handle may serve a tile (256 px), its hillshade (260: TILE_PAD) and a
+ * derived layer's slope input (258) in turn. Each buffer is at most
+ * WARP_DST_MAX_BYTES, 0.6 MB for a 260 px Float64 band. */
+#define RASTER_MAX_OPS 8
+#define RASTER_MAX_DSTS 4
 /* Band-subset / nodata VRTs a handle keeps (struct kept_vrt). */
 #define RASTER_MAX_VRTS 4
 /* A kept tile buffer is at most this many bytes; larger reads warp as before. */
