@@ -781,15 +781,24 @@ static GDALDatasetH kept_vrt(struct raster *r, const struct raster_read_opts *o,
  * whose ratio brackets it, or is within 0.1 of it), or -1 for full
  * resolution. The transformer is made once, from the first dst, and given
  * each tile's geotransform: nothing else in it depends on the destination. */
+/* r->ds -> dst's CRS, the transformer GDALWarp would make, with dst's
+ * geotransform gt; NULL when GDAL cannot make it. */
+static void *base_transformer(struct raster *r, GDALDatasetH dst, const double gt[6])
+{
+    if (!r->ovr_tr && !(r->ovr_tr = GDALCreateGenImgProjTransformer2(r->ds, dst, NULL)))
+        return NULL;
+    GDALSetGenImgProjTransformerDstGeoTransform(r->ovr_tr, gt);
+    return r->ovr_tr;
+}
+
 static int auto_overview(struct raster *r, GDALDatasetH dst, const double gt[6])
 {
     GDALRasterBandH b1 = GDALGetRasterBand(r->ds, 1);
     int nov = GDALGetOverviewCount(b1);
     if (nov < 1)
         return -1;
-    if (!r->ovr_tr && !(r->ovr_tr = GDALCreateGenImgProjTransformer2(r->ds, dst, NULL)))
+    if (!base_transformer(r, dst, gt))
         return -1;
-    GDALSetGenImgProjTransformerDstGeoTransform(r->ovr_tr, gt);
     enum { N = 10 };
     double x[N * N], y[N * N], z[N * N];
     int ok[N * N], dw = GDALGetRasterXSize(dst), dh = GDALGetRasterYSize(dst), level = -1;
@@ -963,12 +972,13 @@ static int CPL_STDCALL op_progress(double done, const char *text, void *arg)
  * zeroed before each tile, which gdalwarp would otherwise read back as it is;
  * and one warp thread, as GDAL's default: the kernel's per-thread copies of
  * the transformer would not see the next tile's geotransform. The
- * geotransform d->mem has now is the one the operation starts with; the two
- * things GDALWarpOperation::Initialize() derives from it stay true for every
- * tile: no pixel-aligned pure translation (the source is reprojected:
- * r->reprojects), and the poles' positions (its "special points", ~+-8.9e7 m
- * in EPSG:3857) are outside every tile's pixels, as they are outside the
- * first's. Returns 0, or the read's fault. */
+ * operation keeps three things in the pixels of the tile it first warps, and
+ * each stays right for later tiles: the pixel-aligned pure translation path
+ * (never: the source is reprojected, r->reprojects); the poles' positions
+ * (its "special points", ~+-6e7 m and more in EPSG:3857, outside every
+ * tile's pixels as they are outside the first's); and the grid points of
+ * ComputeSourceWindowStartingFromSource(), which within_reach() keeps it
+ * from ever computing. Returns 0, or the read's fault. */
 static int warp_op_new(struct raster *r, struct warp_op *w, GDALDatasetH src,
                        struct warp_dst *d, GDALResampleAlg alg, char *msg, size_t msgcap)
 {
@@ -1030,6 +1040,43 @@ out:
     else
         w->used = ++r->ticks;
     return err;
+}
+
+/* True when the tile dst (geotransform gt) is near the source: its outline,
+ * sampled as GDALWarpOperation::ComputeSourceWindow() samples a chunk's (21
+ * points an edge), transforms into the source's pixels, within one raster
+ * size (at most 100,000 px) around the raster. Then no point of the tile,
+ * nor of any chunk GDAL splits it into, fails to transform or lands
+ * implausibly far (its "bogus window"): the warper never samples a grid
+ * instead, whose source-to-destination points GDALWarpOperation caches for
+ * its lifetime in the first such tile's pixels (GDALWarpPrivateData in
+ * gdalwarpoperation.cpp), which a kept operation would give the next tile.
+ * Tiles beyond (low zooms over a small source) are warped by GDALWarp(). */
+static int within_reach(struct raster *r, GDALDatasetH dst, const double gt[6], int size)
+{
+    void *tr = base_transformer(r, dst, gt);
+    if (!tr)
+        return 0;
+    enum { STEPS = 21, N = 4 * STEPS };
+    double x[N], y[N], z[N];
+    int ok[N];
+    for (int i = 0; i < STEPS; i++) {
+        double t = size * (double)i / (STEPS - 1);
+        double px[4] = { t, t, 0, size }, py[4] = { 0, size, t, t };
+        for (int k = 0; k < 4; k++) {
+            x[4 * i + k] = px[k];
+            y[4 * i + k] = py[k];
+            z[4 * i + k] = 0;
+        }
+    }
+    if (!GDALGenImgProjTransform(tr, TRUE, N, x, y, z, ok))
+        return 0;
+    const double w = r->info.width, h = r->info.height;
+    const double mx = fmin(w, 1e5), my = fmin(h, 1e5);
+    for (int i = 0; i < N; i++)
+        if (!ok[i] || !(x[i] >= -mx && x[i] <= w + mx && y[i] >= -my && y[i] <= h + my))
+            return 0;
+    return 1;
 }
 
 /* Warps src into out through a kept warp_op (made on first use, in place of
@@ -1157,7 +1204,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
         GDALSetGeoTransform(d->mem, gt);
         int level = subset ? -1 : auto_overview(r, d->mem, gt);
         GDALDatasetH from = level >= 0 ? overview_ds(r, level) : src;
-        if (from) {
+        if (from && within_reach(r, d->mem, gt, size)) {
             err = warp_kept(r, from, d, alg, deadline_ms, out, msg, msgcap);
             goto out;
         }
