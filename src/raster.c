@@ -8,14 +8,17 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <cpl_vsi_error.h>
 #include <gdal.h>
 #include <gdal_alg.h>
 #include <gdal_utils.h>
+#include <gdalwarper.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
@@ -31,10 +34,57 @@
 #define DIRECT_MAX_BANDS 16
 /* Overview levels the warp path keeps open datasets for. */
 #define RASTER_MAX_OVR 16
+/* Tile warps a handle keeps ready (struct warp_op), and the EPSG:3857 tile
+ * buffers they write into (struct warp_dst): one per overview level,
+ * resampling and layout used lately; one per tile layout, as a layer's
+ * handle may serve a tile (256 px), its hillshade (260: TILE_PAD) and a
+ * derived layer's slope input (258) in turn. Each buffer is at most
+ * WARP_DST_MAX_BYTES, 0.6 MB for a 260 px Float64 band. */
+#define RASTER_MAX_OPS 8
+#define RASTER_MAX_DSTS 4
+/* Band-subset / nodata VRTs a handle keeps (struct kept_vrt). */
+#define RASTER_MAX_VRTS 4
+/* A kept tile buffer is at most this many bytes; larger reads warp as before. */
+#define WARP_DST_MAX_BYTES (8u << 20)
 /* Bytes of a remote file GDAL reads in its first GET (GDAL_INGESTED_BYTES_AT_OPEN). */
 #define HEADER_BYTES 32768
 #define STR_(x) #x
 #define STR(x) STR_(x)
+
+/* A MEM dataset in EPSG:3857 over buf: nb data bands of dt, then the alpha
+ * band, size x size pixels each, band after band. Its geotransform is set per
+ * tile; the warp writes here and the tile is copied out. */
+struct warp_dst {
+    GDALDatasetH mem; /* NULL: a free slot */
+    void *buf;
+    int size, nb;
+    GDALDataType dt;
+    unsigned long long used;
+};
+
+/* A warp from one source dataset into one warp_dst, built once the way
+ * `gdalwarp -r ALG -dstalpha` builds it (see warp_op_new) and run per tile
+ * with the tile's geotransform: the transformer (PROJ's coordinate operation)
+ * and GDAL's warp operation are not made again for every tile. */
+struct warp_op {
+    GDALWarpOperationH op; /* NULL: a free slot */
+    GDALDatasetH src;      /* r->ds or r->ovr_ds[i]: not owned */
+    struct warp_dst *dst;
+    GDALResampleAlg alg;
+    void *gen;             /* the GenImgProj transformer, owned by approx */
+    void *approx;
+    long long deadline;    /* the progress callback's argument, set per tile */
+    unsigned long long used;
+};
+
+/* A subset_vrt() of the handle's source, kept for the reads that ask the
+ * same bands and nodata (bidx=, expression inputs, nodata=). */
+struct kept_vrt {
+    GDALDatasetH ds; /* NULL: a free slot */
+    int nbands, bands[3], has_nodata;
+    double nodata;
+    unsigned long long used;
+};
 
 struct raster {
     GDALDatasetH ds;
@@ -54,7 +104,18 @@ struct raster {
      * wrap and close an overview dataset per tile, which drops the level's
      * cached blocks (and for remote sources fetches them again). */
     GDALDatasetH ovr_ds[RASTER_MAX_OVR];
+    /* The source's CRS is not EPSG:3857 (as GDAL's transformer compares
+     * them): the warp reprojects, the condition for keeping warp_ops. */
+    int reprojects;
+    void *ovr_tr;        /* r->ds -> EPSG:3857 transformer of the overview choice */
+    struct warp_dst dsts[RASTER_MAX_DSTS];
+    struct warp_op ops[RASTER_MAX_OPS];
+    struct kept_vrt vrts[RASTER_MAX_VRTS];
+    unsigned long long ticks; /* for the least recently used op and dst */
 };
+
+static void warp_op_free(struct warp_op *w);
+static void warp_dst_free(struct raster *r, struct warp_dst *d);
 
 /* Remote reads (/vsicurl/, /vsis3/), set once; each can be overridden from the
  * environment under the same name. Measured with nginx's access log (make
@@ -412,6 +473,7 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         double dlon = l->maxx - l->minx + (l->minx > l->maxx ? 360.0 : 0.0);
         in->merc_res = dlon * (2.0 * TILEMATH_ORIGIN / 360.0) / in->width;
     }
+    r->reprojects = !OSRIsSame(dsrs, merc);
     r->direct = OSRIsSame(srs, merc) && gt[2] == 0 && gt[4] == 0 && gt[1] > 0 && gt[5] < 0 &&
                 in->nbands <= DIRECT_MAX_BANDS;
     OSRDestroySpatialReference(merc);
@@ -434,6 +496,15 @@ void raster_close(struct raster *r)
 {
     if (!r)
         return;
+    for (int i = 0; i < RASTER_MAX_OPS; i++)
+        warp_op_free(&r->ops[i]);
+    for (int i = 0; i < RASTER_MAX_DSTS; i++)
+        warp_dst_free(r, &r->dsts[i]);
+    for (int i = 0; i < RASTER_MAX_VRTS; i++)
+        if (r->vrts[i].ds)
+            GDALClose(r->vrts[i].ds);
+    if (r->ovr_tr)
+        GDALDestroyGenImgProjTransformer(r->ovr_tr);
     for (int i = 0; i < RASTER_MAX_OVR; i++)
         if (r->ovr_ds[i])
             GDALClose(r->ovr_ds[i]);
@@ -669,18 +740,64 @@ static GDALDatasetH subset_vrt(struct raster *r, const struct raster_read_opts *
     return vrt;
 }
 
-/* The overview level `gdalwarp -ovr AUTO` reads when warping r into the
- * existing dataset dst (gdalwarp_lib.cpp of GDAL 3.6: a 10x10 grid of dst
+/* The kept subset_vrt() for o's bands and nodata, made (in place of the
+ * least recently used, with the warps that read it) when there is none; NULL
+ * with a message when it cannot be made. Owned by r. */
+static GDALDatasetH kept_vrt(struct raster *r, const struct raster_read_opts *o, char *msg,
+                             size_t msgcap)
+{
+    struct kept_vrt *v = NULL;
+    for (int i = 0; i < RASTER_MAX_VRTS; i++) {
+        struct kept_vrt *c = &r->vrts[i];
+        if (c->ds && c->nbands == o->nbands && c->has_nodata == o->has_nodata &&
+            !memcmp(c->bands, o->bands, sizeof c->bands) &&
+            (!o->has_nodata || !memcmp(&c->nodata, &o->nodata, sizeof c->nodata))) {
+            c->used = ++r->ticks;
+            return c->ds;
+        }
+        if (!v || (v->ds && (!c->ds || c->used < v->used)))
+            v = c;
+    }
+    if (v->ds) {
+        for (int i = 0; i < RASTER_MAX_OPS; i++)
+            if (r->ops[i].src == v->ds)
+                warp_op_free(&r->ops[i]);
+        GDALClose(v->ds);
+    }
+    memset(v, 0, sizeof *v);
+    if (!(v->ds = subset_vrt(r, o, msg, msgcap)))
+        return NULL;
+    v->nbands = o->nbands;
+    memcpy(v->bands, o->bands, sizeof v->bands);
+    v->has_nodata = o->has_nodata;
+    v->nodata = o->has_nodata ? o->nodata : 0;
+    v->used = ++r->ticks;
+    return v->ds;
+}
+
+/* The overview level `gdalwarp -ovr AUTO` reads when warping r into dst, whose
+ * geotransform is gt (gdalwarp_lib.cpp of GDAL 3.6: a 10x10 grid of dst
  * pixels taken back to source pixels gives the decimation ratio; the level
- * whose ratio brackets it, or is within 0.1 of it), or -1 for full resolution. */
-static int auto_overview(struct raster *r, GDALDatasetH dst)
+ * whose ratio brackets it, or is within 0.1 of it), or -1 for full
+ * resolution. The transformer is made once, from the first dst, and given
+ * each tile's geotransform: nothing else in it depends on the destination. */
+/* r->ds -> dst's CRS, the transformer GDALWarp would make, with dst's
+ * geotransform gt; NULL when GDAL cannot make it. */
+static void *base_transformer(struct raster *r, GDALDatasetH dst, const double gt[6])
+{
+    if (!r->ovr_tr && !(r->ovr_tr = GDALCreateGenImgProjTransformer2(r->ds, dst, NULL)))
+        return NULL;
+    GDALSetGenImgProjTransformerDstGeoTransform(r->ovr_tr, gt);
+    return r->ovr_tr;
+}
+
+static int auto_overview(struct raster *r, GDALDatasetH dst, const double gt[6])
 {
     GDALRasterBandH b1 = GDALGetRasterBand(r->ds, 1);
     int nov = GDALGetOverviewCount(b1);
     if (nov < 1)
         return -1;
-    void *ta = GDALCreateGenImgProjTransformer2(r->ds, dst, NULL);
-    if (!ta)
+    if (!base_transformer(r, dst, gt))
         return -1;
     enum { N = 10 };
     double x[N * N], y[N * N], z[N * N];
@@ -692,7 +809,7 @@ static int auto_overview(struct raster *r, GDALDatasetH dst)
             z[i * N + j] = 0;
         }
     double target = 0;
-    if (GDALGenImgProjTransform(ta, TRUE, N * N, x, y, z, ok)) {
+    if (GDALGenImgProjTransform(r->ovr_tr, TRUE, N * N, x, y, z, ok)) {
         double lo = INFINITY, hi = -INFINITY;
         for (int i = 0; i < N * N; i++)
             if (ok[i]) {
@@ -702,7 +819,6 @@ static int auto_overview(struct raster *r, GDALDatasetH dst)
         if (hi > lo)
             target = (hi - lo) / dw;
     }
-    GDALDestroyGenImgProjTransformer(ta);
     if (target > 1.0) {
         double w = GDALGetRasterXSize(r->ds);
         for (; level < nov - 1; level++) {
@@ -753,11 +869,259 @@ static int warp_into(GDALDatasetH src, GDALDatasetH mem, char **argv, long long 
     return err;
 }
 
+/* gdalwarp's -r names (GetResampleAlg() in gdalwarp_lib.cpp); 0 or -1. */
+static int resample_alg(const char *name, GDALResampleAlg *alg)
+{
+    static const struct {
+        const char *name;
+        GDALResampleAlg alg;
+    } algs[] = {
+        { "bilinear", GRA_Bilinear }, { "cubic", GRA_Cubic }, { "cubicspline", GRA_CubicSpline },
+        { "lanczos", GRA_Lanczos },   { "average", GRA_Average }, { "rms", GRA_RMS },
+        { "mode", GRA_Mode },         { "max", GRA_Max },     { "min", GRA_Min },
+        { "med", GRA_Med },           { "q1", GRA_Q1 },       { "q3", GRA_Q3 },
+        { "sum", GRA_Sum },
+    };
+    if (!name || !strncasecmp(name, "near", 4)) {
+        *alg = GRA_NearestNeighbour;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
+        if (!strcasecmp(name, algs[i].name)) {
+            *alg = algs[i].alg;
+            return 0;
+        }
+    return -1;
+}
+
+static void warp_op_free(struct warp_op *w)
+{
+    if (w->op)
+        GDALDestroyWarpOperation(w->op);
+    if (w->approx)
+        GDALDestroyApproxTransformer(w->approx); /* and gen, which it owns */
+    else if (w->gen)
+        GDALDestroyGenImgProjTransformer(w->gen);
+    memset(w, 0, sizeof *w);
+}
+
+/* Frees d and the ops that write into it. */
+static void warp_dst_free(struct raster *r, struct warp_dst *d)
+{
+    for (int i = 0; i < RASTER_MAX_OPS; i++)
+        if (r->ops[i].dst == d)
+            warp_op_free(&r->ops[i]);
+    if (d->mem)
+        GDALClose(d->mem);
+    free(d->buf);
+    memset(d, 0, sizeof *d);
+}
+
+/* The kept buffer of this layout, made (in place of the least recently used)
+ * when there is none; NULL when it cannot be made. */
+static struct warp_dst *warp_dst_get(struct raster *r, int size, int nb, GDALDataType dt)
+{
+    struct warp_dst *d = NULL;
+    for (int i = 0; i < RASTER_MAX_DSTS; i++) {
+        struct warp_dst *c = &r->dsts[i];
+        if (c->mem && c->size == size && c->nb == nb && c->dt == dt) {
+            c->used = ++r->ticks;
+            return c;
+        }
+        if (!d || !c->mem || (d->mem && c->used < d->used))
+            d = c;
+    }
+    warp_dst_free(r, d);
+    const size_t px = (size_t)size * (size_t)size, bpp = (size_t)GDALGetDataTypeSizeBytes(dt);
+    GDALDriverH drv = GDALGetDriverByName("MEM");
+    d->buf = calloc(px, (size_t)nb * bpp + 1);
+    d->mem = drv && d->buf ? GDALCreate(drv, "", size, size, 0, GDT_Byte, NULL) : NULL;
+    int err = d->mem ? CT_OK : CT_EINTERNAL;
+    for (int i = 0; i < nb && !err; i++)
+        err = add_mem_band(d->mem, dt, (unsigned char *)d->buf + (size_t)i * px * bpp);
+    if (!err)
+        err = add_mem_band(d->mem, GDT_Byte, (unsigned char *)d->buf + (size_t)nb * px * bpp);
+    if (err || GDALSetProjection(d->mem, r->wkt3857) != CE_None) {
+        warp_dst_free(r, d);
+        return NULL;
+    }
+    GDALSetRasterColorInterpretation(GDALGetRasterBand(d->mem, nb + 1), GCI_AlphaBand);
+    d->size = size;
+    d->nb = nb;
+    d->dt = dt;
+    d->used = ++r->ticks;
+    return d;
+}
+
+/* GDAL progress callback of a kept warp: cancels once its deadline (if any) has passed. */
+static int CPL_STDCALL op_progress(double done, const char *text, void *arg)
+{
+    (void)done;
+    (void)text;
+    const long long *deadline = arg;
+    return !*deadline || http_clock_ms() < *deadline;
+}
+
+/* The warp GDALWarp() would run for `gdalwarp -r ALG -dstalpha src d->mem`
+ * (GDALWarpDirect() in gdalwarp_lib.cpp of GDAL 3.6, for an existing
+ * destination, no -srcnodata/-dstnodata, no -t_srs): transformer
+ * GenImgProj(src, d->mem) under the approximate transformer at 0.125 px;
+ * SKIP_NOSOURCE; the source's last band as alpha when it is one; the source
+ * bands' nodata values (-123456.789 for a band without) and no destination
+ * nodata (the alpha band says it). Besides, INIT_DEST=0: the destination is
+ * zeroed before each tile, which gdalwarp would otherwise read back as it is;
+ * and one warp thread, as GDAL's default: the kernel's per-thread copies of
+ * the transformer would not see the next tile's geotransform. The
+ * operation keeps three things in the pixels of the tile it first warps, and
+ * each stays right for later tiles: the pixel-aligned pure translation path
+ * (never: the source is reprojected, r->reprojects); the poles' positions
+ * (its "special points", ~+-6e7 m and more in EPSG:3857, outside every
+ * tile's pixels as they are outside the first's); and the grid points of
+ * ComputeSourceWindowStartingFromSource(), which within_reach() keeps it
+ * from ever computing. Returns 0, or the read's fault. */
+static int warp_op_new(struct raster *r, struct warp_op *w, GDALDatasetH src,
+                       struct warp_dst *d, GDALResampleAlg alg, char *msg, size_t msgcap)
+{
+    GDALWarpOptions *wo = NULL;
+    int err = CT_OK;
+    reset_errors();
+    w->src = src;
+    w->dst = d;
+    w->alg = alg;
+    if (!(w->gen = GDALCreateGenImgProjTransformer2(src, d->mem, NULL)) ||
+        !(w->approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, w->gen, 0.125))) {
+        err = read_failed(0, "the source", msg, msgcap);
+        goto out;
+    }
+    GDALApproxTransformerOwnsSubtransformer(w->approx, TRUE);
+    if (!(wo = GDALCreateWarpOptions())) {
+        err = CT_ENOMEM;
+        snprintf(msg, msgcap, "out of memory");
+        goto out;
+    }
+    const int count = GDALGetRasterCount(src);
+    const int src_alpha =
+        GDALGetRasterColorInterpretation(GDALGetRasterBand(src, count)) == GCI_AlphaBand;
+    wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "SKIP_NOSOURCE", "YES");
+    wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", "0");
+    wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "NUM_THREADS", "1");
+    wo->eResampleAlg = alg;
+    wo->hSrcDS = src;
+    wo->hDstDS = d->mem;
+    wo->pfnProgress = op_progress;
+    wo->pProgressArg = &w->deadline;
+    wo->nBandCount = src_alpha ? count - 1 : count;
+    wo->panSrcBands = CPLMalloc(sizeof(int) * (size_t)wo->nBandCount);
+    wo->panDstBands = CPLMalloc(sizeof(int) * (size_t)wo->nBandCount);
+    for (int i = 0; i < wo->nBandCount; i++)
+        wo->panSrcBands[i] = wo->panDstBands[i] = i + 1;
+    if (src_alpha)
+        wo->nSrcAlphaBand = count;
+    wo->nDstAlphaBand = GDALGetRasterCount(d->mem);
+    int any = 0;
+    for (int i = 0; i < wo->nBandCount && !any; i++)
+        GDALGetRasterNoDataValue(GDALGetRasterBand(src, i + 1), &any);
+    if (any) {
+        wo->padfSrcNoDataReal = CPLMalloc(sizeof(double) * (size_t)wo->nBandCount);
+        for (int i = 0; i < wo->nBandCount; i++) {
+            int has = 0;
+            double v = GDALGetRasterNoDataValue(GDALGetRasterBand(src, i + 1), &has);
+            wo->padfSrcNoDataReal[i] = has ? v : -123456.789;
+        }
+    }
+    wo->pfnTransformer = GDALApproxTransform;
+    wo->pTransformerArg = w->approx;
+    if (wo->nBandCount + 1 != GDALGetRasterCount(d->mem) || !(w->op = GDALCreateWarpOperation(wo)))
+        err = read_failed(0, "the source", msg, msgcap);
+out:
+    GDALDestroyWarpOptions(wo);
+    if (err)
+        warp_op_free(w);
+    else
+        w->used = ++r->ticks;
+    return err;
+}
+
+/* True when the tile dst (geotransform gt) is near the source: its outline,
+ * sampled as GDALWarpOperation::ComputeSourceWindow() samples a chunk's (21
+ * points an edge), transforms into the source's pixels, within one raster
+ * size (at most 100,000 px) around the raster. Then no point of the tile,
+ * nor of any chunk GDAL splits it into, fails to transform or lands
+ * implausibly far (its "bogus window"): the warper never samples a grid
+ * instead, whose source-to-destination points GDALWarpOperation caches for
+ * its lifetime in the first such tile's pixels (GDALWarpPrivateData in
+ * gdalwarpoperation.cpp), which a kept operation would give the next tile.
+ * Tiles beyond (low zooms over a small source) are warped by GDALWarp(). */
+static int within_reach(struct raster *r, GDALDatasetH dst, const double gt[6], int size)
+{
+    void *tr = base_transformer(r, dst, gt);
+    if (!tr)
+        return 0;
+    enum { STEPS = 21, N = 4 * STEPS };
+    double x[N], y[N], z[N];
+    int ok[N];
+    for (int i = 0; i < STEPS; i++) {
+        double t = size * (double)i / (STEPS - 1);
+        double px[4] = { t, t, 0, size }, py[4] = { 0, size, t, t };
+        for (int k = 0; k < 4; k++) {
+            x[4 * i + k] = px[k];
+            y[4 * i + k] = py[k];
+            z[4 * i + k] = 0;
+        }
+    }
+    if (!GDALGenImgProjTransform(tr, TRUE, N, x, y, z, ok))
+        return 0;
+    const double w = r->info.width, h = r->info.height;
+    const double mx = fmin(w, 1e5), my = fmin(h, 1e5);
+    for (int i = 0; i < N; i++)
+        if (!ok[i] || !(x[i] >= -mx && x[i] <= w + mx && y[i] >= -my && y[i] <= h + my))
+            return 0;
+    return 1;
+}
+
+/* Warps src into out through a kept warp_op (made on first use, in place of
+ * the least recently used). out's buffers are size x size, nb bands of dt.
+ * 0, or the read's fault. */
+static int warp_kept(struct raster *r, GDALDatasetH src, struct warp_dst *d, GDALResampleAlg alg,
+                     long long deadline_ms, struct raster_tile *out, char *msg, size_t msgcap)
+{
+    struct warp_op *w = NULL;
+    int err, found = 0;
+    for (int i = 0; i < RASTER_MAX_OPS && !found; i++) {
+        struct warp_op *c = &r->ops[i];
+        found = c->op && c->src == src && c->dst == d && c->alg == alg;
+        if (found || !w || (w->op && (!c->op || c->used < w->used)))
+            w = c;
+    }
+    if (!found) {
+        warp_op_free(w);
+        if ((err = warp_op_new(r, w, src, d, alg, msg, msgcap)))
+            return err;
+    }
+    w->used = ++r->ticks;
+    double gt[6];
+    GDALGetGeoTransform(d->mem, gt);
+    GDALSetGenImgProjTransformerDstGeoTransform(w->gen, gt);
+    const size_t px = (size_t)d->size * (size_t)d->size;
+    const size_t data = px * (size_t)d->nb * (size_t)GDALGetDataTypeSizeBytes(d->dt);
+    memset(d->buf, 0, data + px);
+    w->deadline = deadline_ms;
+    reset_errors();
+    if (GDALChunkAndWarpImage(w->op, 0, 0, d->size, d->size) != CE_None) {
+        err = read_failed(deadline_ms, "the source", msg, msgcap);
+        warp_op_free(w); /* made again for the next tile, whatever state it is in */
+        return err;
+    }
+    memcpy(out->data, d->buf, data);
+    memcpy(out->mask, (unsigned char *)d->buf + data, px);
+    return CT_OK;
+}
+
 int raster_read(struct raster *r, const struct bbox *merc, int size,
                 const struct raster_read_opts *o, struct raster_tile *out, char *msg,
                 size_t msgcap)
 {
-    GDALDatasetH mem = NULL, vrt = NULL;
+    GDALDatasetH mem = NULL;
     int err = CT_OK;
     static const struct raster_read_opts none = { 0 };
     if (!o)
@@ -808,18 +1172,43 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
         err = read_direct(r, merc, size, bands, nb, o, &deadline_ms, out, msg, msgcap);
         goto out;
     }
+    GDALResampleAlg alg;
+    if (resample_alg(resampling, &alg)) {
+        snprintf(msg, msgcap, "resampling: unknown method");
+        err = CT_EINVAL;
+        goto out;
+    }
+    double res_x = (merc->maxx - merc->minx) / size, res_y = (merc->maxy - merc->miny) / size;
+    double gt[6] = { merc->minx, res_x, 0, merc->maxy, 0, -res_y };
+    GDALDataType dt = byte ? GDT_Byte : GDT_Float64;
     GDALDatasetH src = r->ds;
     /* band 1 of a one-band source (no alpha) is the source itself: a subset
      * VRT would only cost its making (0.2-0.4 ms a tile) */
     const int whole = o->nbands == 1 && o->bands[0] == 1 && GDALGetRasterCount(r->ds) == 1;
-    if ((o->nbands && !whole) || o->has_nodata) {
-        if (!(vrt = subset_vrt(r, o, msg, msgcap))) {
+    const int subset = (o->nbands && !whole) || o->has_nodata;
+
+    if (subset) {
+        if (!(src = kept_vrt(r, o, msg, msgcap))) {
             err = CT_ESOURCE;
             goto out;
         }
-        src = vrt;
     }
-
+    /* The usual read: the source (or an overview level of it, or a kept
+     * subset without overviews, where GDALWarp would choose none),
+     * reprojected, into a kept buffer by a kept warp. */
+    struct warp_dst *d = NULL;
+    if (r->reprojects && px * ((size_t)nb * bpp + 1) <= WARP_DST_MAX_BYTES &&
+        !GDALGetMetadata(r->ds, "RPC") &&
+        (!subset || GDALGetOverviewCount(GDALGetRasterBand(src, 1)) == 0) &&
+        (d = warp_dst_get(r, size, nb, dt))) {
+        GDALSetGeoTransform(d->mem, gt);
+        int level = subset ? -1 : auto_overview(r, d->mem, gt);
+        GDALDatasetH from = level >= 0 ? overview_ds(r, level) : src;
+        if (from && within_reach(r, d->mem, gt, size)) {
+            err = warp_kept(r, from, d, alg, deadline_ms, out, msg, msgcap);
+            goto out;
+        }
+    }
     GDALDriverH drv = GDALGetDriverByName("MEM");
     mem = drv ? GDALCreate(drv, "", size, size, 0, GDT_Byte, NULL) : NULL;
     if (!mem) {
@@ -827,7 +1216,6 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
         set_msg(msg, msgcap, "cannot create the tile buffer");
         goto out;
     }
-    GDALDataType dt = byte ? GDT_Byte : GDT_Float64;
     for (int i = 0; i < nb && !err; i++)
         err = add_mem_band(mem, dt, (unsigned char *)out->data + (size_t)i * px * bpp);
     if (!err)
@@ -837,8 +1225,6 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
         goto out;
     }
     GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, nb + 1), GCI_AlphaBand);
-    double res_x = (merc->maxx - merc->minx) / size, res_y = (merc->maxy - merc->miny) / size;
-    double gt[6] = { merc->minx, res_x, 0, merc->maxy, 0, -res_y };
     GDALSetGeoTransform(mem, gt);
     GDALSetProjection(mem, r->wkt3857);
 
@@ -849,7 +1235,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
     char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha", NULL, NULL,
                      NULL };
     if (src == r->ds) {
-        GDALDatasetH ovr = overview_ds(r, auto_overview(r, mem));
+        GDALDatasetH ovr = overview_ds(r, auto_overview(r, mem, gt));
         if (ovr) {
             src = ovr;
             argv[3] = "-ovr";
@@ -861,8 +1247,6 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
 out:
     if (mem)
         GDALClose(mem);
-    if (vrt)
-        GDALClose(vrt);
     if (err)
         raster_tile_free(out);
     return err;
@@ -1304,7 +1688,7 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
     const int w = win->w + 2 * pad, h = win->h + 2 * pad;
     memset(valid, 0, (size_t)w * (size_t)h);
     struct raster_read_opts o = { .nbands = 1, .bands = { band } };
-    if (!(vrt = subset_vrt(src, &o, msg, msgcap)))
+    if (!(vrt = kept_vrt(src, &o, msg, msgcap))) /* owned by src */
         return CT_ESOURCE;
     GDALDriverH drv = GDALGetDriverByName("MEM");
     mem = drv ? GDALCreate(drv, "", w, h, 0, GDT_Byte, NULL) : NULL;
@@ -1332,7 +1716,6 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
 out:
     if (mem)
         GDALClose(mem);
-    GDALClose(vrt);
     return err;
 }
 
