@@ -8,7 +8,7 @@ BOOTSTRAP=${BOOTSTRAP:-./bootstrap}
 out=test/out/server
 mkdir -p "$out"
 . test/lib/tap.sh
-plan 47
+plan 49
 for tool in curl jq; do
   command -v "$tool" >/dev/null || stop "$tool is installed (make deps-test)"
 done
@@ -17,7 +17,9 @@ cat >"$out/layers.json" <<JSON
 {"default_layer": "world", "layers": {
   "world": {"source": "$PWD/test/data/rasterio/world.rgb.tif"},
   "dem": {"source": "$PWD/test/data/titiler/dem.tif", "colormap": "viridis"},
-  "broken": {"source": "$PWD/test/data/rasterio/float.tif"}}}
+  "broken": {"source": "$PWD/test/data/rasterio/float.tif"},
+  "olinda": {"source": "$PWD/test/data/r-cran-stars/olinda_dem_utm25s.tif", "colormap": "terrain",
+             "rescale": [0, 120]}}}
 JSON
 
 . test/lib/serve.sh
@@ -140,6 +142,26 @@ hdrs=$(ccurl -D - -o /dev/null -X OPTIONS -H 'Origin: https://x.example' -H 'Acc
   -H 'Access-Control-Request-Headers: content-type' "$base/statistics/dem")
 grep -qi '^access-control-allow-methods: .*POST' <<<"$hdrs" && grep -qi '^access-control-allow-headers: content-type' <<<"$hdrs"
 verdict $? "a CORS preflight for a POST of JSON -> allowed"
+
+# Warps are kept per worker across tiles (raster.c): whatever came before, a
+# tile is the bytes a fresh process renders. Two passes, the second reversed,
+# from low zooms (outside the projection's domain) to over-zoom, PNG and GeoTIFF.
+order_tiles="dem/0/0/0.png dem/1/1/0.png dem/14/8514/5834.png dem/15/17029/11668.png
+  dem/15/17029/11667.tif dem/18/136239/93344.png olinda/0/0/0.png olinda/9/206/267.png
+  olinda/11/825/1069.png olinda/12/1650/2138.tif olinda/13/3302/4278.png world/1/1/0.webp"
+for t in $order_tiles; do
+  "$BOOTSTRAP" request "/tiles/$t" --config "$out/layers.json" -o "$out/fresh_${t//\//_}" >/dev/null 2>&1
+done
+for pass in forward reverse; do
+  list=$order_tiles
+  [ $pass = reverse ] && list=$(tr ' \n' '\n\n' <<<"$order_tiles" | awk 'NF' | tac)
+  bad=""
+  for t in $list; do
+    ccurl -o "$out/kept.bin" --max-time 20 "$base/tiles/$t"
+    cmp -s "$out/kept.bin" "$out/fresh_${t//\//_}" || bad="$bad $t"
+  done
+  [ -z "$bad" ]; verdict $? "a tile after others ($pass pass) is the bytes a fresh process renders" "$bad"
+done
 
 grep -q '"status":404' "$out/serve.err"; verdict $? "one JSON log line per request"
 
