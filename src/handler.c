@@ -564,8 +564,12 @@ static void zoom_range(const struct layer_conf *l, const struct raster_info *in,
         *maxz = l->maxzoom;
     if (l && l->has_minzoom)
         *minz = l->minzoom;
-    if (*minz > *maxz)
-        *minz = *maxz;
+    if (*minz > *maxz) { /* a configured minzoom past the data's finest: over-zoomed */
+        if (l && l->has_minzoom && !l->has_maxzoom)
+            *maxz = *minz;
+        else
+            *minz = *maxz;
+    }
 }
 
 static void add_bounds(cJSON *o, const struct raster_info *in)
@@ -841,7 +845,9 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
     tileset_url(&ts, req, rt, "{z}", "{x}", "{y}", ts.format, url, sizeof url);
     const struct raster_info *in = ts.in;
     cJSON *o = describe(&ts.t, in);
-    if (o) {
+    if (o) { /* the format of these tiles (tile_format= or the layer's) */
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "format",
+                                               cJSON_CreateString(img_format_ext(ts.format)));
         cJSON_AddStringToObject(o, "tilejson", "3.0.0");
         cJSON *tiles = cJSON_AddArrayToObject(o, "tiles");
         cJSON_AddItemToArray(tiles, cJSON_CreateString(url));
@@ -860,10 +866,13 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
     resp->cache_control = CACHE_PAGE;
 }
 
-/* Appends text to b with XML's five special characters escaped. */
+/* Appends text to b with XML's five special characters escaped, and the
+ * control characters XML 1.0 forbids even escaped left out. */
 static void xml_text(struct buf *b, const char *text)
 {
     for (const char *p = text; *p; p++) {
+        if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+            continue;
         const char *e = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;"
                         : *p == '"' ? "&quot;" : *p == '\'' ? "&apos;" : NULL;
         buf_add(b, e ? e : p, e ? strlen(e) : 1);
@@ -936,11 +945,14 @@ static void handle_wmts(struct worker *w, const struct request *req, const struc
     xml_text(&b, title);
     xml_raw(&b, "</ows:Identifier>\n<Style isDefault=\"true\"><ows:Identifier>default"
                 "</ows:Identifier></Style>\n");
+    /* the formats these parameters render (a terrain algorithm has no .tif) */
     enum img_format order[4] = { ts.format };
-    for (int f = IMG_PNG, k = 1; f <= IMG_TIFF; f++)
-        if ((enum img_format)f != ts.format)
-            order[k++] = (enum img_format)f;
-    for (int k = 0; k < 4; k++)
+    int nfmt = 1;
+    for (int f = IMG_PNG; f <= IMG_TIFF; f++)
+        if ((enum img_format)f != ts.format &&
+            !(f == IMG_TIFF && ts.p.algorithm != ALGO_NONE))
+            order[nfmt++] = (enum img_format)f;
+    for (int k = 0; k < nfmt; k++)
         xml_raw(&b, "<Format>%s</Format>\n", img_format_mime(order[k]));
     xml_raw(&b, "<TileMatrixSetLink><TileMatrixSet>GoogleMapsCompatible</TileMatrixSet>"
                 "<TileMatrixSetLimits>\n");
@@ -954,7 +966,7 @@ static void handle_wmts(struct worker *w, const struct request *req, const struc
                 (unsigned long long)y1, (unsigned long long)x0, (unsigned long long)x1);
     }
     xml_raw(&b, "</TileMatrixSetLimits></TileMatrixSetLink>\n");
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < nfmt; k++) {
         char url[8192];
         tileset_url(&ts, req, rt, "{TileMatrix}", "{TileCol}", "{TileRow}", order[k], url,
                     sizeof url);

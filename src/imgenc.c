@@ -87,29 +87,78 @@ static void jpeg_quiet(j_common_ptr c, int level)
     (void)level;
 }
 
+/* libjpeg's output into our buffer. (jpeg_mem_dest frees and replaces its
+ * buffer as it grows and tells the caller only at the end, so after an error
+ * the caller can neither free the live one nor avoid freeing a dead one.) The
+ * buffer is out->data: always ours, whatever happens. */
+struct jpeg_dest {
+    struct jpeg_destination_mgr mgr;
+    struct pngbuf *out;
+    jmp_buf *fail;
+};
+
+static int dest_grow(struct jpeg_dest *d)
+{
+    struct pngbuf *b = d->out;
+    size_t cap = b->cap ? b->cap * 2 : 16384;
+    unsigned char *p = cap > b->cap ? realloc(b->data, cap) : NULL;
+    if (!p)
+        return 0;
+    b->data = p;
+    b->cap = cap;
+    d->mgr.next_output_byte = p + b->len;
+    d->mgr.free_in_buffer = cap - b->len;
+    return 1;
+}
+
+static void dest_init(j_compress_ptr c)
+{
+    struct jpeg_dest *d = (struct jpeg_dest *)c->dest;
+    d->out->len = 0;
+    if (!dest_grow(d))
+        longjmp(*d->fail, 1);
+}
+
+static boolean dest_empty(j_compress_ptr c)
+{
+    struct jpeg_dest *d = (struct jpeg_dest *)c->dest;
+    d->out->len = d->out->cap; /* libjpeg asks when the whole buffer is full */
+    if (!dest_grow(d))
+        longjmp(*d->fail, 1);
+    return TRUE;
+}
+
+static void dest_term(j_compress_ptr c)
+{
+    struct jpeg_dest *d = (struct jpeg_dest *)c->dest;
+    d->out->len = d->out->cap - d->mgr.free_in_buffer;
+}
+
 static int encode_jpeg(const uint8_t *rgba, int w, int h, const struct img_opts *o,
                        struct pngbuf *out)
 {
     struct jpeg_compress_struct c;
     struct jpeg_fail fail;
-    unsigned char *mem = NULL;
-    unsigned long memlen = 0;
-    /* set before setjmp, freed after it */
+    struct jpeg_dest dest = { .mgr = { .init_destination = dest_init,
+                                       .empty_output_buffer = dest_empty,
+                                       .term_destination = dest_term },
+                              .out = out, .fail = &fail.jb };
+    /* set before setjmp, freed after it; out->data is freed by the caller's
+     * pngbuf_free on an error */
     uint8_t *row = malloc((size_t)w * 3);
     if (!row)
         return CT_ENOMEM;
-    int err = CT_EINTERNAL;
     c.err = jpeg_std_error(&fail.mgr);
     fail.mgr.error_exit = jpeg_fail_exit;
     fail.mgr.emit_message = jpeg_quiet;
     if (setjmp(fail.jb)) {
         jpeg_destroy_compress(&c);
-        free(mem);
         free(row);
+        pngbuf_free(out);
         return CT_EINTERNAL;
     }
     jpeg_create_compress(&c);
-    jpeg_mem_dest(&c, &mem, &memlen);
+    c.dest = &dest.mgr;
     c.image_width = (JDIMENSION)w;
     c.image_height = (JDIMENSION)h;
     c.input_components = 3;
@@ -127,11 +176,9 @@ static int encode_jpeg(const uint8_t *rgba, int w, int h, const struct img_opts 
         jpeg_write_scanlines(&c, &rp, 1);
     }
     jpeg_finish_compress(&c);
-    err = adopt(out, mem, memlen);
     jpeg_destroy_compress(&c);
-    free(mem);
     free(row);
-    return err;
+    return CT_OK;
 }
 
 int imgenc_rgba(const uint8_t *rgba, int w, int h, const struct img_opts *o, struct pngbuf *out)

@@ -1079,9 +1079,12 @@ static int within_reach(struct raster *r, GDALDatasetH dst, const double gt[6], 
     return 1;
 }
 
+/* warp_kept() could not make a kept warp for this source: read with GDALWarp(). */
+#define WARP_NOT_KEPT 1
+
 /* Warps src into out through a kept warp_op (made on first use, in place of
  * the least recently used). out's buffers are size x size, nb bands of dt.
- * 0, or the read's fault. */
+ * 0, WARP_NOT_KEPT, or the read's fault. */
 static int warp_kept(struct raster *r, GDALDatasetH src, struct warp_dst *d, GDALResampleAlg alg,
                      long long deadline_ms, struct raster_tile *out, char *msg, size_t msgcap)
 {
@@ -1095,8 +1098,14 @@ static int warp_kept(struct raster *r, GDALDatasetH src, struct warp_dst *d, GDA
     }
     if (!found) {
         warp_op_free(w);
-        if ((err = warp_op_new(r, w, src, d, alg, msg, msgcap)))
-            return err;
+        /* what the kept warp cannot be made for (GDAL's own checks) is left
+         * to GDALWarp(), which read every tile before */
+        if (warp_op_new(r, w, src, d, alg, msg, msgcap)) {
+            warp_op_free(w);
+            if (msgcap)
+                msg[0] = '\0';
+            return WARP_NOT_KEPT;
+        }
     }
     w->used = ++r->ticks;
     double gt[6];
@@ -1204,10 +1213,10 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
         GDALSetGeoTransform(d->mem, gt);
         int level = subset ? -1 : auto_overview(r, d->mem, gt);
         GDALDatasetH from = level >= 0 ? overview_ds(r, level) : src;
-        if (from && within_reach(r, d->mem, gt, size)) {
-            err = warp_kept(r, from, d, alg, deadline_ms, out, msg, msgcap);
+        if (from && within_reach(r, d->mem, gt, size) &&
+            (err = warp_kept(r, from, d, alg, deadline_ms, out, msg, msgcap)) != WARP_NOT_KEPT)
             goto out;
-        }
+        err = CT_OK;
     }
     GDALDriverH drv = GDALGetDriverByName("MEM");
     mem = drv ? GDALCreate(drv, "", size, size, 0, GDT_Byte, NULL) : NULL;

@@ -55,7 +55,8 @@ cat >"$CFG" <<EOF
   "rgba": {"source": "$DATA/rasterio/RGBA.byte.tif", "format": "jpg"},
   "tci": {"source": "$DATA/titiler/TCI.tif"},
   "demb": {"source": "$DATA/titiler/dem.tif", "colormap": "viridis", "rescale": [1600, 2020],
-           "resampling": "bilinear", "minzoom": 12, "maxzoom": 18}
+           "resampling": "bilinear", "minzoom": 12, "maxzoom": 18},
+  "demz": {"source": "$DATA/titiler/dem.tif", "minzoom": 19}
 }}
 EOF
 for lt in dem:15/17029/11668 dem:15/17029/11667 cmap:17/36624/49695 cmap:17/36620/49695 \
@@ -116,13 +117,15 @@ note "tci 10/579/415 bytes: png ${size[png]} webp ${size[webp]} jpg ${size[jpg]}
 tj() { "$BOOTSTRAP" request "$1" --config "$CFG" -o - -H 'Host: example.test' 2>/dev/null | jq -r "$2"; }
 [ "$(tj /tiles/dem/tilejson.json '.tiles[0]')" = "http://example.test/tiles/dem/{z}/{x}/{y}.webp" ]
 verdict $? "TileJSON: the layer's format (webp)" "$(tj /tiles/dem/tilejson.json '.tiles[0]')"
+[ "$(tj '/tiles/dem/tilejson.json?tile_format=tif' '.format')" = tif ]
+verdict $? "TileJSON: its \"format\" is the tiles' (tile_format=)"
 [ "$(tj '/tiles/dem/tilejson.json?tile_format=tif&rescale=1,2' '.tiles[0]')" = \
   "http://example.test/tiles/dem/{z}/{x}/{y}.tif?rescale=1%2C2" ]
 verdict $? "TileJSON: tile_format= picks the extension and is not carried" \
   "$(tj '/tiles/dem/tilejson.json?tile_format=tif&rescale=1,2' '.tiles[0]')"
 [ "$(tj /tiles/cmap/tilejson.json '.tiles[0]')" = "http://example.test/tiles/cmap/{z}/{x}/{y}.png" ]
 verdict $? "TileJSON: png by default"
-[ "$(tj /layers '[.layers[] | .name + ":" + .format] | join(",")')" = "dem:webp,cmap:png,temps:png,rgba:jpg,tci:png,demb:png" ]
+[ "$(tj /layers '[.layers[] | .name + ":" + .format] | join(",")')" = "dem:webp,cmap:png,temps:png,rgba:jpg,tci:png,demb:png,demz:png" ]
 verdict $? "/layers: each layer's format" "$(tj /layers '[.layers[] | .name + ":" + .format] | join(",")')"
 echo '{"layers": {"x": {"source": "a.tif", "format": "gif"}}}' >"$out/bad.json"
 msg=$("$BOOTSTRAP" tile 0/0/0 --config "$out/bad.json" -o "$out/x.png" 2>&1)
@@ -140,6 +143,8 @@ zd=$(tj /layers '.layers[] | select(.name == "dem") | "\(.minzoom) \(.maxzoom)"'
 zt=$(tj /tiles/demb/tilejson.json '"\(.minzoom) \(.maxzoom) \(.center[2])"')
 [ "$z" = "12 18" ] && [ "$zt" = "12 18 12" ] && [ "$zd" != "$z" ]
 verdict $? "a layer's minzoom/maxzoom replace the data's in /layers and TileJSON" "$z / $zt (data: $zd)"
+z=$(tj /layers '.layers[] | select(.name == "demz") | "\(.minzoom) \(.maxzoom)"')
+[ "$z" = "19 19" ]; verdict $? "a minzoom past the data's finest zoom (16) is kept, maxzoom with it" "$z"
 "$BOOTSTRAP" request /tiles/demb/WMTSCapabilities.xml --config "$CFG" -H 'Host: example.test' -o "$out/demb.xml" 2>/dev/null
 n=$(xmllint --xpath "count(//*[local-name()='TileMatrixSet']/*[local-name()='TileMatrix'])" "$out/demb.xml" 2>/dev/null)
 l=$(xmllint --xpath "string(//*[local-name()='TileMatrixLimits'][1]/*[local-name()='TileMatrix'])" "$out/demb.xml" 2>/dev/null)

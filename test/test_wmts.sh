@@ -28,7 +28,7 @@ $PY -c 'import osgeo, numpy' 2>/dev/null || stop "python3-gdal and python3-numpy
 CFG=$out/layers.json
 cat >"$CFG" <<JSON
 {"layers": {
-  "tci": {"source": "$DATA/titiler/TCI.tif", "attribution": "<b>Copernicus</b> & \"ESA\""},
+  "tci": {"source": "$DATA/titiler/TCI.tif", "attribution": "<b>Copernicus</b> & \"ESA\"\u0001"},
   "dem": {"source": "$DATA/titiler/dem.tif", "colormap": "viridis", "rescale": [1600, 2020],
           "format": "webp"},
   "cmap": {"source": "$DATA/rio-tiler/cog_cmap.tif", "format": "jpg"},
@@ -81,7 +81,12 @@ for layer in tci dem cmap world; do
   [ "$n" = 4 ] && [ -z "$bad" ]; verdict $? "$layer: each of the $n ResourceURLs serves $maxz/$tc/$tr_ in its format" "$bad"
 done
 ab=$(x "$out/tci.xml" "string(//*[local-name()='Layer']/*[local-name()='Abstract'])")
-[ "$ab" = '<b>Copernicus</b> & "ESA"' ]; verdict $? "the attribution, escaped, reads back as configured" "$ab"
+[ "$ab" = '<b>Copernicus</b> & "ESA"' ]
+verdict $? "the attribution, escaped, reads back as configured (a control character XML forbids left out)" "$ab"
+ccurl -o "$out/hs.xml" "$SERVE_URL/tiles/dem/WMTSCapabilities.xml?algorithm=hillshade"
+f=$(x "$out/hs.xml" "//*[local-name()='ResourceURL']/@format" | tr -s ' \n' ' ')
+n=$(x "$out/hs.xml" "count(//*[local-name()='ResourceURL'])")
+[ "$n" = 3 ] && [[ $f != *image/tiff* ]]; verdict $? "algorithm=: no GeoTIFF ResourceURL (a .tif tile of it is a 400)" "$n: $f"
 
 # rendering parameters carried, a client's KVP not
 ccurl -o "$out/q.xml" "$SERVE_URL/tiles/dem/WMTSCapabilities.xml?colormap_name=magma&rescale=1700,1900&SERVICE=WMTS&REQUEST=GetCapabilities&VERSION=1.0.0"

@@ -98,9 +98,10 @@ static_libs() {
 # shellcheck disable=SC2046 # pkg-config prints words
 # (The Makefile's PKGS and libdeflate, named here too although GDAL's static
 # dependencies bring them: the program calls them itself.)
-libs=$(static_libs $(PKG_CONFIG_PATH=$pcpath pkg-config --static --libs gdal libpng libcjson \
-       libmicrohttpd libcurl zlib muparser libwebp libjpeg sqlite3 libdeflate) -lgomp -lstdc++) ||
-    die "pkg-config --static --libs failed"
+pcflags=$(PKG_CONFIG_PATH=$pcpath pkg-config --static --libs gdal libpng libcjson \
+       libmicrohttpd libcurl zlib muparser libwebp libjpeg sqlite3 libdeflate) ||
+    die "pkg-config --static --libs failed (a library of the bundle without its .pc file)"
+libs=$(static_libs $pcflags -lgomp -lstdc++) || die "static_libs failed"
 # B= puts every object of this build in build/bundle; LDLIBS replaces the
 # Makefile's (shared) link line; the group lets the archives refer to each
 # other in any order; -static-libgcc takes C++'s unwinder from libgcc_eh.a.
