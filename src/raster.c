@@ -96,7 +96,6 @@ struct raster {
     OGRCoordinateTransformationH from_lonlat; /* EPSG:4326 -> the source's CRS */
     double (*range)[2];  /* per data band, valid where range_known[band - 1] */
     unsigned char *range_known;
-    char *wkt3857;
     char *source;        /* GDAL's name, to forget its cached bytes at close */
     int untrusted;       /* a url= source: the GTiff driver only */
     /* The source opened at one overview level (OVERVIEW_LEVEL=i), opened on
@@ -168,9 +167,18 @@ static void CPL_STDCALL quiet_errors(CPLErr cls, CPLErrorNum no, const char *msg
         snprintf(io_fault, sizeof io_fault, "%s", msg);
 }
 
+/* EPSG:3857 as WKT, made once (raster_global_init): every tile's warp
+ * destination and GeoTIFF name it, and a per-tile OSRImportFromEPSG would ask
+ * proj.db each time. NULL when PROJ cannot build it (every open then fails). */
+static char *wkt3857;
+
 void raster_global_init(void)
 {
     GDALAllRegister();
+    OGRSpatialReferenceH merc = wkt3857 ? NULL : OSRNewSpatialReference(NULL);
+    if (merc && OSRImportFromEPSG(merc, 3857) == OGRERR_NONE)
+        OSRExportToWkt(merc, &wkt3857);
+    OSRDestroySpatialReference(merc);
     /* Never write .aux.xml next to a source (read-only buckets, test fixtures). */
     CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
     for (size_t i = 0; i < sizeof remote_defaults / sizeof remote_defaults[0]; i++)
@@ -231,6 +239,8 @@ static int source_fault(void)
 
 void raster_global_cleanup(void)
 {
+    CPLFree(wkt3857);
+    wkt3857 = NULL;
     GDALDestroyDriverManager();
     OSRCleanup();
 }
@@ -444,9 +454,8 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         goto error;
     }
 
-    merc = OSRNewSpatialReference(NULL);
-    if (!merc || OSRImportFromEPSG(merc, 3857) != OGRERR_NONE ||
-        OSRExportToWkt(merc, &r->wkt3857) != OGRERR_NONE) {
+    merc = wkt3857 ? OSRNewSpatialReference(wkt3857) : NULL;
+    if (!merc) {
         err = CT_EINTERNAL;
         set_msg(msg, msgcap, "cannot build EPSG:3857");
         goto error;
@@ -512,7 +521,6 @@ void raster_close(struct raster *r)
         GDALClose(r->ds);
     OCTDestroyCoordinateTransformation(r->from_lonlat);
     OSRDestroySpatialReference(r->srs);
-    CPLFree(r->wkt3857);
     /* Forget downloaded bytes and the file size: a reopen sees a replaced object. */
     if (r->source && is_remote(r->source))
         VSICurlPartialClearCache(r->source);
@@ -941,7 +949,7 @@ static struct warp_dst *warp_dst_get(struct raster *r, int size, int nb, GDALDat
         err = add_mem_band(d->mem, dt, (unsigned char *)d->buf + (size_t)i * px * bpp);
     if (!err)
         err = add_mem_band(d->mem, GDT_Byte, (unsigned char *)d->buf + (size_t)nb * px * bpp);
-    if (err || GDALSetProjection(d->mem, r->wkt3857) != CE_None) {
+    if (err || GDALSetProjection(d->mem, wkt3857) != CE_None) {
         warp_dst_free(r, d);
         return NULL;
     }
@@ -1235,7 +1243,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
     }
     GDALSetRasterColorInterpretation(GDALGetRasterBand(mem, nb + 1), GCI_AlphaBand);
     GDALSetGeoTransform(mem, gt);
-    GDALSetProjection(mem, r->wkt3857);
+    GDALSetProjection(mem, wkt3857);
 
     /* The same defaults as `gdalwarp -r near -dstalpha` (overview AUTO, error
      * threshold 0.125 px), which the differential tests use as reference; the
@@ -1855,11 +1863,8 @@ int raster_geotiff(const struct raster *r, const int *bands, const struct raster
     }
     double res_x = (merc->maxx - merc->minx) / size, res_y = (merc->maxy - merc->miny) / size;
     double gt[6] = { merc->minx, res_x, 0, merc->maxy, 0, -res_y };
-    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
-    int georef = srs && OSRImportFromEPSG(srs, 3857) == OGRERR_NONE &&
-                 GDALSetSpatialRef(ds, srs) == CE_None && GDALSetGeoTransform(ds, gt) == CE_None;
-    OSRDestroySpatialReference(srs);
-    if (!georef) {
+    if (!wkt3857 || GDALSetProjection(ds, wkt3857) != CE_None ||
+        GDALSetGeoTransform(ds, gt) != CE_None) {
         set_msg(msg, msgcap, "cannot georeference the GeoTIFF");
         goto out;
     }
