@@ -650,6 +650,30 @@ static long read_list(const char *file, struct listed **out)
     return (long)n;
 }
 
+/* The start of the modes over a tile list, "MODE CONFIG TILES ITER" in
+ * argv[0..4): the list read, ITER parsed, the app opened. 0, or 2 after a
+ * message (nothing to free). */
+static int open_listed(int argc, char **argv, const char *mode, struct listed **tiles, long *n,
+                       int *iter, struct worker **wk)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: bench_tiles %s CONFIG TILES ITER\n", mode);
+        return 2;
+    }
+    *tiles = NULL;
+    *iter = parse_iter(argv[3]);
+    *n = read_list(argv[2], tiles);
+    if (*iter < 0 || *n < 0) {
+        free(*tiles); /* set only when the list was read */
+        return 2;
+    }
+    if (!(*wk = open_app(argv[1]))) {
+        free(*tiles);
+        return 2;
+    }
+    return 0;
+}
+
 /* --formats: every 200 tile of the list in each format, warm and in process:
  * one untimed pass, then iter passes alternating the formats tile by tile.
  * Prints per dataset the bytes per tile, the handler's median and p95 and the
@@ -685,20 +709,12 @@ static double encode_median(const uint8_t *rgba, int w, int h, const struct img_
 
 static int formats_main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench_tiles --formats CONFIG TILES ITER\n");
+    struct listed *tiles;
+    long n;
+    int iter;
+    struct worker *wk;
+    if (open_listed(argc, argv, "--formats", &tiles, &n, &iter, &wk))
         return 2;
-    }
-    int iter = parse_iter(argv[3]);
-    struct listed *tiles = NULL;
-    long n = read_list(argv[2], &tiles);
-    if (iter < 0 || n < 0)
-        return 2;
-    struct worker *wk = open_app(argv[1]);
-    if (!wk) {
-        free(tiles);
-        return 2;
-    }
     long m = 0; /* the tiles that answer 200 */
     for (long i = 0; i < n; i++)
         if (tiles[i].expect == 200)
@@ -804,20 +820,12 @@ done:
  * go through the whole list, so consecutive calls render different tiles. */
 static int warm_main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench_tiles --warm CONFIG TILES ITER\n");
+    struct listed *tiles;
+    long n;
+    int iter;
+    struct worker *wk;
+    if (open_listed(argc, argv, "--warm", &tiles, &n, &iter, &wk))
         return 2;
-    }
-    int iter = parse_iter(argv[3]);
-    struct listed *tiles = NULL;
-    long n = read_list(argv[2], &tiles);
-    if (iter < 0 || n < 0)
-        return 2;
-    struct worker *wk = open_app(argv[1]);
-    if (!wk) {
-        free(tiles);
-        return 2;
-    }
     int rc = 0;
     for (int pass = 0; pass <= iter; pass++) {
         for (long i = 0; i < n; i++) {

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "fanout.h"
 #include "handler.h"
+#include "imgfmt.h"
 #include "parse.h"
 #include "pyramid.h"
 #include "runtime.h"
@@ -722,6 +723,14 @@ static void pyramid_failure(void *ctx, int z, uint64_t x, uint64_t y, int status
                 detail, v->failures == PYRAMID_FAILURES_SHOWN ? "; further failures only counted" : "");
 }
 
+/* True when ext names a tile format a map draws (imgfmt.h's names; not tif,
+ * which holds values). */
+static int map_format(const char *ext)
+{
+    enum img_format f;
+    return !img_format_parse(ext, strlen(ext), &f) && f != IMG_TIFF;
+}
+
 /* -o: an .mbtiles file or a folder (an existing one, or a name ending in '/'). */
 static int pyramid_out_ok(const char *out)
 {
@@ -878,7 +887,7 @@ int cli_pyramid(int argc, char **argv)
         fprintf(stderr, "bootstrap pyramid: bad --bbox %s (W,S,E,N in degrees, S < N)\n", bbox_s);
         return 2;
     }
-    if (format && strcmp(format, "png") && strcmp(format, "webp") && strcmp(format, "jpg")) {
+    if (format && !map_format(format)) {
         fprintf(stderr, "bootstrap pyramid: bad --format %s (png, webp or jpg)\n", format);
         return 2;
     }
@@ -913,7 +922,7 @@ int cli_pyramid(int argc, char **argv)
         goto out;
     /* the layer's own format unless --format; GeoTIFF values are no map tiles */
     const char *ext = format ? format : d.format;
-    if (strcmp(ext, "png") && strcmp(ext, "webp") && strcmp(ext, "jpg")) {
+    if (!map_format(ext)) {
         fprintf(stderr, "bootstrap pyramid: layer %s's tiles are %s; give --format png, webp or jpg\n",
                 layer, ext);
         rc = 2;
