@@ -146,6 +146,16 @@ get /cog/tiles/9/175/99.png -G --data-urlencode "url=$http/allowed/cog.tif" \
 verdict $? "expression= over a url= COG through the gate: the same tile as the local file's" "$code $(detail)"
 url_case "expression= over a VRT naming the secret server" "$http/allowed/prolog.vrt" 403 \
   "not accepted" "/cog/tiles/9/175/99.png?expression=b1*2&rescale=0,20000"
+# the routes of issues 17 and 18 over url=: the same gate
+get /tiles/local/9/175/99.tif
+cp "$out/body" "$out/ref.tif"
+get /cog/tiles/9/175/99.tif -G --data-urlencode "url=$http/allowed/cog.tif"
+[ "$code" = 200 ] && cmp -s "$out/body" "$out/ref.tif"
+verdict $? "a GeoTIFF tile of a url= COG through the gate: the local file's bytes" "$code $(detail)"
+url_case "a GeoTIFF tile of a VRT naming the secret server" "$http/allowed/prolog.vrt" 403 \
+  "not accepted" "/cog/tiles/9/175/99.tif"
+url_case "WMTS capabilities of a VRT naming the secret server" "$http/allowed/prolog.vrt" 403 \
+  "not accepted" "/cog/WMTSCapabilities.xml"
 
 # --- 1. VRTs the old check missed (critical) ---------------------------------------------
 for f in prolog.vrt comment.vrt bom.vrt lower.vrt lower-disguised.tif; do
