@@ -164,7 +164,7 @@ test: deps-test $(if $(SANITIZE),,deps-bundle)
 	$(if $(SANITIZE),,$(MAKE) bundle)
 	FUZZ_BUILD=$(B) FUZZ_WITH_LIBFUZZER=$(if $(SANITIZE),,1) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  test/run.sh $(B) $(TESTS) test/test_cli.sh test/test_server.sh test/test_lambda.sh test/test_lambda_pool.sh test/test_fuzz.sh \
-	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_overlay.sh test/test_formats.sh test/test_pyramid.sh test/test_wmts.sh test/test_browser.sh \
+	  test/test_remote.sh test/test_gate.sh test/test_zonal.sh test/test_fanout.sh test/test_overlay.sh test/test_formats.sh test/test_pyramid.sh test/test_wmts.sh test/test_gcps.sh test/test_browser.sh \
 	  test/test_template.sh $(BUNDLE_TEST)
 
 # The quick tier: the cmocka programs and the command-line test, built and run

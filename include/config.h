@@ -53,6 +53,8 @@ struct layer_conf {
     int has_minzoom, minzoom; /* "minzoom" / "maxzoom": what clients are told (TileJSON,
                                  WMTS, /layers) instead of the data's zoom range */
     int has_maxzoom, maxzoom;
+    int gcp_tps;     /* "gcp_transform": "tps" (a thin plate spline), else "polynomial" */
+    int gcp_order;   /* "gcp_order": 1..3, the polynomial's order; 0: as gdalwarp chooses */
 };
 
 struct config {
@@ -132,7 +134,8 @@ struct config {
  *    "fanout_concurrency": 64, "fanout_jobs": 0,
  *    "layers": {"name": {"source": "...", "colormap": "viridis",
  *                        "rescale": [min, max], "attribution": "text",
- *                        "requester_pays": false, "unsigned": false},
+ *                        "requester_pays": false, "unsigned": false,
+ *                        "gcp_transform": "polynomial", "gcp_order": 2},
  *               "derived": {"inputs": [{"name": "cover", "layer": "name", "band": 1,
  *                                       "terrain": "slope", "resampling": "bilinear",
  *                                       "remap": "1:restricted,2..5:3", "weight": 60}, ...],

@@ -26,6 +26,8 @@ struct raster_info {
     char dtype[16];      /* GDAL's name of band 1's type, e.g. "UInt16" */
     char crs[64];        /* "EPSG:32618", or the CRS's name */
     int ovr_width[16], ovr_height[16]; /* of the first 16 overviews of band 1 */
+    int gcps;            /* the GCPs that place a GCP-referenced source; 0: a geotransform */
+    const char *gcp_method; /* "polynomial" or "tps" when gcps > 0, else NULL */
 };
 
 /* A tile read: band-sequential values plus a validity mask, both size x size. */
@@ -50,14 +52,23 @@ struct raster_open_opts {
     int untrusted;
     int requester_pays; /* /vsis3/: AWS_REQUEST_PAYER=requester for this object */
     int unsigned_s3;    /* /vsis3/: AWS_NO_SIGN_REQUEST=YES for this object */
+    /* A source placed by GCPs (no geotransform) is warped as gdalwarp warps it:
+     * a polynomial of the order GDAL chooses from the GCP count, or of
+     * gcp_order (1..3); gcp_tps: a thin plate spline instead (gdalwarp -tps).
+     * Ignored for a source with a geotransform. */
+    int gcp_tps;
+    int gcp_order;
 };
 
-/* Opens source (a path or GDAL name). Returns 0 and *out, or: CT_ENOTFOUND
+/* Opens source (a path or GDAL name), placed on the Earth by its geotransform
+ * or, failing that, by its GCPs (docs/ARCHITECTURE.md, "GCP-referenced
+ * sources"). Returns 0 and *out, or: CT_ENOTFOUND
  * (the source's server has no such object), CT_EDENIED (it refused access),
  * CT_ETIMEOUT (it did not answer in time), CT_ESOURCE (any other failure to
  * open: missing, truncated or corrupt, not a raster), CT_EFORBIDDEN (the url=
  * gate refused a request, or an untrusted source is not a GeoTIFF),
- * CT_EUNSUPPORTED (no geotransform, no CRS, not an Earth CRS); with a message
+ * CT_EUNSUPPORTED (neither a geotransform nor GCPs, GCPs that define no
+ * transformation, no CRS, not an Earth CRS); with a message
  * in msg that names no location in GDAL's own code. Close with
  * raster_close(), which also forgets GDAL's cached bytes of a remote source,
  * so that reopening it picks up a replaced object. */

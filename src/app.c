@@ -254,7 +254,8 @@ int app_raster(struct worker *w, const struct layer_conf *l, struct raster **out
         slot_clear(s); /* reopened below: a replaced object is picked up */
     if (!s->r) {
         struct raster_open_opts o = { .requester_pays = l->requester_pays,
-                                      .unsigned_s3 = l->unsigned_s3 };
+                                      .unsigned_s3 = l->unsigned_s3, .gcp_tps = l->gcp_tps,
+                                      .gcp_order = l->gcp_order };
         int err = open_slot(w, s, l->source, &o, now, msg, msgcap);
         if (err)
             return err;

@@ -503,6 +503,21 @@ static int parse_layer(const cJSON *item, const char *basedir, struct layer_conf
         snprintf(msg, msgcap, "layer \"%s\": \"format\" must be png, webp, jpg or tif", name);
         return CT_ECONFIG;
     }
+    const cJSON *gm = cJSON_GetObjectItemCaseSensitive(item, "gcp_transform");
+    if (gm && (!cJSON_IsString(gm) || (strcmp(gm->valuestring, "polynomial") &&
+                                       strcmp(gm->valuestring, "tps")))) {
+        snprintf(msg, msgcap, "layer \"%s\": \"gcp_transform\" must be polynomial or tps", name);
+        return CT_ECONFIG;
+    }
+    l->gcp_tps = gm && !strcmp(gm->valuestring, "tps");
+    const cJSON *go = cJSON_GetObjectItemCaseSensitive(item, "gcp_order");
+    if (go && (!cJSON_IsNumber(go) || go->valuedouble != floor(go->valuedouble) ||
+               go->valuedouble < 1 || go->valuedouble > 3 || l->gcp_tps)) {
+        snprintf(msg, msgcap, "layer \"%s\": \"gcp_order\" must be 1, 2 or 3, with the "
+                              "polynomial transform", name);
+        return CT_ECONFIG;
+    }
+    l->gcp_order = go ? (int)go->valuedouble : 0;
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(item, "attribution");
     if (at && (!cJSON_IsString(at) || strlen(at->valuestring) > 512)) {
         snprintf(msg, msgcap, "layer \"%s\": \"attribution\" must be a string of at most 512 bytes",

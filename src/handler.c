@@ -624,6 +624,10 @@ static void handle_info(struct worker *w, const struct request *req, const struc
         cJSON_AddBoolToObject(o, "colortable", in->has_palette);
         cJSON_AddStringToObject(o, "dtype", in->dtype);
         cJSON_AddStringToObject(o, "crs", in->crs);
+        if (in->gcps) { /* placed by GCPs, in that CRS */
+            cJSON_AddNumberToObject(o, "gcps", in->gcps);
+            cJSON_AddStringToObject(o, "gcp_transform", in->gcp_method);
+        }
         if (!in->has_nodata)
             cJSON_AddNullToObject(o, "nodata");
         else if (isnan(in->nodata))

@@ -46,6 +46,14 @@
 #define RASTER_MAX_VRTS 4
 /* A kept tile buffer is at most this many bytes; larger reads warp as before. */
 #define WARP_DST_MAX_BYTES (8u << 20)
+/* The approximate transformer's error bound for GCP-referenced sources, in
+ * pixels (gdalwarp -et; GDAL's default, 0.125, elsewhere). Measured on
+ * cog_gcps.tif (Sentinel-1 speckle, where a shift of a fraction of a pixel
+ * changes values): at 0.125 a 512 px tile and its four 256 px quarters
+ * differ by 1.06 grey levels on average along the quarters' seams and 0.64
+ * inside; at 0.01 by 0.001 at both, for 1.7 ms a tile instead of 1.6 (thin
+ * plate spline: 11.3 ms instead of 8.9). */
+#define GCP_MAX_ERROR 0.01
 /* Bytes of a remote file GDAL reads in its first GET (GDAL_INGESTED_BYTES_AT_OPEN). */
 #define HEADER_BYTES 32768
 #define STR_(x) #x
@@ -111,6 +119,15 @@ struct raster {
     struct warp_op ops[RASTER_MAX_OPS];
     struct kept_vrt vrts[RASTER_MAX_VRTS];
     unsigned long long ticks; /* for the least recently used op and dst */
+    /* A GCP-referenced source (no geotransform; r->gt unused): */
+    char **tr_opts;      /* its GenImgProj transformer options (SRC_METHOD, MAX_GCP_ORDER) */
+    const char *gcp_args[3]; /* the same as gdalwarp options (-tps, -order N), NULL-ended */
+    char gcp_order[4];
+    void *px_lonlat;     /* source pixels <-> lon/lat (EPSG:4326) */
+    double px_deg;       /* a source pixel's approximate size in degrees */
+    /* the grids zones are computed on, made on first use: [0] the source,
+     * [i + 1] overview level i, warped into the GCPs' CRS (gcp_grid) */
+    GDALDatasetH grid[RASTER_MAX_OVR + 1];
 };
 
 static void warp_op_free(struct warp_op *w);
@@ -332,6 +349,62 @@ static int compute_lonlat(GDALDatasetH ds, const double gt[6], OGRSpatialReferen
     return CT_OK;
 }
 
+/* A GCP-referenced source: the transformer gdalwarp would use (a polynomial
+ * of the order GDAL chooses from the GCP count, or as opts say; a thin plate
+ * spline with gcp_tps), kept as options for every warp of r, and made here
+ * once from the source's pixels to lon/lat (wgs84) for the extent (as
+ * gdalwarp -t_srs EPSG:4326 suggests it: the outline sampled through the
+ * transformer) and for points. CT_EUNSUPPORTED when the GCPs define no
+ * transformation (too few, collinear). */
+static int gcp_open(struct raster *r, const struct raster_open_opts *opts,
+                    OGRSpatialReferenceH wgs84, struct bbox *ll, char *msg, size_t msgcap)
+{
+    const int tps = opts && opts->gcp_tps, order = opts && !tps ? opts->gcp_order : 0;
+    r->tr_opts = CSLSetNameValue(NULL, "SRC_METHOD", tps ? "GCP_TPS" : "GCP_POLYNOMIAL");
+    if (tps) {
+        r->gcp_args[0] = "-tps";
+    } else if (order > 0 && order <= 3) {
+        snprintf(r->gcp_order, sizeof r->gcp_order, "%d", order);
+        r->tr_opts = CSLSetNameValue(r->tr_opts, "MAX_GCP_ORDER", r->gcp_order);
+        r->gcp_args[0] = "-order";
+        r->gcp_args[1] = r->gcp_order;
+    }
+    r->info.gcps = GDALGetGCPCount(r->ds);
+    r->info.gcp_method = tps ? "tps" : "polynomial";
+    char *wkt = NULL;
+    OSRExportToWkt(wgs84, &wkt);
+    char **o = CSLSetNameValue(CSLDuplicate(r->tr_opts), "DST_SRS", wkt);
+    CPLFree(wkt);
+    reset_errors();
+    r->px_lonlat = GDALCreateGenImgProjTransformer2(r->ds, NULL, o);
+    CSLDestroy(o);
+    double gt[6], ext[4];
+    int w = 0, h = 0;
+    if (!r->px_lonlat ||
+        GDALSuggestedWarpOutput2(r->ds, GDALGenImgProjTransform, r->px_lonlat, gt, &w, &h, ext,
+                                 0) != CE_None ||
+        !(ext[2] > ext[0] && ext[3] > ext[1]) || !isfinite(ext[0]) || !isfinite(ext[1]) ||
+        !isfinite(ext[2]) || !isfinite(ext[3])) {
+        snprintf(msg, msgcap, "the source's %d GCPs define no transformation (too few, or "
+                              "collinear)", r->info.gcps);
+        return CT_EUNSUPPORTED;
+    }
+    r->px_deg = fmax(fabs(gt[1]), fabs(gt[5]));
+    *ll = (struct bbox){ ext[0], fmax(ext[1], -90.0), ext[2], fmin(ext[3], 90.0) };
+    /* GCPs past the antimeridian (longitudes beyond 180): the crossing form */
+    if (ll->maxx - ll->minx >= 360.0) {
+        ll->minx = -180.0;
+        ll->maxx = 180.0;
+    } else if (ll->minx < -180.0) {
+        ll->minx += 360.0;
+    } else if (ll->maxx > 180.0) {
+        ll->maxx -= 360.0;
+    }
+    if (ll->minx >= 180.0) /* wholly past it */
+        ll->minx -= 360.0;
+    return CT_OK;
+}
+
 int raster_open(const char *source, const struct raster_open_opts *opts, struct raster **out,
                 char *msg, size_t msgcap)
 {
@@ -394,17 +467,22 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         goto error;
     }
     double gt[6];
-    if (GDALGetGeoTransform(r->ds, gt) != CE_None) {
+    /* placed by a geotransform or, failing that, by GCPs */
+    const int by_gcps = GDALGetGeoTransform(r->ds, gt) != CE_None && GDALGetGCPCount(r->ds) > 0;
+    if (!by_gcps && GDALGetGeoTransform(r->ds, gt) != CE_None) {
         err = io_fault[0] ? CT_ESOURCE : CT_EUNSUPPORTED;
         if (!io_fault[0])
-            snprintf(msg, msgcap, "source has no geotransform (GCP-only or not georeferenced)");
+            snprintf(msg, msgcap,
+                     "source has no georeferencing (neither a geotransform nor GCPs)");
         goto error;
     }
-    const OGRSpatialReferenceH dsrs = GDALGetSpatialRef(r->ds);
+    const OGRSpatialReferenceH dsrs =
+        by_gcps ? GDALGetGCPSpatialRef(r->ds) : GDALGetSpatialRef(r->ds);
     if (!dsrs) {
         err = io_fault[0] ? CT_ESOURCE : CT_EUNSUPPORTED;
         if (!io_fault[0])
-            snprintf(msg, msgcap, "source has no coordinate reference system");
+            snprintf(msg, msgcap, by_gcps ? "source's GCPs have no coordinate reference system"
+                                          : "source has no coordinate reference system");
         goto error;
     }
     srs = OSRClone(dsrs);
@@ -439,9 +517,12 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         to_lonlat = OCTNewCoordinateTransformation(srs, wgs84);
         r->from_lonlat = OCTNewCoordinateTransformation(wgs84, srs);
     }
-    err = to_lonlat && r->from_lonlat
-              ? compute_lonlat(r->ds, gt, srs, to_lonlat, &in->lonlat)
-              : CT_EUNSUPPORTED;
+    if (!to_lonlat || !r->from_lonlat)
+        err = CT_EUNSUPPORTED;
+    else if (by_gcps && (err = gcp_open(r, opts, wgs84, &in->lonlat, msg, msgcap)))
+        goto error;
+    else if (!by_gcps)
+        err = compute_lonlat(r->ds, gt, srs, to_lonlat, &in->lonlat);
     if (err) {
         set_msg(msg, msgcap, "cannot transform the source extent to longitude/latitude");
         goto error;
@@ -482,9 +563,10 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         double dlon = l->maxx - l->minx + (l->minx > l->maxx ? 360.0 : 0.0);
         in->merc_res = dlon * (2.0 * TILEMATH_ORIGIN / 360.0) / in->width;
     }
-    r->reprojects = !OSRIsSame(dsrs, merc);
-    r->direct = OSRIsSame(srs, merc) && gt[2] == 0 && gt[4] == 0 && gt[1] > 0 && gt[5] < 0 &&
-                in->nbands <= DIRECT_MAX_BANDS;
+    /* GCPs: a warp whatever their CRS */
+    r->reprojects = by_gcps || !OSRIsSame(dsrs, merc);
+    r->direct = !by_gcps && OSRIsSame(srs, merc) && gt[2] == 0 && gt[4] == 0 && gt[1] > 0 &&
+                gt[5] < 0 && in->nbands <= DIRECT_MAX_BANDS;
     OSRDestroySpatialReference(merc);
     OSRDestroySpatialReference(wgs84);
     OCTDestroyCoordinateTransformation(to_lonlat);
@@ -514,6 +596,12 @@ void raster_close(struct raster *r)
             GDALClose(r->vrts[i].ds);
     if (r->ovr_tr)
         GDALDestroyGenImgProjTransformer(r->ovr_tr);
+    for (int i = 0; i <= RASTER_MAX_OVR; i++) /* before the sources they warp */
+        if (r->grid[i])
+            GDALClose(r->grid[i]);
+    if (r->px_lonlat)
+        GDALDestroyGenImgProjTransformer(r->px_lonlat);
+    CSLDestroy(r->tr_opts);
     for (int i = 0; i < RASTER_MAX_OVR; i++)
         if (r->ovr_ds[i])
             GDALClose(r->ovr_ds[i]);
@@ -793,7 +881,7 @@ static GDALDatasetH kept_vrt(struct raster *r, const struct raster_read_opts *o,
  * geotransform gt; NULL when GDAL cannot make it. */
 static void *base_transformer(struct raster *r, GDALDatasetH dst, const double gt[6])
 {
-    if (!r->ovr_tr && !(r->ovr_tr = GDALCreateGenImgProjTransformer2(r->ds, dst, NULL)))
+    if (!r->ovr_tr && !(r->ovr_tr = GDALCreateGenImgProjTransformer2(r->ds, dst, r->tr_opts)))
         return NULL;
     GDALSetGenImgProjTransformerDstGeoTransform(r->ovr_tr, gt);
     return r->ovr_tr;
@@ -852,6 +940,20 @@ static GDALDatasetH overview_ds(struct raster *r, int i)
         r->ovr_ds[i] = open_ds(r->source, r->untrusted, open_opts, 0);
     }
     return r->ovr_ds[i];
+}
+
+/* Writes gdalwarp's options for r's GCP transformer at argv[argc], then
+ * NULL: -et et unless et is NULL; -tps or -order N when configured; nothing
+ * for a geotransform. argv has room for argc + 5. */
+static void gcp_argv(const struct raster *r, char **argv, int argc, const char *et)
+{
+    if (et && r->px_lonlat) {
+        argv[argc++] = "-et";
+        argv[argc++] = (char *)et;
+    }
+    for (int i = 0; r->gcp_args[i]; i++)
+        argv[argc++] = (char *)r->gcp_args[i];
+    argv[argc] = NULL;
 }
 
 /* `gdalwarp ARGV` of src into the existing dataset mem, cancelled at
@@ -973,11 +1075,12 @@ static int CPL_STDCALL op_progress(double done, const char *text, void *arg)
 /* The warp GDALWarp() would run for `gdalwarp -r ALG -dstalpha src d->mem`
  * (GDALWarpDirect() in gdalwarp_lib.cpp of GDAL 3.6, for an existing
  * destination, no -srcnodata/-dstnodata, no -t_srs): transformer
- * GenImgProj(src, d->mem) under the approximate transformer at 0.125 px;
- * SKIP_NOSOURCE; the source's last band as alpha when it is one; the source
- * bands' nodata values (-123456.789 for a band without) and no destination
- * nodata (the alpha band says it). Besides, INIT_DEST=0: the destination is
- * zeroed before each tile, which gdalwarp would otherwise read back as it is;
+ * GenImgProj(src, d->mem) under the approximate transformer at 0.125 px
+ * (GCP_MAX_ERROR for GCPs); SKIP_NOSOURCE; the source's last band as alpha
+ * when it is one; the source bands' nodata values (-123456.789 for a band
+ * without) and no destination nodata (the alpha band says it). Besides,
+ * INIT_DEST=0: the destination is zeroed before each tile, which gdalwarp
+ * would otherwise read back as it is;
  * and one warp thread, as GDAL's default: the kernel's per-thread copies of
  * the transformer would not see the next tile's geotransform. The
  * operation keeps three things in the pixels of the tile it first warps, and
@@ -996,8 +1099,9 @@ static int warp_op_new(struct raster *r, struct warp_op *w, GDALDatasetH src,
     w->src = src;
     w->dst = d;
     w->alg = alg;
-    if (!(w->gen = GDALCreateGenImgProjTransformer2(src, d->mem, NULL)) ||
-        !(w->approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, w->gen, 0.125))) {
+    if (!(w->gen = GDALCreateGenImgProjTransformer2(src, d->mem, r->tr_opts)) ||
+        !(w->approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, w->gen,
+                                                  r->px_lonlat ? GCP_MAX_ERROR : 0.125))) {
         err = read_failed(0, "the source", msg, msgcap);
         goto out;
     }
@@ -1246,19 +1350,21 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
     GDALSetProjection(mem, wkt3857);
 
     /* The same defaults as `gdalwarp -r near -dstalpha` (overview AUTO, error
-     * threshold 0.125 px), which the differential tests use as reference; the
+     * threshold 0.125 px; GCP_MAX_ERROR and the GCP method for a source
+     * placed by GCPs), which the differential tests use as reference; the
      * overview level is chosen here as AUTO would, and read through the
      * dataset kept open for it. */
-    char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha", NULL, NULL,
-                     NULL };
+    char *argv[10] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha" };
+    int argc = 3;
     if (src == r->ds) {
         GDALDatasetH ovr = overview_ds(r, auto_overview(r, mem, gt));
         if (ovr) {
             src = ovr;
-            argv[3] = "-ovr";
-            argv[4] = "NONE";
+            argv[argc++] = "-ovr";
+            argv[argc++] = "NONE";
         }
     }
+    gcp_argv(r, argv, argc, STR(GCP_MAX_ERROR));
     err = warp_into(src, mem, argv, deadline_ms, msg, msgcap);
 
 out:
@@ -1300,15 +1406,47 @@ int raster_range(struct raster *r, int band, double *min, double *max)
     return CT_OK;
 }
 
+/* The source pixel position (fractional) at lon/lat through the geotransform; -1
+ * when the point cannot be transformed. */
+static int gt_pixel(struct raster *r, double lon, double lat, double *px, double *py)
+{
+    double x = lon, y = lat, inv[6];
+    if (!OCTTransform(r->from_lonlat, 1, &x, &y, NULL) || !GDALInvGeoTransform(r->gt, inv))
+        return -1;
+    *px = inv[0] + x * inv[1] + y * inv[2];
+    *py = inv[3] + x * inv[4] + y * inv[5];
+    return 0;
+}
+
+/* The same through the GCP transformer's inverse (as `gdaltransform -i`
+ * takes it), kept only when the forward transformation brings the position
+ * back within two pixels of lon/lat: a polynomial's inverse is fitted on its
+ * own and, far outside the GCPs, may fold back onto the scene. */
+static int gcp_pixel(const struct raster *r, double lon, double lat, double *px, double *py)
+{
+    double x = lon, y = lat, z = 0;
+    int ok = 0;
+    if (!GDALGenImgProjTransform(r->px_lonlat, TRUE, 1, &x, &y, &z, &ok) || !ok)
+        return -1;
+    double bx = x, by = y;
+    z = 0;
+    if (!GDALGenImgProjTransform(r->px_lonlat, FALSE, 1, &bx, &by, &z, &ok) || !ok)
+        return -1;
+    if (!(fabs(bx - lon) <= 2 * r->px_deg && fabs(by - lat) <= 2 * r->px_deg))
+        return -1;
+    *px = x;
+    *py = y;
+    return 0;
+}
+
 int raster_point(struct raster *r, double lon, double lat, double *values, int max, int *n,
                  int *valid, char *msg, size_t msgcap)
 {
-    double x = lon, y = lat, inv[6];
-    if (!OCTTransform(r->from_lonlat, 1, &x, &y, NULL) || !GDALInvGeoTransform(r->gt, inv)) {
+    double px, py;
+    if (r->px_lonlat ? gcp_pixel(r, lon, lat, &px, &py) : gt_pixel(r, lon, lat, &px, &py)) {
         snprintf(msg, msgcap, "point outside the data"); /* not representable in the CRS */
         return CT_EOUTSIDE;
     }
-    double px = inv[0] + x * inv[1] + y * inv[2], py = inv[3] + x * inv[4] + y * inv[5];
     if (!(px >= 0 && py >= 0 && px < r->info.width && py < r->info.height)) {
         snprintf(msg, msgcap, "point outside the data");
         return CT_EOUTSIDE;
@@ -1489,6 +1627,33 @@ static double quad_area(double a, double e2, double dlon, double p1, double p2)
     return fabs(dlon * a * a * (1 - e2) * (q1 - q2) / 2);
 }
 
+/* A GCP-referenced source's grid for zones at level (-1: full resolution):
+ * the source, or that overview level of it, as `gdalwarp -of VRT -r near
+ * -dstalpha -et 0 [-order N] | -et 0.01 -tps` warps it into the GCPs' CRS
+ * (gdalwarp's own grid, which the statistics of the scene are then those
+ * of), made on first use and kept. NULL with GDAL's error when it cannot be
+ * made. The polynomial's warp is exact (-et 0: the cells' values do not depend on the
+ * VRT's blocks, and cost no more: 0.09 s for the 1.5 million cells of
+ * cog_gcps.tif either way); a thin plate spline's is approximate
+ * (GCP_MAX_ERROR: exact, 2.65 s instead of 0.22). */
+static GDALDatasetH gcp_grid(struct raster *r, int level)
+{
+    GDALDatasetH *slot = &r->grid[level + 1];
+    if (*slot)
+        return *slot;
+    GDALDatasetH src = level < 0 ? r->ds : overview_ds(r, level);
+    char *argv[10] = { "-of", "VRT", "-r", "near", "-dstalpha" };
+    const int tps = r->gcp_args[0] && !strcmp(r->gcp_args[0], "-tps");
+    gcp_argv(r, argv, 5, tps ? STR(GCP_MAX_ERROR) : "0");
+    GDALWarpAppOptions *wo = src ? GDALWarpAppOptionsNew(argv, NULL) : NULL;
+    int usage = 0;
+    reset_errors();
+    if (wo)
+        *slot = GDALWarp("", NULL, 1, &src, wo, &usage);
+    GDALWarpAppOptionsFree(wo);
+    return *slot;
+}
+
 int raster_zone_new(struct raster *r, const struct polygon *polys, size_t n, int ovr,
                     struct raster_zone **out, char *msg, size_t msgcap)
 {
@@ -1499,19 +1664,31 @@ int raster_zone_new(struct raster *r, const struct polygon *polys, size_t n, int
         goto error;
     z->r = r;
     z->level = ovr;
-    z->ds = ovr < 0 ? r->ds : overview_ds(r, ovr);
-    if (!z->ds || ovr >= r->info.noverviews) {
+    if (ovr >= r->info.noverviews || ovr >= RASTER_MAX_OVR) {
+        err = CT_EINVAL;
+        snprintf(msg, msgcap, "max_size: no overview level %d", ovr);
+        goto error;
+    }
+    if (r->px_lonlat) {
+        if (!(z->ds = gcp_grid(r, ovr))) {
+            err = read_failed(0, "the source", msg, msgcap);
+            goto error;
+        }
+        GDALGetGeoTransform(z->ds, z->gt);
+    } else if (!(z->ds = ovr < 0 ? r->ds : overview_ds(r, ovr))) {
         err = CT_EINVAL;
         snprintf(msg, msgcap, "max_size: no overview level %d", ovr);
         goto error;
     }
     z->width = GDALGetRasterXSize(z->ds);
     z->height = GDALGetRasterYSize(z->ds);
-    memcpy(z->gt, r->gt, sizeof z->gt);
-    for (int i = 1; i < 6; i++) /* an overview covers the same extent with fewer cells */
-        if (i != 3)
-            z->gt[i] *= i == 1 || i == 4 ? (double)r->info.width / z->width
-                                         : (double)r->info.height / z->height;
+    if (!r->px_lonlat) {
+        memcpy(z->gt, r->gt, sizeof z->gt);
+        for (int i = 1; i < 6; i++) /* an overview covers the same extent with fewer cells */
+            if (i != 3)
+                z->gt[i] *= i == 1 || i == 4 ? (double)r->info.width / z->width
+                                             : (double)r->info.height / z->height;
+    }
     if (!OSRIsGeographic(r->srs)) {
         double m = segmented_positions(polys, n, ZONE_MAX_SEGMENTED);
         if (m > ZONE_MAX_SEGMENTED) {
@@ -1720,13 +1897,13 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
     double gt[6] = { g[0] + x0 * g[1] + y0 * g[2], g[1], g[2],
                      g[3] + x0 * g[4] + y0 * g[5], g[4], g[5] };
     GDALSetGeoTransform(mem, gt);
-    GDALSetProjection(mem, GDALGetProjectionRef(z->r->ds));
+    GDALSetProjection(mem, GDALGetProjectionRef(z->ds));
     /* `gdalwarp -r R -et 0 -dstalpha` onto the grid's cells (overview AUTO):
      * the reference of the statistics of derived layers. An exact transformer
      * (-et 0): the approximate one interpolates over the window, so a cell
      * near a tie could take another source cell in another chunking. */
-    char *argv[] = { "-r", (char *)(resampling ? resampling : "near"), "-et", "0", "-dstalpha",
-                     NULL };
+    char *argv[10] = { "-r", (char *)(resampling ? resampling : "near"), "-et", "0", "-dstalpha" };
+    gcp_argv(src, argv, 5, NULL);
     for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
         v[i] = NAN;
     err = warp_into(vrt, mem, argv, deadline_ms, msg, msgcap);

@@ -18,9 +18,11 @@ static void test_valid(void **state)
                        "\"unsigned\":false},"
                        "\"d\":{\"source\":\"NETCDF:f.nc:var\"},"
                        "\"e\":{\"source\":\"dir/a:b.tif\",\"format\":\"webp\","
-                       "\"resampling\":\"bilinear\",\"minzoom\":2,\"maxzoom\":9}}}";
+                       "\"resampling\":\"bilinear\",\"minzoom\":2,\"maxzoom\":9,"
+                       "\"gcp_order\":3},"
+                       "\"f\":{\"source\":\"s1.tif\",\"gcp_transform\":\"tps\"}}}";
     assert_int_equal(config_parse(json, "/base", &c, msg, sizeof msg), CT_OK);
-    assert_int_equal(c.nlayers, 6);
+    assert_int_equal(c.nlayers, 7);
     assert_int_equal(c.default_layer, 1);
     assert_string_equal(c.layers[0].source, "/base/x.tif");
     assert_string_equal(c.layers[1].source, "/abs/y.tif");
@@ -42,8 +44,11 @@ static void test_valid(void **state)
     assert_true(c.layers[5].has_minzoom && c.layers[5].minzoom == 2 && c.layers[5].has_maxzoom &&
                 c.layers[5].maxzoom == 9);
     assert_false(c.layers[0].has_minzoom || c.layers[0].has_maxzoom);
+    assert_true(c.layers[5].gcp_order == 3 && !c.layers[5].gcp_tps);
+    assert_true(c.layers[6].gcp_tps && c.layers[6].gcp_order == 0);
+    assert_true(!c.layers[0].gcp_tps && c.layers[0].gcp_order == 0);
     assert_non_null(config_find(&c, "c", 1));
-    assert_null(config_find(&c, "f", 1));
+    assert_null(config_find(&c, "g", 1));
     config_free(&c);
     config_free(&c); /* idempotent */
 }
@@ -74,6 +79,11 @@ static void test_invalid(void **state)
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"format\":1}}}", "format" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"resampling\":\"lanczos2\"}}}", "resampling" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"minzoom\":1.5}}}", "minzoom" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"gcp_transform\":\"rpc\"}}}", "gcp_transform" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"gcp_order\":4}}}", "gcp_order" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"gcp_order\":1.5}}}", "gcp_order" },
+        { "{\"layers\":{\"a\":{\"source\":\"x\",\"gcp_order\":2,\"gcp_transform\":\"tps\"}}}",
+          "gcp_order" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"maxzoom\":31}}}", "maxzoom" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"maxzoom\":\"9\"}}}", "maxzoom" },
         { "{\"layers\":{\"a\":{\"source\":\"x\",\"minzoom\":5,\"maxzoom\":4}}}", "above" },

@@ -32,6 +32,14 @@ static void make_broken_files(void)
     assert_int_equal(system("gdal_translate -q -b 1 -b 1 -b 1 -b 1 -b 1 "
                             "test/data/rio-tiler/cog.tif test/out/five.tif"),
                      0);
+    /* no georeferencing at all; two GCPs; three collinear GCPs */
+    assert_int_equal(system("rm -f test/out/nogeoref.tif && gdal_create -q -of GTiff -outsize "
+                            "16 16 -bands 1 test/out/nogeoref.tif && gdal_translate -q "
+                            "-a_srs EPSG:4326 -gcp 0 0 10 10 -gcp 16 0 11 10 "
+                            "test/out/nogeoref.tif test/out/twogcps.tif && gdal_translate -q "
+                            "-a_srs EPSG:4326 -gcp 0 0 10 10 -gcp 8 8 10.5 10.5 -gcp 16 16 11 "
+                            "11 test/out/nogeoref.tif test/out/colgcps.tif"),
+                     0);
     out = fopen("test/out/not-a-raster.tif", "wb");
     assert_non_null(out);
     fputs("this is not a TIFF\n", out);
@@ -52,6 +60,9 @@ static int setup(void **state)
         "\"rgba\":{\"source\":\"rasterio/RGBA.byte.tif\"},"
         "\"nogeo\":{\"source\":\"rasterio/float.tif\"},"
         "\"gcps\":{\"source\":\"rio-tiler/cog_gcps.tif\"},"
+        "\"nogeoref\":{\"source\":\"../out/nogeoref.tif\"},"
+        "\"twogcps\":{\"source\":\"../out/twogcps.tif\"},"
+        "\"colgcps\":{\"source\":\"../out/colgcps.tif\"},"
         "\"europa\":{\"source\":\"rio-tiler/cog_nonearth.tif\"},"
         "\"missing\":{\"source\":\"nope/missing.tif\"},"
         "\"truncated\":{\"source\":\"../out/truncated.tif\"},"
@@ -206,7 +217,9 @@ static void test_bad_sources_then_good(void **state)
         int status;
     } cases[] = {
         { "nogeo", "no coordinate reference system", 500 },
-        { "gcps", "geotransform", 500 },
+        { "nogeoref", "neither a geotransform nor GCPs", 500 },
+        { "twogcps", "2 GCPs define no transformation", 500 },
+        { "colgcps", "3 GCPs define no transformation", 500 },
         { "europa", "Earth", 500 },
         { "missing", "cannot open", 502 }, /* an upstream fault, not ours */
         { "garbage", "cannot open", 502 },
@@ -392,6 +405,12 @@ static void test_no_seams(void **state)
     check_seams("world", 1, 0, 0, "average");
     check_seams("dem", 16, 34059, 23335, "bilinear");
     check_seams("dem", 16, 34059, 23335, "hillshade");
+    /* placed by GCPs: tiles inside the scene, and one over its edge */
+    check_seams("gcps", 9, 365, 241, "bilinear");
+    check_seams("gcps", 9, 365, 242, "cubic");
+    check_seams("gcps", 8, 182, 120, "near");
+    check_seams("gcps", 8, 182, 120, "average");
+    check_seams("gcps", 12, 2924, 1931, "near");
 }
 
 static void test_rendering_options(void **state)

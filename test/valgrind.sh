@@ -11,8 +11,9 @@ vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kin
     --suppressions=test/valgrind.supp)
 programs="test_tilemath test_route test_params test_colormap test_pngenc test_config test_handler test_source test_transport test_stats test_geojson test_coverage test_statistics test_overlay"
 # the programs, three local renders, four in the other formats, three zonal statistics runs, a part event and a
-# refused polygon, four derived-layer requests, two renders over HTTP, a pyramid export
-plan $(( $(wc -w <<<"$programs") + 3 + 4 + 3 + 2 + 4 + 2 + 1 ))
+# refused polygon, four derived-layer requests, two renders over HTTP, a pyramid export,
+# a GCP-referenced scene's tile (thin plate spline), point and statistics
+plan $(( $(wc -w <<<"$programs") + 3 + 4 + 3 + 2 + 4 + 2 + 1 + 3 ))
 # vg_run NAME WANT_STATUS COMMAND...: valgrind itself exits 99 on an error.
 vg_run() {
   local name=$1 want=$2 rc; shift 2
@@ -83,5 +84,16 @@ rm -f test/out/valgrind.mbtiles
 vg_run "bootstrap pyramid --jobs 2 into MBTiles (a coloured DEM, z13-15)" 0 ./bootstrap pyramid \
   --source test/data/titiler/dem.tif --query 'colormap_name=viridis&rescale=1600,2020' \
   --zoom 13-15 --jobs 2 -o test/out/valgrind.mbtiles
+# A scene placed by GCPs: a thin plate spline tile, a point, statistics on its warped grid.
+echo '{"layers": {"s1": {"source": "'"$PWD"'/test/data/rio-tiler/cog_gcps.tif", "gcp_transform": "tps"}}}' \
+  >test/out/valgrind-gcps.json
+vg_run "bootstrap request, a GCP scene's tile (thin plate spline)" 0 ./bootstrap request \
+  /tiles/s1/9/365/241.png --config test/out/valgrind-gcps.json -o test/out/valgrind.png
+vg_run "bootstrap request, a GCP scene's point" 0 ./bootstrap request \
+  /tiles/s1/point/77,10.5 --config test/out/valgrind-gcps.json -o test/out/valgrind.json
+echo '{"type": "Polygon", "coordinates": [[[76.6, 10.1], [77.3, 10.1], [77.3, 10.7], [76.6, 10.1]]]}' \
+  >test/out/valgrind-gcps.geojson
+vg_run "bootstrap stats, a GCP scene (its warped grid, max_size=100)" 0 ./bootstrap stats \
+  --source test/data/rio-tiler/cog_gcps.tif --geojson test/out/valgrind-gcps.geojson --query max_size=100
 echo "$TAP_PASS passed, $TAP_FAIL failed, $TAP_SKIP skipped"
 [ "$TAP_FAIL" = 0 ]
