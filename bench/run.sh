@@ -16,6 +16,8 @@
 #   warmab      the warm tile before and after: bench_tiles --warm of commit
 #               BENCH_WARM_BEFORE (1888197) beside this tree's, alternated
 #               dataset by dataset (bench/warm_ab.sh)
+#   gcps        a GCP-referenced scene's warm tiles (polynomial, thin plate
+#               spline) against the same scene warped beforehand (bench/gcps.sh)
 #   formats     every 200 tile of the list as .png, .webp, .jpg and .tif, warm, in
 #               process, the formats alternated tile by tile: bytes per tile,
 #               tile median and p95, encode alone, and the cost of a million
@@ -59,9 +61,10 @@
 #   BENCH_ITER        timed calls per tile in the breakdown section (30)
 #   BENCH_COLD_N      processes per cold-start row (10)
 #   BENCH_SEED        seed of the tile list (8)
-#   BENCH_SECTIONS    sections to run (default "compare breakdown warmab overlay formats lambda bundle
+#   BENCH_SECTIONS    sections to run (default "compare breakdown warmab overlay formats gcps lambda bundle
 #                     remote concurrency zonal fanout faults soak")
 #   BENCH_FORMATS_ITER timed passes of the formats section (10)
+#   BENCH_GCPS_ITER   timed passes of the gcps section (20)
 #   BENCH_OVERLAY_ITER timed passes over the overlay section's tiles (30): see
 #                     bench/overlay.sh
 #   BENCH_ZONAL_REPS, BENCH_ZONAL_SIZES, BENCH_ZONAL_DEM: see bench/zonal.sh
@@ -94,7 +97,7 @@ WRK_CONNS=${BENCH_WRK_CONNS:-1 2 8}
 ITER=${BENCH_ITER:-30}
 COLD_N=${BENCH_COLD_N:-10}
 SEED=${BENCH_SEED:-8}
-SECTIONS=${BENCH_SECTIONS:-compare breakdown warmab overlay formats lambda bundle remote concurrency zonal fanout faults soak}
+SECTIONS=${BENCH_SECTIONS:-compare breakdown warmab overlay formats gcps lambda bundle remote concurrency zonal fanout faults soak}
 OUTPUT=${BENCH_OUTPUT-BENCHMARKS.md}
 OUT=bench/out
 CONFIG=$OUT/layers.json
@@ -545,6 +548,16 @@ section_breakdown() {
 section_overlay() {
     say "overlay: derived tiles against their inputs' tiles alone (${BENCH_OVERLAY_ITER:-30} passes)"
     bench/overlay.sh "$bench" "$BOOTSTRAP"
+}
+
+# GCP-referenced sources (bench/gcps.sh): a scene through its GCPs (polynomial,
+# thin plate spline) against the same scene warped beforehand, warm, interleaved.
+section_gcps() {
+    say "gcps: a GCP scene's warm tiles against the same scene prewarped"
+    echo
+    echo "## GCP-referenced sources"
+    echo
+    bench/gcps.sh "$bench" "${BENCH_GCPS_ITER:-20}"
 }
 
 # The warm tile before and after (bench/warm_ab.sh).
