@@ -805,8 +805,8 @@ int raster_is_byte_band(const struct raster *r, int band)
 static GDALDatasetH subset_vrt(struct raster *r, const struct raster_read_opts *o, char *msg,
                                size_t msgcap)
 {
-    char num[3][16], mask[16], nodata[64];
-    char *argv[2 + 2 * 3 + 2 + 2 + 1];
+    char num[3][16], ci[3][24], mask[16], nodata[64];
+    char *argv[2 + 4 * 3 + 2 + 2 + 1];
     int argc = 0;
     argv[argc++] = "-of";
     argv[argc++] = "VRT";
@@ -815,6 +815,15 @@ static GDALDatasetH subset_vrt(struct raster *r, const struct raster_read_opts *
         argv[argc++] = "-b";
         argv[argc++] = num[b];
     }
+    /* the alpha band asked for as data (bidx=4 of RGBA): grey in the subset,
+     * or the warper would take it for the subset's alpha and find no data band */
+    for (int b = 0; b < o->nbands && b < 3; b++)
+        if (GDALGetRasterColorInterpretation(GDALGetRasterBand(r->ds, o->bands[b])) ==
+            GCI_AlphaBand) {
+            snprintf(ci[b], sizeof ci[b], "-colorinterp_%d", b + 1);
+            argv[argc++] = ci[b];
+            argv[argc++] = "gray";
+        }
     if (o->nbands && r->info.has_alpha && !o->has_nodata) {
         snprintf(mask, sizeof mask, "%d", GDALGetRasterCount(r->ds));
         argv[argc++] = "-mask";

@@ -626,6 +626,25 @@ static void test_bands_and_masks(void **state)
     assert_true(clear_all > 1000);
     assert_int_equal(clear_picked, clear_all);
     assert_memory_equal(all, picked, 256 * 256 * 4);
+    /* the alpha band itself as data (bidx=4): grey, its own value where it is
+     * not 0 (masked by itself), was a 502 (the warper took it for the alpha) */
+    struct kv a4[] = { { "bidx", "4" } };
+    uint8_t *alpha = render("rgba", 8, 71, 110, a4, 1, 256);
+    struct kv a412[] = { { "bidx", "4,1,2" } };
+    uint8_t *mixed = render("rgba", 8, 71, 110, a412, 1, 256);
+    for (int i = 0; i < 256 * 256; i++) {
+        assert_int_equal(alpha[4 * i + 3], all[4 * i + 3]);
+        assert_int_equal(mixed[4 * i + 3], all[4 * i + 3]);
+        if (all[4 * i + 3]) {
+            assert_int_equal(alpha[4 * i], all[4 * i + 3]);
+            assert_int_equal(alpha[4 * i + 1], all[4 * i + 3]);
+            assert_int_equal(mixed[4 * i], all[4 * i + 3]);
+            assert_int_equal(mixed[4 * i + 1], all[4 * i]);
+            assert_int_equal(mixed[4 * i + 2], all[4 * i + 1]);
+        }
+    }
+    free(alpha);
+    free(mixed);
     free(all);
     free(picked);
 }
