@@ -9,6 +9,7 @@
 #define COGTILER_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct kv {
     const char *key, *value;
@@ -88,6 +89,10 @@ long long http_clock_ms(void);
 
 /* A monotonic clock in ms, for durations. */
 double http_mono_ms(void);
+
+/* The time ms milliseconds from now on clock (CLOCK_REALTIME, or the clock a
+ * condition variable was made with): pthread_cond_timedwait()'s deadline. */
+struct timespec http_timespec_in(clockid_t clock, long ms);
 
 /* What a transport is given. handle() fills *resp for req and never fails;
  * refuse() fills *resp with the JSON error err for a request the transport

@@ -337,13 +337,7 @@ static void run_local(struct fanout *f, struct job *j)
         }
         if (!j->pending)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = http_timespec_in(CLOCK_REALTIME, 100);
         pthread_cond_timedwait(&j->settled, &f->lock, &ts);
         pthread_mutex_unlock(&f->lock);
         job_progress(j);

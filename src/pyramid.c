@@ -11,6 +11,7 @@
 #include "app.h"
 #include "err.h"
 #include "handler.h"
+#include "http.h"
 #include "parse.h"
 #include "tilestore.h"
 
@@ -322,13 +323,7 @@ int pyramid_run(struct app *app, const struct pyramid_plan *plan, struct tilesto
         snprintf(msg, msgcap, "cannot start a render thread");
     }
     while (r.running > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = http_timespec_in(CLOCK_MONOTONIC, 100);
         pthread_cond_timedwait(&r.finished, &r.lock, &ts);
         r.st.seconds = (http_mono_ms() - t0) / 1000;
         if (r.running > 0 && o->progress)

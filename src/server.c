@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "http.h"
 #include "log.h"
 
 #define DEFAULT_PER_IP 64
@@ -128,11 +129,7 @@ static void *reap(void *arg)
     struct server *s = arg;
     pthread_mutex_lock(&s->lock);
     while (!s->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += REAP_EVERY_MS * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        struct timespec ts = http_timespec_in(CLOCK_REALTIME, REAP_EVERY_MS);
         pthread_cond_timedwait(&s->stopped, &s->lock, &ts);
         double now = http_mono_ms();
         for (struct conn *c = s->conns; c; c = c->next) {

@@ -481,6 +481,29 @@ static void test_server_hostile_urls(void **state)
 
 /* --- the CLI ------------------------------------------------------------------------ */
 
+/* pthread_cond_timedwait()'s deadlines: normalised (0 <= tv_nsec < 1e9), ms
+ * after the clock's now (within the time the test takes), across a carry. */
+static void test_timespec_in(void **state)
+{
+    (void)state;
+    static const long cases[] = { 0, 1, 100, 999, 1000, 1500, 61999 };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int c = 0; c < 2; c++) {
+            clockid_t clock = c ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+            struct timespec before, after;
+            clock_gettime(clock, &before);
+            struct timespec ts = http_timespec_in(clock, cases[i]);
+            clock_gettime(clock, &after);
+            assert_true(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000L);
+            double at = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+            double lo = (double)before.tv_sec * 1e3 + (double)before.tv_nsec / 1e6 + cases[i];
+            double hi = (double)after.tv_sec * 1e3 + (double)after.tv_nsec / 1e6 + cases[i];
+            if (!(at >= lo - 1e-6 && at <= hi + 1e-6))
+                fail_msg("%ld ms on clock %d: %.6f not in [%.6f, %.6f]", cases[i], c, at, lo, hi);
+        }
+    }
+}
+
 static void test_cli_body(void **state)
 {
     (void)state;
@@ -521,6 +544,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_event_body_too_large),
         cmocka_unit_test(test_event_bodiless_methods),
         cmocka_unit_test(test_base64_decoder),
+        cmocka_unit_test(test_timespec_in),
         cmocka_unit_test(test_cli_body),
     };
     const struct CMUnitTest server[] = {
