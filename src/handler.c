@@ -148,6 +148,16 @@ static void set_body(struct response *resp, const char *type, const char *cache,
     resp->body_owned = 1;
 }
 
+/* A rendered tile (the response takes img's bytes over): its format's type
+ * and the tiles' Cache-Control (the configured one, else CONFIG_TILE_CACHE). */
+static void set_tile(struct response *resp, const struct config *c, enum img_format f,
+                     struct pngbuf *img)
+{
+    set_body(resp, img_format_mime(f),
+             c->tile_cache_control ? c->tile_cache_control : CONFIG_TILE_CACHE, img->data,
+             img->len);
+}
+
 /* A JSON answer built with cJSON; takes ownership of o. */
 static void set_json(struct response *resp, cJSON *o)
 {
@@ -363,9 +373,7 @@ static void derived_tile(struct worker *w, const struct request *req, const stru
         set_source_error(resp, err, msg, t);
         return;
     }
-    set_body(resp, img_format_mime(p->format),
-             t->cfg->tile_cache_control ? t->cfg->tile_cache_control : CONFIG_TILE_CACHE,
-             png.data, png.len);
+    set_tile(resp, t->cfg, p->format, &png);
 }
 
 /* What describes a derived layer (info, TileJSON, /layers): the inputs'
@@ -496,10 +504,7 @@ static void handle_tile(struct worker *w, const struct request *req, const struc
         set_source_error(resp, err, msg, &t);
         return;
     }
-    const struct config *c = app_config(worker_app(w));
-    set_body(resp, img_format_mime(p.format),
-             c->tile_cache_control ? c->tile_cache_control : CONFIG_TILE_CACHE, png.data,
-             png.len);
+    set_tile(resp, app_config(worker_app(w)), p.format, &png);
 }
 
 /* GET /colormaps: {"colormaps": [names]}. */
