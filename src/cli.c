@@ -742,7 +742,7 @@ static int pyramid_out_ok(const char *out)
 
 /* The layer as its TileJSON describes it (through the service, like a tile). */
 struct layer_desc {
-    struct bbox bounds;
+    struct bbox bounds; /* /info's: west > east across the antimeridian */
     double center[2];
     int minzoom, maxzoom;
     char name[80], format[8], attribution[1024];
@@ -793,6 +793,21 @@ static int describe_layer(struct worker *w, const char *layer, const struct kv *
         fprintf(stderr, "bootstrap pyramid: the layer's TileJSON lacks bounds or format\n");
     }
     cJSON_Delete(o);
+    response_free(&resp);
+    /* TileJSON's bounds span every longitude for a source across the
+     * antimeridian (they must not wrap); /info's keep west > east, and the
+     * plan needs them so */
+    snprintf(path, sizeof path, "/tiles/%s/info", layer);
+    req.nquery = nq - (ext ? 1 : 0);
+    handler_handle(w, &req, &resp);
+    o = resp.status == 200 ? cJSON_ParseWithLength((const char *)resp.body, resp.len) : NULL;
+    b = cJSON_GetObjectItem(o, "bounds");
+    if (!rc && cJSON_GetArraySize(b) == 4 && cJSON_IsNumber(cJSON_GetArrayItem(b, 0)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(b, 2))) {
+        d->bounds.minx = cJSON_GetArrayItem(b, 0)->valuedouble;
+        d->bounds.maxx = cJSON_GetArrayItem(b, 2)->valuedouble;
+    }
+    cJSON_Delete(o);
 out:
     response_free(&resp);
     return rc;
@@ -822,7 +837,10 @@ static int pyramid_meta(struct tilestore *s, const struct layer_desc *d, const s
     double nums[6] = { b.minx, b.miny, b.maxx, b.maxy, clon, clat };
     for (int i = 0; i < 6; i++)
         parse_print_double(nums[i], v[i], sizeof v[i]);
-    snprintf(bounds, sizeof bounds, "%s,%s,%s,%s", v[0], v[1], v[2], v[3]);
+    /* MBTiles' bounds, like TileJSON's, do not wrap: across the antimeridian
+     * they span every longitude */
+    snprintf(bounds, sizeof bounds, "%s,%s,%s,%s", b.minx > b.maxx ? "-180" : v[0], v[1],
+             b.minx > b.maxx ? "180" : v[2], v[3]);
     snprintf(center, sizeof center, "%s,%s,%d", v[4], v[5], minz);
     snprintf(zmin, sizeof zmin, "%d", minz);
     snprintf(zmax, sizeof zmax, "%d", maxz);

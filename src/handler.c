@@ -577,11 +577,22 @@ static void zoom_range(const struct layer_conf *l, const struct raster_info *in,
     }
 }
 
+/* "bounds": [west, south, east, north], latitudes within Web Mercator's. In
+ * /info and /layers a source across the antimeridian keeps west > east; for
+ * TileJSON (unwrapped) it spans every longitude, as TileJSON 3.0 requires
+ * ("Bounds MUST NOT wrap around the ante-meridian"): MapLibre drew no tile of
+ * such a source, its tile bounds were empty. */
+static cJSON *bounds_json(const struct raster_info *in, int unwrapped)
+{
+    const int across = in->lonlat.minx > in->lonlat.maxx && unwrapped;
+    double b[4] = { across ? -180.0 : in->lonlat.minx, fmax(in->lonlat.miny, -TILEMATH_MAXLAT),
+                    across ? 180.0 : in->lonlat.maxx, fmin(in->lonlat.maxy, TILEMATH_MAXLAT) };
+    return cJSON_CreateDoubleArray(b, 4);
+}
+
 static void add_bounds(cJSON *o, const struct raster_info *in)
 {
-    double b[4] = { in->lonlat.minx, fmax(in->lonlat.miny, -TILEMATH_MAXLAT), in->lonlat.maxx,
-                    fmin(in->lonlat.maxy, TILEMATH_MAXLAT) };
-    cJSON_AddItemToObject(o, "bounds", cJSON_CreateDoubleArray(b, 4));
+    cJSON_AddItemToObject(o, "bounds", bounds_json(in, 0));
 }
 
 /* What every layer description carries: bounds, zooms, defaults. */
@@ -857,6 +868,7 @@ static void handle_tilejson(struct worker *w, const struct request *req, const s
     if (o) { /* the format of these tiles (tile_format= or the layer's) */
         cJSON_ReplaceItemInObjectCaseSensitive(o, "format",
                                                cJSON_CreateString(img_format_ext(ts.format)));
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "bounds", bounds_json(in, 1));
         cJSON_AddStringToObject(o, "tilejson", "3.0.0");
         cJSON *tiles = cJSON_AddArrayToObject(o, "tiles");
         cJSON_AddItemToArray(tiles, cJSON_CreateString(url));

@@ -16,7 +16,7 @@ out=$(pwd)/test/out/pyramid
 rm -rf "$out"
 mkdir -p "$out"
 . test/lib/tap.sh
-plan 42
+plan 47
 $PY -c 'import osgeo' 2>/dev/null || stop "python3-gdal (make deps-test)"
 command -v sqlite3 >/dev/null || stop "the sqlite3 command (make deps-test)"
 
@@ -27,7 +27,8 @@ cat >"$CFG" <<EOF
           "attribution": "test DEM"},
   "cog": {"source": "$DATA/rio-tiler/cog.tif"},
   "broken": {"source": "$out/truncated.tif"},
-  "world": {"source": "$(pwd)/data/bluemarble_topo_bathy_200412_4326_cog.tif"}
+  "world": {"source": "$(pwd)/data/bluemarble_topo_bathy_200412_4326_cog.tif"},
+  "dateline": {"source": "$DATA/rio-tiler/cog_dateline.tif", "rescale": [0, 5000]}
 }}
 EOF
 
@@ -84,6 +85,17 @@ verdict $? "the box holds fewer tiles than the whole layer"
 rc=$?
 [ $rc = 2 ] && grep -q "holds png tiles, not webp" "$out/mixed.err"
 verdict $? "adding WebP tiles to a PNG MBTiles file: exit 2" "exit $rc: $(cat "$out/mixed.err")"
+
+# --- across the antimeridian ---------------------------------------------------------------
+# planned from /info's bounds (west > east): only the tiles on either side of
+# 180; the metadata's bounds do not wrap (TileJSON's, every longitude)
+"$BOOTSTRAP" "${P[@]}" --layer dateline --zoom 4-6 -o "$out/dateline.mbtiles" 2>"$out/dateline.err"
+verdict $? "a layer across the antimeridian, z4-6: exit 0" "$(tail -n 1 "$out/dateline.err")"
+ref dateline png 4 6 "$out/dateline.mbtiles"
+[ "$(sqlite3 "$out/dateline.mbtiles" "SELECT count(DISTINCT tile_column) FROM tiles WHERE zoom_level = 6 AND tile_column IN (0, 63)")" = 2 ] &&
+  [ "$(count tiles "$out/dateline.err")" -le 8 ]
+verdict $? "its tiles lie on both sides of 180, and the plan held no more than 8 (of the reference's $ref_count)" \
+  "$(tail -n 1 "$out/dateline.err")"
 
 # --- WebP -------------------------------------------------------------------------------------
 "$BOOTSTRAP" "${P[@]}" --layer dem --zoom 14-15 --format webp -o "$out/webp.mbtiles" 2>"$out/webp.err"

@@ -283,6 +283,19 @@
     });
   }
 
+  /* A tile layer over a source across the antimeridian (options.dataBounds
+   * [west, south, east, north], west > east): Leaflet's own check (the world's
+   * tile range), then the tile's bounds, wrapped to -180..180, must touch the
+   * data's latitudes and [west, 180] or [-180, east]. */
+  var AcrossTiles = L.TileLayer.extend({
+    _isValidTile: function (coords) {
+      if (!L.TileLayer.prototype._isValidTile.call(this, coords)) return false;
+      var t = this._tileCoordsToBounds(coords), d = this.options.dataBounds;
+      return t.getNorth() > d[1] && t.getSouth() < d[3] &&
+             (t.getEast() > d[0] || t.getWest() < d[2]);
+    }
+  });
+
   /* Switches the map to layer name; fit: zoom to its bounds. */
   function show(name, fit) {
     var info = byName[name];
@@ -298,16 +311,22 @@
     buildWeights(info);
     buildLegend(info);
     if (tiles) map.removeLayer(tiles);
-    var b = info.bounds; /* [west, south, east, north] */
-    tiles = L.tileLayer(tileUrl(), {
+    /* [west, south, east, north]; west > east across the antimeridian, where
+     * Leaflet's bounds would be the rest of the world: the view's east edge
+     * one turn further, and tiles asked where they touch [west, 180] or
+     * [-180, east] (AcrossTiles), as the server has none elsewhere */
+    var b = info.bounds, across = b[0] > b[2];
+    tiles = new (across ? AcrossTiles : L.TileLayer)(tileUrl(), {
       minZoom: 0,
       maxZoom: Math.max(info.maxzoom + 4, 18),
       maxNativeZoom: info.maxzoom,
-      bounds: L.latLngBounds([b[1], b[0]], [b[3], b[2]]),
+      bounds: across ? undefined : L.latLngBounds([b[1], b[0]], [b[3], b[2]]),
+      dataBounds: b,
       attribution: info.attribution || ""
     }).addTo(map);
     tiles.on("tileerror", function () { status("a tile failed to load", true); });
-    if (fit) map.fitBounds([[Math.max(b[1], -85), b[0]], [Math.min(b[3], 85), b[2]]]);
+    if (fit) map.fitBounds([[Math.max(b[1], -85), b[0]],
+                            [Math.min(b[3], 85), across ? b[2] + 360 : b[2]]]);
     if (window.history && history.replaceState)
       history.replaceState(null, "", root + "map/" + encodeURIComponent(name) + location.search);
     status(name + ": " + info.bands + " band" + (info.bands === 1 ? "" : "s") +

@@ -604,6 +604,65 @@ async function testPyramidFolder(context, origin, config) {
   }
 }
 
+// A source across the antimeridian (rio-tiler's cog_dateline.tif, 178.0 E to
+// 178.5 W): the viewer opens on it (its view centred there, tiles asked on both
+// sides of 180 and only where the data is: every one a 200), and MapLibre,
+// configured from its TileJSON (bounds that do not wrap, as TileJSON 3.0
+// requires; with west > east MapLibre asked for no tile at all), draws tiles on
+// both sides.
+async function testAntimeridian(context, origin) {
+  const what = "antimeridian";
+  const config = path.join(OUT, "dateline.json");
+  fs.writeFileSync(config, JSON.stringify({ layers: { dateline: {
+    source: path.join(ROOT, "test/data/rio-tiler/cog_dateline.tif"), rescale: [0, 5000] } } }));
+  let server, page;
+  // the zoom of the tiles asked, and whether both x = 0 and x = 2^z - 1 are there
+  const sides = (tiles) => {
+    const xs = {};
+    for (const t of tiles) {
+      const m = /\/(\d+)\/(\d+)\/(\d+)\.png$/.exec(new URL(t.url).pathname);
+      if (m) (xs[m[1]] = xs[m[1]] || new Set()).add(Number(m[2]));
+    }
+    return Object.keys(xs).some((z) => xs[z].has(0) && xs[z].has(2 ** Number(z) - 1));
+  };
+  try {
+    server = await startServer(config);
+    page = await context.newPage();
+    let w = watch(page);
+    await page.goto(server.url + "/map/dateline");
+    await page.waitForFunction(() => window.cogtiler && window.cogtiler.tiles(), null, { timeout: 30000 });
+    await page.waitForLoadState("networkidle");
+    await settle(w);
+    const view = await page.evaluate(() => {
+      const c = window.cogtiler.map.getCenter();
+      return [c.wrap().lng, c.lat, window.cogtiler.map.getZoom()];
+    });
+    ok(Math.abs(Math.abs(view[0]) - 179.74) < 1 && Math.abs(view[1] - 51.68) < 1 && view[2] >= 5,
+       `${what}: the viewer opens centred on the data across 180 (not on the rest of the world)`,
+       JSON.stringify(view));
+    ok(sides(w.tiles), `${what}: the viewer asks for tiles on both sides of 180`,
+       w.tiles.map((t) => new URL(t.url).pathname).slice(0, 8).join(" "));
+    checkTiles(w, `${what} (viewer)`, 2);
+    await page.close();
+
+    page = await context.newPage();
+    w = watch(page);
+    await page.goto(`${origin}/pages/maplibre.html?server=${encodeURIComponent(server.url)}` +
+                    "&layer=dateline&lon=179.74&lat=51.68&zoom=8");
+    if (await waitReady(page, `${what} (MapLibre GL)`)) {
+      await settle(w);
+      ok(sides(w.tiles), `${what}: MapLibre GL, from the TileJSON, asks for tiles on both sides of 180`,
+         w.tiles.map((t) => new URL(t.url).pathname).slice(0, 8).join(" "));
+      checkTiles(w, `${what} (MapLibre GL)`, 2);
+    }
+  } catch (e) {
+    ok(false, what, e.stack);
+  } finally {
+    if (page) await page.close().catch(() => {});
+    if (server) server.proc.kill();
+  }
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const config = path.join(OUT, "layers.json");
@@ -643,6 +702,7 @@ async function main() {
     await testClientPage(context, origin, server.url, "ol-wmts", "OpenLayers WMTS");
     await testClientPage(context, origin, server.url, "maplibre", "MapLibre GL");
     await testViewer(context, server.url);
+    await testAntimeridian(context, origin);
     await testOverlay(context);
     await testPyramidFolder(context, origin, config);
   } catch (e) {
