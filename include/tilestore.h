@@ -45,6 +45,12 @@ int tilestore_put(struct tilestore *s, int z, uint64_t x, uint64_t y, const void
 int tilestore_set_meta(struct tilestore *s, const struct kv *meta, size_t n, char *msg,
                        size_t msgcap);
 
+/* 0 when the store's metadata has no member name, or has it equal to value;
+ * else CT_EINVAL with a message naming both (a re-run must not add tiles of
+ * another rendering to those already stored). */
+int tilestore_check_meta(struct tilestore *s, const char *name, const char *value, char *msg,
+                         size_t msgcap);
+
 /* Commits what is pending and closes. NULL-safe. 0, or CT_EINTERNAL (the last
  * commit failed) with a message. */
 int tilestore_close(struct tilestore *s, char *msg, size_t msgcap);

@@ -813,9 +813,16 @@ out:
     return rc;
 }
 
+/* The metadata member (ours, beside MBTiles 1.3's) naming what the tiles are
+ * renderings of: the layer, its source and --query. A re-run into the same
+ * file or folder must name the same, or its tiles would be mixed with the
+ * others (the tiles already there are skipped, not rendered again). */
+#define PYRAMID_RENDERING "cogtiler_rendering"
+
 /* The metadata of the export (MBTiles 1.3's names). */
 static int pyramid_meta(struct tilestore *s, const struct layer_desc *d, const struct bbox *clip,
-                        int minz, int maxz, const char *ext, const char *query)
+                        int minz, int maxz, const char *ext, const char *query,
+                        const char *rendering)
 {
     struct bbox b = d->bounds;
     if (clip) {
@@ -846,13 +853,19 @@ static int pyramid_meta(struct tilestore *s, const struct layer_desc *d, const s
     snprintf(zmax, sizeof zmax, "%d", maxz);
     snprintf(desc, sizeof desc, "cogtiler export of layer %s%s%.400s", d->name,
              *query ? " with " : "", query);
-    struct kv meta[10] = { { "name", d->name },     { "format", ext },
-                           { "bounds", bounds },    { "center", center },
-                           { "minzoom", zmin },     { "maxzoom", zmax },
-                           { "type", "overlay" },   { "version", "1" },
-                           { "description", desc }, { "attribution", d->attribution } };
+    struct kv meta[11] = { { "name", d->name },
+                           { "format", ext },
+                           { "bounds", bounds },
+                           { "center", center },
+                           { "minzoom", zmin },
+                           { "maxzoom", zmax },
+                           { "type", "overlay" },
+                           { "version", "1" },
+                           { "description", desc },
+                           { PYRAMID_RENDERING, rendering },
+                           { "attribution", d->attribution } };
     char msg[512];
-    if (tilestore_set_meta(s, meta, *d->attribution ? 10 : 9, msg, sizeof msg)) {
+    if (tilestore_set_meta(s, meta, *d->attribution ? 11 : 10, msg, sizeof msg)) {
         fprintf(stderr, "bootstrap pyramid: %s\n", msg);
         return 1;
     }
@@ -966,7 +979,23 @@ int cli_pyramid(int argc, char **argv)
         free(plan);
         goto out;
     }
-    if ((rc = pyramid_meta(store, &d, bbox_s ? &clip : NULL, minz, maxz, ext, query_s))) {
+    const struct layer_conf *lc = config_find(c, layer, strlen(layer));
+    char *rendering = NULL;
+    if (asprintf(&rendering, "layer %s (%s)%s%s", layer,
+                 lc && lc->source ? lc->source : "derived", *query_s ? " with " : "",
+                 query_s) < 0)
+        rendering = NULL;
+    if (!rendering || (err = tilestore_check_meta(store, PYRAMID_RENDERING, rendering, msg,
+                                                  sizeof msg))) {
+        fprintf(stderr, "bootstrap pyramid: %s\n", rendering ? msg : "out of memory");
+        rc = rendering ? 2 : 1;
+        free(rendering);
+        free(plan);
+        goto out;
+    }
+    rc = pyramid_meta(store, &d, bbox_s ? &clip : NULL, minz, maxz, ext, query_s, rendering);
+    free(rendering);
+    if (rc) {
         free(plan);
         goto out;
     }

@@ -99,13 +99,6 @@ static int mbtiles_open(struct tilestore *s, char *msg, size_t msgcap)
     return CT_OK;
 }
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Commits the open transaction, if any. Under the lock. */
 static int commit(struct tilestore *s, char *msg, size_t msgcap)
 {
@@ -142,7 +135,7 @@ static int mbtiles_put(struct tilestore *s, int z, uint64_t x, uint64_t y, const
         if ((err = exec(s, "BEGIN", msg, msgcap)))
             goto out;
         s->in_tx = 1;
-        s->tx_start = mono_ms();
+        s->tx_start = http_mono_ms();
     }
     bind_tile(s->put, z, x, y);
     sqlite3_bind_blob64(s->put, 4, data, len, SQLITE_STATIC);
@@ -153,7 +146,7 @@ static int mbtiles_put(struct tilestore *s, int z, uint64_t x, uint64_t y, const
         err = db_fail(s, "cannot insert a tile", msg, msgcap);
         goto out;
     }
-    if (++s->pending >= TILESTORE_BATCH || mono_ms() - s->tx_start > 1000)
+    if (++s->pending >= TILESTORE_BATCH || http_mono_ms() - s->tx_start > 1000)
         err = commit(s, msg, msgcap);
 out:
     pthread_mutex_unlock(&s->lock);
@@ -320,6 +313,27 @@ out:
     return err;
 }
 
+/* The string member name of the folder's metadata.json into buf ("" when
+ * there is no such file or member). */
+static void folder_meta_get(struct tilestore *s, const char *name, char *buf, size_t cap)
+{
+    char p[4096];
+    buf[0] = '\0';
+    snprintf(p, sizeof p, "%s/metadata.json", s->path);
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return;
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    cJSON *o = cJSON_Parse(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (cJSON_IsString(v))
+        snprintf(buf, cap, "%s", v->valuestring);
+    cJSON_Delete(o);
+}
+
 /* --- the interface ------------------------------------------------------------------- */
 
 int tilestore_open(const char *path, const char *ext, struct tilestore **out, char *msg,
@@ -357,6 +371,30 @@ int tilestore_open(const char *path, const char *ext, struct tilestore **out, ch
     }
     *out = s;
     return CT_OK;
+}
+
+int tilestore_check_meta(struct tilestore *s, const char *name, const char *value, char *msg,
+                         size_t msgcap)
+{
+    /* room beyond value: a longer stored value differs too, and the message
+     * shows a good part of it */
+    const size_t cap = strlen(value) + 1024;
+    char *have = malloc(cap);
+    if (!have) {
+        snprintf(msg, msgcap, "out of memory");
+        return CT_ENOMEM;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->db)
+        meta_get(s, name, have, cap);
+    else
+        folder_meta_get(s, name, have, cap);
+    pthread_mutex_unlock(&s->lock);
+    int err = *have && strcmp(have, value) ? CT_EINVAL : CT_OK;
+    if (err)
+        snprintf(msg, msgcap, "%s holds tiles of %.600s, not of %.600s", s->path, have, value);
+    free(have);
+    return err;
 }
 
 int tilestore_has(struct tilestore *s, int z, uint64_t x, uint64_t y)

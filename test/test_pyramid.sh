@@ -16,7 +16,7 @@ out=$(pwd)/test/out/pyramid
 rm -rf "$out"
 mkdir -p "$out"
 . test/lib/tap.sh
-plan 47
+plan 49
 $PY -c 'import osgeo' 2>/dev/null || stop "python3-gdal (make deps-test)"
 command -v sqlite3 >/dev/null || stop "the sqlite3 command (make deps-test)"
 
@@ -123,6 +123,23 @@ empty=$(find "$out/dem-dir/16" -name '*.png' | sort | head -n 1)
 "$BOOTSTRAP" "${P[@]}" --layer dem --zoom 13-16 -o "$out/dem-dir/" 2>"$out/dir2.err"
 [ "$(count written "$out/dir2.err")" = 1 ] && [ -s "$empty" ]
 verdict $? "a re-run of the folder writes only the empty tile again" "$(tail -n 1 "$out/dir2.err")"
+
+# --- a re-run of another rendering is refused (its tiles would mix with these) ---------------------
+before=$(digest "$out/dem.mbtiles")
+"$BOOTSTRAP" "${P[@]}" --layer dem --zoom 13-16 --query colormap_name=magma -o "$out/dem.mbtiles" \
+  2>"$out/other.err"
+rc=$?
+[ $rc = 2 ] && grep -q "holds tiles of layer dem .* not of layer dem .* with colormap_name=magma" \
+  "$out/other.err" && [ "$(digest "$out/dem.mbtiles")" = "$before" ]
+verdict $? "MBTiles: a re-run with another --query exits 2 and leaves the file as it was" \
+  "exit $rc: $(cat "$out/other.err")"
+before=$(find "$out/dem-dir" -type f | sort | xargs md5sum | md5sum)
+"$BOOTSTRAP" "${P[@]}" --layer cog --zoom 13 -o "$out/dem-dir/" 2>"$out/other2.err"
+rc=$?
+[ $rc = 2 ] && grep -q "holds tiles of layer dem" "$out/other2.err" &&
+  [ "$(find "$out/dem-dir" -type f | sort | xargs md5sum | md5sum)" = "$before" ]
+verdict $? "a folder: a re-run of another layer exits 2 and writes nothing" \
+  "exit $rc: $(cat "$out/other2.err")"
 
 # --- interrupted by SIGINT, then resumed ----------------------------------------------------------
 W=(--layer world --zoom 0-5 --jobs 1)
