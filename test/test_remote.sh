@@ -40,6 +40,7 @@ for f in $FIXTURES; do
   cp "test/data/$f" "$www/$f"
 done
 cp test/data/rio-tiler/cog.tif "$www/allowed/cog.tif"
+cp test/data/rio-tiler/cog_gcps.tif "$www/allowed/gcps.tif" # placed by GCPs
 cp test/data/titiler/dem.tif "$www/secret/dem.tif"
 # A mosaic: TCI.tif cut in two COGs side by side, and a VRT of them (relative names).
 gdal_translate -q -of COG -srcwin 0 0 549 1098 test/data/titiler/TCI.tif "$www/mosaic/left.tif"
@@ -78,7 +79,7 @@ cat >"$www/allowed/raw.vrt" <<'EOF'
 EOF
 
 s3_start "$out/s3" cogs || stop "s3rver started"
-for f in $FIXTURES mosaic/left.tif mosaic/right.tif mosaic/mosaic.vrt allowed/cog.tif \
+for f in $FIXTURES mosaic/left.tif mosaic/right.tif mosaic/mosaic.vrt allowed/cog.tif allowed/gcps.tif \
          allowed/outside-url.vrt; do
   s3_put "$www/$f" "cogs/$f" || stop "upload $f to s3rver"
 done
@@ -100,6 +101,7 @@ ok "s3rver holds the fixtures in bucket cogs (port $S3_PORT)"
   echo "  \"http_mosaic\": {\"source\": \"$http/mosaic/mosaic.vrt\"},"
   echo "  \"s3_mosaic\": {\"source\": \"s3://cogs/mosaic/mosaic.vrt\"},"
   echo "  \"local_tci\": {\"source\": \"$PWD/test/data/titiler/TCI.tif\"},"
+  echo "  \"local_gcps\": {\"source\": \"$PWD/test/data/rio-tiler/cog_gcps.tif\"},"
   echo "  \"local_inverted\": {\"source\": \"$PWD/$out/inverted.tif\"},"
   echo "  \"http_swap\": {\"source\": \"$http/swap.tif\"},"
   echo "  \"http_missing\": {\"source\": \"$http/no-such.tif\"},"
@@ -236,6 +238,26 @@ for u in "$http/allowed/cog.tif" "s3://cogs/allowed/cog.tif" "$http/allowed/redi
   [ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/cog.png"
   verdict $? "url=$u: tile identical to the local file's" "$code $(detail)"
 done
+# A scene placed by GCPs, over HTTP and S3 as url=: its tiles (an overview level
+# and the full resolution) and its statistics those of the local file.
+echo '{"type": "Polygon", "coordinates": [[[76.6, 10.1], [77.3, 10.1], [77.3, 10.7], [76.6, 10.1]]]}' \
+  >"$out/gcps-zone.geojson"
+for t in 7/91/60 10/731/482; do
+  get "/tiles/local_gcps/$t.tif"; cp "$out/body" "$out/tiles/gcps.tif"
+  for u in "$http/allowed/gcps.tif" "s3://cogs/allowed/gcps.tif"; do
+    get "/cog/tiles/$t.tif" -G --data-urlencode "url=$u"
+    [ "$code" = 200 ] && cmp -s "$out/body" "$out/tiles/gcps.tif"
+    verdict $? "url=$u (GCPs): tile $t.tif identical to the local file's" "$code $(detail)"
+  done
+done
+get "/statistics/local_gcps" -X POST -H 'Content-Type: application/geo+json' \
+  --data-binary "@$out/gcps-zone.geojson"
+cp "$out/body" "$out/gcps-local.json"
+get "/cog/statistics?url=$(jq -rn --arg u "$http/allowed/gcps.tif" '$u | @uri')" -X POST \
+  -H 'Content-Type: application/geo+json' --data-binary "@$out/gcps-zone.geojson"
+[ "$code" = 200 ] && [ "$(jq -S .properties.statistics "$out/body")" = "$(jq -S .properties.statistics "$out/gcps-local.json")" ] &&
+  [ "$(jq '.properties.statistics.b1.count' "$out/body")" -gt 1000 ]
+verdict $? "url= (GCPs over HTTP): statistics of a polygon equal the local file's" "$code $(detail)"
 # A VRT, even of allowed COGs only, is not taken for url= (GDAL would open what
 # it names itself, outside the url= gate): 403, and only the VRT itself read.
 nl=$(nginx_log_lines)
