@@ -13,7 +13,8 @@
 #   - /info's bounds: gdalwarp -t_srs EPSG:4326's extent within a pixel;
 #   - /point: the source pixel `gdaltransform -i` finds, 404 off the scene;
 #   - zonal statistics: test/zonal_ref.py on gdalwarp's warp of the scene
-#     into its GCPs' CRS (-et 0 -dstalpha), for every coverage rule;
+#     into its GCPs' CRS (-et 0 -dstalpha), for every coverage rule; in parts
+#     on threads the same; at max_size the first overview level;
 #   - a tile off the scene is 404.
 # The seams test of GCP tiles is in test_handler (test_no_seams), the refused
 # sources (no georeferencing, too few or collinear GCPs) too. TAP output.
@@ -107,6 +108,12 @@ for cov in center all_touched exact; do
   verdict $? "statistics ($cov) of the scene: gdalwarp's grid as zonal_ref.py counts it" \
     "$(head -n 6 "$out/stats-$cov.diff" | tr '\n' ' ')"
 done
+# in parts (fan-out on local threads, small chunks): the same answer as one run
+COGTILER_CHUNK_CELLS=1000 "$BOOTSTRAP" stats --source "$SRC" --geojson "$out/zones.geojson" \
+  --query "coverage=center&categorical=false&parts=4" --jobs 3 >"$out/stats-parts.json" 2>"$out/stats-parts.err"
+$PY "$ZREF" same "$out/stats-center.json" "$out/stats-parts.json" >"$out/stats-parts.diff" 2>&1
+verdict $? "statistics in 4 parts on 3 threads, chunks of 1,000 cells: the one run's answer" \
+  "$(head -n 4 "$out/stats-parts.diff" | tr '\n' ' ') $(head -c 200 "$out/stats-parts.err")"
 # the overview level max_size picks (the box's window is about 340 x 290 cells):
 # the first, a quarter of the cells, or so
 "$BOOTSTRAP" stats --source "$SRC" --geojson "$out/zones.geojson" --query "max_size=200" \
