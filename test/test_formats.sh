@@ -28,19 +28,6 @@ mkdir -p "$out"
 . test/lib/tap.sh
 $PY -c 'import osgeo, numpy' 2>/dev/null || stop "python3-gdal and python3-numpy (make deps-test)"
 
-# each "PASS what" / "FAIL what: why" line of the reference as a TAP line
-tap_ref() {
-  local line n=0
-  while IFS= read -r line; do
-    case $line in
-      PASS\ *) ok "${line#PASS }"; n=$((n + 1)) ;;
-      FAIL\ *) notok "${line#FAIL }"; n=$((n + 1)) ;;
-      INFO\ *) note "${line#INFO }" ;;
-    esac
-  done
-  [ "$n" -gt 0 ] || notok "the reference printed no check"
-}
-
 # --- GeoTIFF tiles against gdalwarp --------------------------------------------------
 tap_ref < <($PY "$REF" geotiff "$BOOTSTRAP" "$DATA/tiles.txt" "$DATA" "$out" 2>"$out/geotiff.err")
 

@@ -30,19 +30,6 @@ mkdir -p "$out"
 . test/lib/tap.sh
 $PY -c 'import osgeo, numpy' 2>/dev/null || stop "python3-gdal and python3-numpy (make deps-test)"
 
-# each "PASS what" / "FAIL what: why" line of the reference as a TAP line
-tap_ref() {
-  local line n=0
-  while IFS= read -r line; do
-    case $line in
-      PASS\ *) ok "${line#PASS }"; n=$((n + 1)) ;;
-      FAIL\ *) notok "${line#FAIL }"; n=$((n + 1)) ;;
-      INFO\ *) note "${line#INFO }" ;;
-    esac
-  done
-  [ "$n" -gt 0 ] || notok "the reference printed no check"
-}
-
 $PY "$REF" coords "$SRC" "$out/coords.tif" 2>"$out/coords.err" || stop "the position raster" "$(head -c 300 "$out/coords.err")"
 CFG=$out/layers.json
 cat >"$CFG" <<EOF

@@ -34,18 +34,7 @@ EOF
 
 # each "PASS what" / "FAIL what: why" line of the reference as a TAP line;
 # its COUNT line into $ref_count
-ref() {
-  local line n=0
-  ref_count=
-  while IFS= read -r line; do
-    case $line in
-      PASS\ *) ok "${line#PASS }"; n=$((n + 1)) ;;
-      FAIL\ *) notok "${line#FAIL }"; n=$((n + 1)) ;;
-      COUNT\ *) ref_count=${line#COUNT } ;;
-    esac
-  done < <($PY "$REF" "$BOOTSTRAP" "$CFG" "$@" 2>>"$out/ref.err")
-  [ "$n" -gt 0 ] || notok "the reference printed no check" "$(tail -n 3 "$out/ref.err")"
-}
+ref() { tap_ref "$out/ref.err" < <($PY "$REF" "$BOOTSTRAP" "$CFG" "$@" 2>>"$out/ref.err"); }
 # the summary line's NAME count ("pyramid: 30 tiles, ... 12 written ...") from a run's stderr
 count() { grep 'to do: ' "$2" | tail -n 1 | grep -o "[0-9][0-9]* $1" | head -n 1 | cut -d' ' -f1; }
 rows() { sqlite3 "$1" 'SELECT count(*) FROM tiles'; }

@@ -10,6 +10,10 @@
 #   done_testing           "1..N" at the end, for a script that gave no plan
 #   note TEXT              a diagnostic line ("# TEXT")
 #   ccurl ARGS...          curl, never through a proxy
+#   tap_ref [ERRFILE]      a reference's lines on stdin as tests: "PASS what" ok,
+#                          "FAIL what: why" not ok, "INFO text" a note, "COUNT ..."
+#                          into $ref_count; not ok when it printed no check (with
+#                          ERRFILE's last lines)
 #   fault_row WHAT STATUS MS NEXT  a row for $FAULT_TABLE (bench/run.sh faults)
 # Each test is one line: newlines in WHAT and WHY are printed as spaces.
 # TAP_PASS, TAP_FAIL and TAP_SKIP count the tests so far (for a script that
@@ -33,6 +37,19 @@ stop() { notok "$@"; done_testing; exit 1; }
 done_testing() { [ -n "$TAP_PLAN" ] || echo "1..$TAP_N"; }
 note() { tap_line "# $1"; }
 ccurl() { curl -s --noproxy '*' "$@"; }
+tap_ref() {
+  local line n=0
+  ref_count=
+  while IFS= read -r line; do
+    case $line in
+      PASS\ *) ok "${line#PASS }"; n=$((n + 1)) ;;
+      FAIL\ *) notok "${line#FAIL }"; n=$((n + 1)) ;;
+      INFO\ *) note "${line#INFO }" ;;
+      COUNT\ *) ref_count=${line#COUNT } ;;
+    esac
+  done
+  [ "$n" -gt 0 ] || notok "the reference printed no check" "$([ -n "${1:-}" ] && tail -n 3 "$1")"
+}
 # fault_row WHAT STATUS MS NEXT: a row of the fault table (bench section
 # "faults") appended to $FAULT_TABLE when it is set: the case, the status
 # answered, the time it took, whether the next request was served.
