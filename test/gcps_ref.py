@@ -66,26 +66,39 @@ def warp_options(method):
     return {}
 
 
-def warp(src, z, x, y, method, **kw):
+def warp_ds(src, z, x, y, method, **kw):
     """gdalwarp -t_srs EPSG:3857 -te (the tile) -ts 256 256 -r near -dstalpha"""
-    ref = gdal.Warp("", src, format="MEM", dstSRS="EPSG:3857", outputBounds=tile_bounds(z, x, y),
-                    width=256, height=256, resampleAlg="near", dstAlpha=True,
-                    **warp_options(method), **kw)
+    return gdal.Warp("", src, format="MEM", dstSRS="EPSG:3857", outputBounds=tile_bounds(z, x, y),
+                     width=256, height=256, resampleAlg="near", dstAlpha=True,
+                     **warp_options(method), **kw)
+
+
+def warp(src, z, x, y, method, **kw):
+    """warp_ds's one band (as floats) and its validity"""
+    ref = warp_ds(src, z, x, y, method, **kw)
     return (ref.GetRasterBand(1).ReadAsArray().astype(np.float64),
             ref.GetRasterBand(2).ReadAsArray() > 0)
 
 
-def tiles(bootstrap, config, layer, source, out, method, zxys):
-    src = gdal.Open(source)
+def served(bootstrap, config, layer, out, zxys, tag, what):
+    """(z, x, y, name, dataset) of each tile of zxys the server answers as a
+    GeoTIFF of its values (kept in out), name = what(zxy); a failed request
+    is a FAIL of that check."""
     for zxy in zxys:
         z, x, y = (int(v) for v in zxy.split("/"))
-        what = f"{layer} {zxy}.tif is gdalwarp -et 0.01's GCP warp ({method}) exactly"
-        path = f"{out}/{layer}-{z}-{x}-{y}.tif"
+        path = f"{out}/{layer}-{tag}{z}-{x}-{y}.tif"
         status, _ = request(bootstrap, config, f"/tiles/{layer}/{zxy}.tif", path)
         if status != 200:
-            say(False, what, f"status {status}")
+            say(False, what(zxy), f"status {status}")
             continue
-        got = gdal.Open(path)
+        yield z, x, y, what(zxy), gdal.Open(path)
+
+
+def tiles(bootstrap, config, layer, source, out, method, zxys):
+    src = gdal.Open(source)
+    for z, x, y, what, got in served(
+            bootstrap, config, layer, out, zxys, "",
+            lambda zxy: f"{layer} {zxy}.tif is gdalwarp -et 0.01's GCP warp ({method}) exactly"):
         gv = got.GetRasterBand(1).ReadAsArray().astype(np.float64)
         gm = got.GetRasterBand(1).GetMaskBand().ReadAsArray() > 0
         # at the error bound cogtiler warps GCP sources with: the same pixels
@@ -121,21 +134,15 @@ def positions(bootstrap, config, layer, source, out, method, zxys):
     pixel of gdalwarp's; a pixel valid in one and void in the other only on
     the scene's outline (its 3 x 3 neighbourhood in gdalwarp holds both)."""
     src = gdal.Open(source)
-    for zxy in zxys:
-        z, x, y = (int(v) for v in zxy.split("/"))
-        what = f"{layer} {zxy}: every pixel samples within 1 px of gdalwarp's position ({method})"
-        path = f"{out}/{layer}-pos-{z}-{x}-{y}.tif"
-        status, _ = request(bootstrap, config, f"/tiles/{layer}/{zxy}.tif", path)
-        if status != 200:
-            say(False, what, f"status {status}")
-            continue
-        got = gdal.Open(path)
+    for z, x, y, what, got in served(
+            bootstrap, config, layer, out, zxys, "pos-",
+            lambda zxy: f"{layer} {zxy}: every pixel samples within 1 px of gdalwarp's position "
+                        f"({method})"):
+        zxy = f"{z}/{x}/{y}"
         gc = got.GetRasterBand(1).ReadAsArray().astype(np.float64)
         gr = got.GetRasterBand(2).ReadAsArray().astype(np.float64)
         gm = got.GetRasterBand(1).GetMaskBand().ReadAsArray() > 0
-        ref = gdal.Warp("", src, format="MEM", dstSRS="EPSG:3857",
-                        outputBounds=tile_bounds(z, x, y), width=256, height=256,
-                        resampleAlg="near", dstAlpha=True, **warp_options(method))
+        ref = warp_ds(src, z, x, y, method)
         rc = ref.GetRasterBand(1).ReadAsArray().astype(np.float64)
         rr = ref.GetRasterBand(2).ReadAsArray().astype(np.float64)
         rm = ref.GetRasterBand(3).ReadAsArray() > 0
