@@ -111,18 +111,18 @@ struct raster {
      * wrap and close an overview dataset per tile, which drops the level's
      * cached blocks (and for remote sources fetches them again). */
     GDALDatasetH ovr_ds[RASTER_MAX_OVR];
-    /* The source's CRS is not EPSG:3857 (as GDAL's transformer compares
-     * them): the warp reprojects, the condition for keeping warp_ops. */
-    int reprojects;
+    /* The source is reprojected (its CRS is not EPSG:3857 as GDAL's
+     * transformer compares them, or GCPs place it) and has no RPC metadata:
+     * the condition for keeping warp_ops, decided at open. */
+    int keep_warps;
     void *ovr_tr;        /* r->ds -> EPSG:3857 transformer of the overview choice */
     struct warp_dst dsts[RASTER_MAX_DSTS];
     struct warp_op ops[RASTER_MAX_OPS];
     struct kept_vrt vrts[RASTER_MAX_VRTS];
     unsigned long long ticks; /* for the least recently used op and dst */
     /* A GCP-referenced source (no geotransform; r->gt unused): */
-    char **tr_opts;      /* its GenImgProj transformer options (SRC_METHOD, MAX_GCP_ORDER) */
-    const char *gcp_args[3]; /* the same as gdalwarp options (-tps, -order N), NULL-ended */
-    char gcp_order[4];
+    char **tr_opts;      /* its GenImgProj transformer options (SRC_METHOD, MAX_GCP_ORDER),
+                            gdalwarp's -tps / -order N as they reach GDAL */
     void *px_lonlat;     /* source pixels <-> lon/lat (EPSG:4326) */
     double px_deg;       /* a source pixel's approximate size in degrees */
     /* the grids zones are computed on, made on first use: [0] the source,
@@ -361,13 +361,10 @@ static int gcp_open(struct raster *r, const struct raster_open_opts *opts,
 {
     const int tps = opts && opts->gcp_tps, order = opts && !tps ? opts->gcp_order : 0;
     r->tr_opts = CSLSetNameValue(NULL, "SRC_METHOD", tps ? "GCP_TPS" : "GCP_POLYNOMIAL");
-    if (tps) {
-        r->gcp_args[0] = "-tps";
-    } else if (order > 0 && order <= 3) {
-        snprintf(r->gcp_order, sizeof r->gcp_order, "%d", order);
-        r->tr_opts = CSLSetNameValue(r->tr_opts, "MAX_GCP_ORDER", r->gcp_order);
-        r->gcp_args[0] = "-order";
-        r->gcp_args[1] = r->gcp_order;
+    if (order > 0 && order <= 3) {
+        char v[4];
+        snprintf(v, sizeof v, "%d", order);
+        r->tr_opts = CSLSetNameValue(r->tr_opts, "MAX_GCP_ORDER", v);
     }
     r->info.gcps = GDALGetGCPCount(r->ds);
     r->info.gcp_method = tps ? "tps" : "polynomial";
@@ -468,8 +465,9 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
     }
     double gt[6];
     /* placed by a geotransform or, failing that, by GCPs */
-    const int by_gcps = GDALGetGeoTransform(r->ds, gt) != CE_None && GDALGetGCPCount(r->ds) > 0;
-    if (!by_gcps && GDALGetGeoTransform(r->ds, gt) != CE_None) {
+    const int has_gt = GDALGetGeoTransform(r->ds, gt) == CE_None;
+    const int by_gcps = !has_gt && GDALGetGCPCount(r->ds) > 0;
+    if (!has_gt && !by_gcps) {
         err = io_fault[0] ? CT_ESOURCE : CT_EUNSUPPORTED;
         if (!io_fault[0])
             snprintf(msg, msgcap,
@@ -563,8 +561,8 @@ int raster_open(const char *source, const struct raster_open_opts *opts, struct 
         double dlon = l->maxx - l->minx + (l->minx > l->maxx ? 360.0 : 0.0);
         in->merc_res = dlon * (2.0 * TILEMATH_ORIGIN / 360.0) / in->width;
     }
-    /* GCPs: a warp whatever their CRS */
-    r->reprojects = by_gcps || !OSRIsSame(dsrs, merc);
+    /* GCPs: a warp whatever their CRS; RPCs: GDALWarp() every tile */
+    r->keep_warps = (by_gcps || !OSRIsSame(dsrs, merc)) && !GDALGetMetadata(r->ds, "RPC");
     r->direct = !by_gcps && OSRIsSame(srs, merc) && gt[2] == 0 && gt[4] == 0 && gt[1] > 0 &&
                 gt[5] < 0 && in->nbands <= DIRECT_MAX_BANDS;
     OSRDestroySpatialReference(merc);
@@ -642,6 +640,14 @@ void raster_tile_free(struct raster_tile *t)
     free(t->mask);
     t->data = NULL;
     t->mask = NULL;
+}
+
+/* The geotransform of a size x size tile over the EPSG:3857 window merc. */
+static void tile_gt(const struct bbox *merc, int size, double gt[6])
+{
+    const double g[6] = { merc->minx, (merc->maxx - merc->minx) / size, 0, merc->maxy, 0,
+                          -(merc->maxy - merc->miny) / size };
+    memcpy(gt, g, sizeof g);
 }
 
 /* Adds a MEM band whose pixels live in buf, so the warp writes straight into it. */
@@ -880,14 +886,10 @@ static GDALDatasetH kept_vrt(struct raster *r, const struct raster_read_opts *o,
     return v->ds;
 }
 
-/* The overview level `gdalwarp -ovr AUTO` reads when warping r into dst, whose
- * geotransform is gt (gdalwarp_lib.cpp of GDAL 3.6: a 10x10 grid of dst
- * pixels taken back to source pixels gives the decimation ratio; the level
- * whose ratio brackets it, or is within 0.1 of it), or -1 for full
- * resolution. The transformer is made once, from the first dst, and given
- * each tile's geotransform: nothing else in it depends on the destination. */
 /* r->ds -> dst's CRS, the transformer GDALWarp would make, with dst's
- * geotransform gt; NULL when GDAL cannot make it. */
+ * geotransform gt; NULL when GDAL cannot make it. It is made once, from the
+ * first dst, and given each tile's geotransform: nothing else in it depends
+ * on the destination. */
 static void *base_transformer(struct raster *r, GDALDatasetH dst, const double gt[6])
 {
     if (!r->ovr_tr && !(r->ovr_tr = GDALCreateGenImgProjTransformer2(r->ds, dst, r->tr_opts)))
@@ -896,6 +898,11 @@ static void *base_transformer(struct raster *r, GDALDatasetH dst, const double g
     return r->ovr_tr;
 }
 
+/* The overview level `gdalwarp -ovr AUTO` reads when warping r into dst, whose
+ * geotransform is gt (gdalwarp_lib.cpp of GDAL 3.6: a 10x10 grid of dst
+ * pixels taken back to source pixels gives the decimation ratio; the level
+ * whose ratio brackets it, or is within 0.1 of it), or -1 for full
+ * resolution. */
 static int auto_overview(struct raster *r, GDALDatasetH dst, const double gt[6])
 {
     GDALRasterBandH b1 = GDALGetRasterBand(r->ds, 1);
@@ -952,16 +959,19 @@ static GDALDatasetH overview_ds(struct raster *r, int i)
 }
 
 /* Writes gdalwarp's options for r's GCP transformer at argv[argc], then
- * NULL: -et et unless et is NULL; -tps or -order N when configured; nothing
- * for a geotransform. argv has room for argc + 5. */
+ * NULL: -et et unless et is NULL, and -to NAME=VALUE for each transformer
+ * option (what -tps and -order N set); nothing for a geotransform. argv has
+ * room for argc + 7. */
 static void gcp_argv(const struct raster *r, char **argv, int argc, const char *et)
 {
     if (et && r->px_lonlat) {
         argv[argc++] = "-et";
         argv[argc++] = (char *)et;
     }
-    for (int i = 0; r->gcp_args[i]; i++)
-        argv[argc++] = (char *)r->gcp_args[i];
+    for (char **o = r->tr_opts; o && *o; o++) {
+        argv[argc++] = "-to";
+        argv[argc++] = *o;
+    }
     argv[argc] = NULL;
 }
 
@@ -1094,7 +1104,7 @@ static int CPL_STDCALL op_progress(double done, const char *text, void *arg)
  * the transformer would not see the next tile's geotransform. The
  * operation keeps three things in the pixels of the tile it first warps, and
  * each stays right for later tiles: the pixel-aligned pure translation path
- * (never: the source is reprojected, r->reprojects); the poles' positions
+ * (never: the source is reprojected, r->keep_warps); the poles' positions
  * (its "special points", ~+-6e7 m and more in EPSG:3857, outside every
  * tile's pixels as they are outside the first's); and the grid points of
  * ComputeSourceWindowStartingFromSource(), which within_reach() keeps it
@@ -1308,8 +1318,8 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
         err = CT_EINVAL;
         goto out;
     }
-    double res_x = (merc->maxx - merc->minx) / size, res_y = (merc->maxy - merc->miny) / size;
-    double gt[6] = { merc->minx, res_x, 0, merc->maxy, 0, -res_y };
+    double gt[6];
+    tile_gt(merc, size, gt);
     GDALDataType dt = byte ? GDT_Byte : GDT_Float64;
     GDALDatasetH src = r->ds;
     /* band 1 of a one-band source (no alpha) is the source itself: a subset
@@ -1327,8 +1337,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
      * subset without overviews, where GDALWarp would choose none),
      * reprojected, into a kept buffer by a kept warp. */
     struct warp_dst *d = NULL;
-    if (r->reprojects && px * ((size_t)nb * bpp + 1) <= WARP_DST_MAX_BYTES &&
-        !GDALGetMetadata(r->ds, "RPC") &&
+    if (r->keep_warps && px * ((size_t)nb * bpp + 1) <= WARP_DST_MAX_BYTES &&
         (!subset || GDALGetOverviewCount(GDALGetRasterBand(src, 1)) == 0) &&
         (d = warp_dst_get(r, size, nb, dt))) {
         GDALSetGeoTransform(d->mem, gt);
@@ -1363,7 +1372,7 @@ int raster_read(struct raster *r, const struct bbox *merc, int size,
      * placed by GCPs), which the differential tests use as reference; the
      * overview level is chosen here as AUTO would, and read through the
      * dataset kept open for it. */
-    char *argv[10] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha" };
+    char *argv[12] = { "-r", (char *)(resampling ? resampling : "near"), "-dstalpha" };
     int argc = 3;
     if (src == r->ds) {
         GDALDatasetH ovr = overview_ds(r, auto_overview(r, mem, gt));
@@ -1651,9 +1660,9 @@ static GDALDatasetH gcp_grid(struct raster *r, int level)
     if (*slot)
         return *slot;
     GDALDatasetH src = level < 0 ? r->ds : overview_ds(r, level);
-    char *argv[10] = { "-of", "VRT", "-r", "near", "-dstalpha" };
-    const int tps = r->gcp_args[0] && !strcmp(r->gcp_args[0], "-tps");
-    gcp_argv(r, argv, 5, tps ? STR(GCP_MAX_ERROR) : "0");
+    char *argv[12] = { "-of", "VRT", "-r", "near", "-dstalpha" };
+    const char *method = CSLFetchNameValue(r->tr_opts, "SRC_METHOD");
+    gcp_argv(r, argv, 5, method && !strcmp(method, "GCP_TPS") ? STR(GCP_MAX_ERROR) : "0");
     GDALWarpAppOptions *wo = src ? GDALWarpAppOptionsNew(argv, NULL) : NULL;
     int usage = 0;
     reset_errors();
@@ -1911,7 +1920,7 @@ int raster_zone_warp(struct raster_zone *z, struct raster *src, int band,
      * the reference of the statistics of derived layers. An exact transformer
      * (-et 0): the approximate one interpolates over the window, so a cell
      * near a tie could take another source cell in another chunking. */
-    char *argv[10] = { "-r", (char *)(resampling ? resampling : "near"), "-et", "0", "-dstalpha" };
+    char *argv[12] = { "-r", (char *)(resampling ? resampling : "near"), "-et", "0", "-dstalpha" };
     gcp_argv(src, argv, 5, NULL);
     for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
         v[i] = NAN;
@@ -2047,8 +2056,8 @@ int raster_geotiff(const struct raster *r, const int *bands, const struct raster
         set_msg(msg, msgcap, "cannot create the GeoTIFF");
         goto out;
     }
-    double res_x = (merc->maxx - merc->minx) / size, res_y = (merc->maxy - merc->miny) / size;
-    double gt[6] = { merc->minx, res_x, 0, merc->maxy, 0, -res_y };
+    double gt[6];
+    tile_gt(merc, size, gt);
     if (!wkt3857 || GDALSetProjection(ds, wkt3857) != CE_None ||
         GDALSetGeoTransform(ds, gt) != CE_None) {
         set_msg(msg, msgcap, "cannot georeference the GeoTIFF");
