@@ -3,10 +3,9 @@
 #define COGTILER_CONFIG_H
 
 #include <stddef.h>
-
-#include "imgfmt.h"
 #include <stdint.h>
 
+#include "imgfmt.h"
 #include "overlay.h"
 
 /* What a derived layer's input computes from its layer's band. */

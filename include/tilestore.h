@@ -15,6 +15,11 @@ struct tilestore;
 /* Tiles put per MBTiles transaction (also committed after a second). */
 #define TILESTORE_BATCH 256
 
+/* What path names: TILESTORE_FOLDER when it ends in '/' or is a directory,
+ * else TILESTORE_MBTILES when it ends in ".mbtiles", else 0 (neither). */
+enum { TILESTORE_MBTILES = 1, TILESTORE_FOLDER };
+int tilestore_kind(const char *path);
+
 /* Opens path for tiles of extension ext ("png", "webp", "jpg"): a path that
  * ends in ".mbtiles" is an MBTiles file (created with the 1.3 schema, or
  * reopened to add tiles: its metadata "format" must then be ext), one that ends

@@ -1,16 +1,15 @@
 /* cli.c - the command-line transport and the commands that start the others. */
 #include "cli.h"
 
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <math.h>
-#include <signal.h>
 
 #include "app.h"
 #include "config.h"
@@ -101,6 +100,21 @@ static void free_app(struct app *app, struct worker *w)
     app_destroy(app);
 }
 
+/* A command's string option: "--name VALUE" (or its other spelling) into *dst. */
+struct str_opt {
+    const char *name, *alias;
+    const char **dst;
+};
+
+/* Where option a of t[0..n) goes, or NULL when it is none of them. */
+static const char **opt_dest(const struct str_opt *t, size_t n, const char *a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(a, t[i].name) || (t[i].alias && !strcmp(a, t[i].alias)))
+            return t[i].dst;
+    return NULL;
+}
+
 /* Value of option argv[*i] ("--name VALUE"), advancing *i; NULL if missing. */
 static const char *optval(int argc, char **argv, int *i)
 {
@@ -183,8 +197,14 @@ int cli_tile(int argc, char **argv)
 {
     const char *zxy = NULL, *layer = NULL, *source = NULL, *config = NULL, *out = NULL;
     const char *cmap = NULL, *rescale = NULL, *tilesize = NULL, *quality = NULL;
+    const struct str_opt opts[] = {
+        { "--layer", NULL, &layer },      { "--source", NULL, &source },
+        { "--config", NULL, &config },    { "-o", "--output", &out },
+        { "--colormap", NULL, &cmap },    { "--rescale", NULL, &rescale },
+        { "--tilesize", NULL, &tilesize }, { "--quality", NULL, &quality },
+    };
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
+        const char *a = argv[i], *v = NULL, **dst;
         if (a[0] != '-') {
             if (zxy)
                 goto bad;
@@ -193,24 +213,9 @@ int cli_tile(int argc, char **argv)
         }
         if (!(v = optval(argc, argv, &i)))
             return 2;
-        if (!strcmp(a, "--layer"))
-            layer = v;
-        else if (!strcmp(a, "--source"))
-            source = v;
-        else if (!strcmp(a, "--config"))
-            config = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-            out = v;
-        else if (!strcmp(a, "--colormap"))
-            cmap = v;
-        else if (!strcmp(a, "--rescale"))
-            rescale = v;
-        else if (!strcmp(a, "--tilesize"))
-            tilesize = v;
-        else if (!strcmp(a, "--quality"))
-            quality = v;
-        else
+        if (!(dst = opt_dest(opts, sizeof opts / sizeof opts[0], a)))
             goto bad;
+        *dst = v;
     }
     if (!zxy || !out || (layer && source))
         goto bad;
@@ -448,24 +453,21 @@ int cli_stats(int argc, char **argv)
 {
     const char *layer = NULL, *source = NULL, *config = NULL, *geojson = NULL, *query = "";
     long jobs = 1;
+    const struct str_opt opts[] = {
+        { "--layer", NULL, &layer },     { "--source", NULL, &source },
+        { "--config", NULL, &config },   { "--geojson", NULL, &geojson },
+        { "--query", NULL, &query },
+    };
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v;
+        const char *a = argv[i], *v, **dst;
         if (!(v = optval(argc, argv, &i)))
             return 2;
         if (!strcmp(a, "--jobs")) {
             if (opt_number("stats", "jobs", v, 1, 256, &jobs))
                 return 2;
-        } else if (!strcmp(a, "--layer"))
-            layer = v;
-        else if (!strcmp(a, "--source"))
-            source = v;
-        else if (!strcmp(a, "--config"))
-            config = v;
-        else if (!strcmp(a, "--geojson"))
-            geojson = v;
-        else if (!strcmp(a, "--query"))
-            query = v;
-        else {
+        } else if ((dst = opt_dest(opts, sizeof opts / sizeof opts[0], a))) {
+            *dst = v;
+        } else {
             fputs(cli_usage, stderr);
             return 2;
         }
@@ -731,15 +733,6 @@ static int map_format(const char *ext)
     return !img_format_parse(ext, strlen(ext), &f) && f != IMG_TIFF;
 }
 
-/* -o: an .mbtiles file or a folder (an existing one, or a name ending in '/'). */
-static int pyramid_out_ok(const char *out)
-{
-    size_t n = strlen(out);
-    struct stat sb;
-    return (n > 8 && !strcmp(out + n - 8, ".mbtiles")) || (n && out[n - 1] == '/') ||
-           (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode));
-}
-
 /* The layer as its TileJSON describes it (through the service, like a tile). */
 struct layer_desc {
     struct bbox bounds; /* /info's: west > east across the antimeridian */
@@ -748,8 +741,32 @@ struct layer_desc {
     char name[80], format[8], attribution[1024];
 };
 
-/* GET /tiles/LAYER/tilejson.json?QUERY[&tile_format=EXT]: 0 and *d, or the
- * exit status after a message (3: no such layer; 2: a bad --query). */
+/* GET path?q[0..nq) through the service: the JSON body of a 200 (free with
+ * cJSON_Delete), or NULL after a message with *rc the exit status (3: no such
+ * layer; 2: a bad --query; 1: any other failure). */
+static cJSON *get_json(struct worker *w, const char *path, const struct kv *q, size_t nq,
+                       int *rc)
+{
+    struct request req = { .method = "GET", .path = path, .query = q, .nquery = nq };
+    struct response resp;
+    handler_handle(w, &req, &resp);
+    cJSON *o = NULL;
+    if (resp.status != 200) {
+        fprintf(stderr, "bootstrap pyramid: HTTP %d %.*s (%s)\n", resp.status, (int)resp.len,
+                (const char *)resp.body, resp.detail);
+        *rc = resp.status == 404 ? 3 : resp.status == 400 ? 2 : 1;
+    } else if (!(o = cJSON_ParseWithLength((const char *)resp.body, resp.len))) {
+        fprintf(stderr, "bootstrap pyramid: %s is not JSON\n", path);
+        *rc = 1;
+    }
+    response_free(&resp);
+    return o;
+}
+
+/* The layer as the service describes it: /info's bounds (west > east across
+ * the antimeridian, where TileJSON's span every longitude: the plan needs
+ * them so), the rest from the TileJSON of tiles asked with QUERY (and
+ * tile_format=EXT). 0 and *d, or the exit status after a message. */
 static int describe_layer(struct worker *w, const char *layer, const struct kv *query, size_t nq,
                           const char *ext, struct layer_desc *d)
 {
@@ -757,29 +774,24 @@ static int describe_layer(struct worker *w, const char *layer, const struct kv *
     struct kv q[HTTP_MAX_PAIRS + 1];
     memcpy(q, query, nq * sizeof *q);
     if (ext)
-        q[nq++] = (struct kv){ "tile_format", ext };
-    snprintf(path, sizeof path, "/tiles/%s/tilejson.json", layer);
-    struct request req = { .method = "GET", .path = path, .query = q, .nquery = nq };
-    struct response resp;
-    handler_handle(w, &req, &resp);
+        q[nq] = (struct kv){ "tile_format", ext };
     int rc = 1;
-    if (resp.status != 200) {
-        fprintf(stderr, "bootstrap pyramid: HTTP %d %.*s (%s)\n", resp.status, (int)resp.len,
-                (const char *)resp.body, resp.detail);
-        rc = resp.status == 404 ? 3 : resp.status == 400 ? 2 : 1;
-        goto out;
-    }
-    cJSON *o = cJSON_ParseWithLength((const char *)resp.body, resp.len);
-    const cJSON *b = cJSON_GetObjectItem(o, "bounds"), *c = cJSON_GetObjectItem(o, "center");
-    const cJSON *f = cJSON_GetObjectItem(o, "format"), *a = cJSON_GetObjectItem(o, "attribution");
-    const cJSON *n = cJSON_GetObjectItem(o, "name"), *z0 = cJSON_GetObjectItem(o, "minzoom");
-    const cJSON *z1 = cJSON_GetObjectItem(o, "maxzoom");
-    if (cJSON_GetArraySize(b) == 4 && cJSON_GetArraySize(c) >= 2 && cJSON_IsString(f) &&
+    snprintf(path, sizeof path, "/tiles/%s/tilejson.json", layer);
+    cJSON *tj = get_json(w, path, q, nq + (ext ? 1 : 0), &rc);
+    snprintf(path, sizeof path, "/tiles/%s/info", layer);
+    cJSON *info = tj ? get_json(w, path, query, nq, &rc) : NULL;
+    const cJSON *b = cJSON_GetObjectItem(info, "bounds"), *c = cJSON_GetObjectItem(tj, "center");
+    const cJSON *f = cJSON_GetObjectItem(tj, "format"), *a = cJSON_GetObjectItem(tj, "attribution");
+    const cJSON *n = cJSON_GetObjectItem(tj, "name"), *z0 = cJSON_GetObjectItem(tj, "minzoom");
+    const cJSON *z1 = cJSON_GetObjectItem(tj, "maxzoom");
+    double v[4];
+    int nb = 0;
+    for (const cJSON *e = cJSON_GetArraySize(b) == 4 ? b->child : NULL; e && cJSON_IsNumber(e);
+         e = e->next)
+        v[nb++] = e->valuedouble;
+    if (tj && info && nb == 4 && cJSON_GetArraySize(c) >= 2 && cJSON_IsString(f) &&
         cJSON_IsNumber(z0) && cJSON_IsNumber(z1)) {
-        d->bounds = (struct bbox){ cJSON_GetArrayItem(b, 0)->valuedouble,
-                                   cJSON_GetArrayItem(b, 1)->valuedouble,
-                                   cJSON_GetArrayItem(b, 2)->valuedouble,
-                                   cJSON_GetArrayItem(b, 3)->valuedouble };
+        d->bounds = (struct bbox){ v[0], v[1], v[2], v[3] };
         d->center[0] = cJSON_GetArrayItem(c, 0)->valuedouble;
         d->center[1] = cJSON_GetArrayItem(c, 1)->valuedouble;
         d->minzoom = z0->valueint;
@@ -789,27 +801,11 @@ static int describe_layer(struct worker *w, const char *layer, const struct kv *
         snprintf(d->attribution, sizeof d->attribution, "%s",
                  cJSON_IsString(a) ? a->valuestring : "");
         rc = 0;
-    } else {
-        fprintf(stderr, "bootstrap pyramid: the layer's TileJSON lacks bounds or format\n");
+    } else if (tj && info) {
+        fprintf(stderr, "bootstrap pyramid: the layer's description lacks bounds or format\n");
     }
-    cJSON_Delete(o);
-    response_free(&resp);
-    /* TileJSON's bounds span every longitude for a source across the
-     * antimeridian (they must not wrap); /info's keep west > east, and the
-     * plan needs them so */
-    snprintf(path, sizeof path, "/tiles/%s/info", layer);
-    req.nquery = nq - (ext ? 1 : 0);
-    handler_handle(w, &req, &resp);
-    o = resp.status == 200 ? cJSON_ParseWithLength((const char *)resp.body, resp.len) : NULL;
-    b = cJSON_GetObjectItem(o, "bounds");
-    if (!rc && cJSON_GetArraySize(b) == 4 && cJSON_IsNumber(cJSON_GetArrayItem(b, 0)) &&
-        cJSON_IsNumber(cJSON_GetArrayItem(b, 2))) {
-        d->bounds.minx = cJSON_GetArrayItem(b, 0)->valuedouble;
-        d->bounds.maxx = cJSON_GetArrayItem(b, 2)->valuedouble;
-    }
-    cJSON_Delete(o);
-out:
-    response_free(&resp);
+    cJSON_Delete(tj);
+    cJSON_Delete(info);
     return rc;
 }
 
@@ -879,33 +875,25 @@ int cli_pyramid(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN), jobs = cores > 0 ? cores : 1;
     int minz = -1, maxz = -1;
     struct bbox clip;
+    const struct str_opt opts[] = {
+        { "--layer", NULL, &layer },   { "--source", NULL, &source }, { "--config", NULL, &config },
+        { "--zoom", NULL, &zooms },    { "--bbox", NULL, &bbox_s },   { "--format", NULL, &format },
+        { "--query", NULL, &query_s }, { "-o", "--output", &out },
+    };
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v;
+        const char *a = argv[i], *v, **dst;
         if (a[0] != '-')
             goto bad;
         if (!(v = optval(argc, argv, &i)))
             return 2;
-        if (!strcmp(a, "--layer"))
-            layer = v;
-        else if (!strcmp(a, "--source"))
-            source = v;
-        else if (!strcmp(a, "--config"))
-            config = v;
-        else if (!strcmp(a, "--zoom"))
-            zooms = v;
-        else if (!strcmp(a, "--bbox"))
-            bbox_s = v;
-        else if (!strcmp(a, "--format"))
-            format = v;
-        else if (!strcmp(a, "--query"))
-            query_s = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-            out = v;
-        else if (!strcmp(a, "--jobs")) {
+        if (!strcmp(a, "--jobs")) {
             if (opt_number("pyramid", "jobs", v, 1, 256, &jobs))
                 return 2;
-        } else
+        } else if ((dst = opt_dest(opts, sizeof opts / sizeof opts[0], a))) {
+            *dst = v;
+        } else {
             goto bad;
+        }
     }
     if (!out || (layer && source))
         goto bad;
@@ -922,7 +910,7 @@ int cli_pyramid(int argc, char **argv)
         fprintf(stderr, "bootstrap pyramid: bad --format %s (png, webp or jpg)\n", format);
         return 2;
     }
-    if (!pyramid_out_ok(out)) {
+    if (!tilestore_kind(out)) {
         fprintf(stderr, "bootstrap pyramid: -o names an .mbtiles file or a folder (DIR/)\n");
         return 2;
     }

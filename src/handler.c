@@ -4,8 +4,8 @@
 #include "handler.h"
 
 #include <cJSON.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

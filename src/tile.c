@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "colormap.h"
-#include "imgenc.h"
 #include "err.h"
+#include "imgenc.h"
 #include "tilemath.h"
 
 /* Decides how pixels get colour: passthrough, palette, or rescale + ramp.

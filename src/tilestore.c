@@ -336,12 +336,19 @@ static void folder_meta_get(struct tilestore *s, const char *name, char *buf, si
 
 /* --- the interface ------------------------------------------------------------------- */
 
+int tilestore_kind(const char *path)
+{
+    struct stat sb;
+    if (ends_with(path, "/") || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)))
+        return TILESTORE_FOLDER;
+    return ends_with(path, ".mbtiles") ? TILESTORE_MBTILES : 0;
+}
+
 int tilestore_open(const char *path, const char *ext, struct tilestore **out, char *msg,
                    size_t msgcap)
 {
-    struct stat sb;
-    int is_dir = ends_with(path, "/") || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
-    if (!is_dir && !ends_with(path, ".mbtiles")) {
+    const int kind = tilestore_kind(path), is_dir = kind == TILESTORE_FOLDER;
+    if (!kind) {
         snprintf(msg, msgcap, "-o names an .mbtiles file or a folder (ending in /)");
         return CT_EINVAL;
     }
