@@ -44,6 +44,13 @@ int bench_time_main(int argc, char **argv);
  * size. One line per pair; returns 1 if any pair was bad. */
 int bench_check_main(int argc, char **argv);
 
+/* AWS Lambda (x86, us-east-1): 1,769 MB has the equivalent of one vCPU. */
+#define BENCH_LAMBDA_ONE_VCPU_MB 1769
+
+/* Dollars per million invocations of billed_ms at mb megabytes (Lambda's
+ * request and GB-second prices, bench_report.c). */
+double bench_lambda_usd(double billed_ms, int mb);
+
 /* bench_tiles --report SAMPLES
  * Reads the records bench/run.sh collected and prints the side-by-side
  * Markdown tables (see bench_report.c for the record formats). Returns 0, 1

@@ -29,7 +29,6 @@
 #define LAMBDA_GB_SECOND_USD 0.0000166667
 #define LAMBDA_MIN_MB 128
 #define LAMBDA_MAX_MB 10240
-#define LAMBDA_ONE_VCPU_MB 1769 /* AWS: 1,769 MB has the equivalent of one vCPU */
 #define SLOW_FACTOR 10
 #define SLOW_MB 1536
 
@@ -453,8 +452,7 @@ static void http_table(void)
     }
 }
 
-/* Dollars per million invocations of billed_ms at mb megabytes. */
-static double lambda_usd(double billed_ms, int mb)
+double bench_lambda_usd(double billed_ms, int mb)
 {
     return 1e6 * (LAMBDA_REQUEST_USD + (double)mb / 1024.0 * billed_ms / 1000.0 *
                                            LAMBDA_GB_SECOND_USD);
@@ -478,8 +476,9 @@ static void cost_row(const char *label, double median, long rss_kib)
     char a[32];
     printf("| %s | %s | %.0f | %.1f | %d | %.2f | %.2f | %.0f | %.2f |\n", label,
            ms(a, sizeof a, median), billed, (double)rss_kib / 1024.0, mb,
-           mb ? lambda_usd(billed, mb) : 0.0, lambda_usd(billed, LAMBDA_ONE_VCPU_MB), slow,
-           lambda_usd(slow, SLOW_MB));
+           mb ? bench_lambda_usd(billed, mb) : 0.0,
+           bench_lambda_usd(billed, BENCH_LAMBDA_ONE_VCPU_MB), slow,
+           bench_lambda_usd(slow, SLOW_MB));
 }
 
 static void cost_table(void)

@@ -684,14 +684,11 @@ static const char *const FMT_EXT[NFMT] = { "png", "webp", "jpg", "tif" };
 
 /* Delivery prices (us-east-1 / North America, on-demand, first tier): CloudFront
  * egress to the internet per GB, CloudFront HTTPS requests, API Gateway HTTP
- * API requests; with LAMBDA_* below the Lambda terms. Origin fetches from an
- * AWS origin to CloudFront are free. */
+ * API requests; Lambda's from bench_lambda_usd() at one vCPU. Origin fetches
+ * from an AWS origin to CloudFront are free. */
 #define CF_EGRESS_USD_PER_GB 0.085
 #define CF_HTTPS_USD_PER_M 1.00
 #define HTTP_API_USD_PER_M 1.00
-#define FMT_LAMBDA_REQUEST_USD_PER_M 0.20
-#define FMT_LAMBDA_GB_SECOND_USD 0.0000166667
-#define FMT_LAMBDA_MB 1769
 
 static double encode_median(const uint8_t *rgba, int w, int h, const struct img_opts *o,
                             int iter, double *times, size_t *bytes)
@@ -787,8 +784,7 @@ static int formats_main(int argc, char **argv)
         /* a million tiles, each rendered once and delivered once */
         double egress = bytes[f] * 1e6 / 1e9 * CF_EGRESS_USD_PER_GB;
         double billed = ceil(med) < 1 ? 1 : ceil(med);
-        double lambda = FMT_LAMBDA_REQUEST_USD_PER_M +
-                        billed / 1000.0 * FMT_LAMBDA_MB / 1024.0 * FMT_LAMBDA_GB_SECOND_USD * 1e6;
+        double lambda = bench_lambda_usd(billed, BENCH_LAMBDA_ONE_VCPU_MB);
         double reqs = CF_HTTPS_USD_PER_M + HTTP_API_USD_PER_M;
         const char *big = egress >= lambda && egress >= reqs ? "egress"
                           : lambda >= reqs                   ? "Lambda"
