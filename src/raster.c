@@ -382,8 +382,9 @@ static int gcp_open(struct raster *r, const struct raster_open_opts *opts,
                                  0) != CE_None ||
         !(ext[2] > ext[0] && ext[3] > ext[1]) || !isfinite(ext[0]) || !isfinite(ext[1]) ||
         !isfinite(ext[2]) || !isfinite(ext[3])) {
-        snprintf(msg, msgcap, "the source's %d GCPs define no transformation (too few, or "
-                              "collinear)", r->info.gcps);
+        snprintf(msg, msgcap, "the source's %d GCPs define no transformation (too few, "
+                              "collinear, or off the Earth's longitudes and latitudes)",
+                 r->info.gcps);
         return CT_EUNSUPPORTED;
     }
     r->px_deg = fmax(fabs(gt[1]), fabs(gt[5]));

@@ -40,6 +40,15 @@ static void make_broken_files(void)
                             "-a_srs EPSG:4326 -gcp 0 0 10 10 -gcp 8 8 10.5 10.5 -gcp 16 16 11 "
                             "11 test/out/nogeoref.tif test/out/colgcps.tif"),
                      0);
+    /* hostile GCPs: latitudes of +-1000 degrees; longitudes of +-1e7; a NaN */
+    assert_int_equal(system("gdal_translate -q -a_srs EPSG:4326 -gcp 0 0 10 1000 -gcp 16 0 11 "
+                            "1000 -gcp 0 16 10 -1000 test/out/nogeoref.tif test/out/badlat.tif "
+                            "&& gdal_translate -q -a_srs EPSG:4326 -gcp 0 0 -1e7 80 -gcp 16 0 "
+                            "1e7 80 -gcp 0 16 -1e7 -80 -gcp 16 16 1e7 -80 test/out/nogeoref.tif "
+                            "test/out/widegcps.tif && gdal_translate -q -a_srs EPSG:4326 -gcp 0 "
+                            "0 nan 1 -gcp 16 0 2 1 -gcp 0 16 1 2 test/out/nogeoref.tif "
+                            "test/out/nangcps.tif"),
+                     0);
     out = fopen("test/out/not-a-raster.tif", "wb");
     assert_non_null(out);
     fputs("this is not a TIFF\n", out);
@@ -63,6 +72,9 @@ static int setup(void **state)
         "\"nogeoref\":{\"source\":\"../out/nogeoref.tif\"},"
         "\"twogcps\":{\"source\":\"../out/twogcps.tif\"},"
         "\"colgcps\":{\"source\":\"../out/colgcps.tif\"},"
+        "\"badlat\":{\"source\":\"../out/badlat.tif\"},"
+        "\"widegcps\":{\"source\":\"../out/widegcps.tif\"},"
+        "\"nangcps\":{\"source\":\"../out/nangcps.tif\"},"
         "\"europa\":{\"source\":\"rio-tiler/cog_nonearth.tif\"},"
         "\"missing\":{\"source\":\"nope/missing.tif\"},"
         "\"truncated\":{\"source\":\"../out/truncated.tif\"},"
@@ -220,6 +232,9 @@ static void test_bad_sources_then_good(void **state)
         { "nogeoref", "neither a geotransform nor GCPs", 500 },
         { "twogcps", "2 GCPs define no transformation", 500 },
         { "colgcps", "3 GCPs define no transformation", 500 },
+        { "badlat", "3 GCPs define no transformation", 500 },
+        { "widegcps", "4 GCPs define no transformation", 500 },
+        { "nangcps", "3 GCPs define no transformation", 500 },
         { "europa", "Earth", 500 },
         { "missing", "cannot open", 502 }, /* an upstream fault, not ours */
         { "garbage", "cannot open", 502 },
