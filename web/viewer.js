@@ -194,18 +194,32 @@
     return el;
   }
 
+  /* The legend for request token, once the colormap's table colors is here
+   * (a later request's legend replaces it): the elements parts(colors) makes,
+   * in place of what it showed. */
+  function fillLegend(token, name, parts) {
+    var legend = $("legend");
+    lut(name).then(function (colors) {
+      if (token !== legendFor) return;
+      legend.textContent = "";
+      parts(colors).forEach(function (e) { legend.appendChild(e); });
+      legend.hidden = false;
+    }, function (err) {
+      if (token === legendFor) status("legend: " + err.message, true);
+    });
+  }
+
   /* The legend of a colormapped one-band layer: the colormap as a bar from
    * the low to the high end of the rescale (the controls', else the layer's;
    * "low" and "high" when the server takes the source's own range). */
   function buildRamp(info, token) {
-    var legend = $("legend"), name = $("colormap").value || info.colormap;
+    var name = $("colormap").value || info.colormap;
     var lo = $("rmin").value, hi = $("rmax").value;
     if (lo === "" || hi === "") {
       lo = info.rescale ? String(info.rescale[0]) : "low";
       hi = info.rescale ? String(info.rescale[1]) : "high";
     }
-    lut(name).then(function (colors) {
-      if (token !== legendFor) return;
+    fillLegend(token, name, function (colors) {
       var css = function (c) { return "rgba(" + c[0] + ", " + c[1] + ", " + c[2] + ", " + c[3] / 255 + ")"; };
       var stops = [];
       for (var i = 0; i < 256; i += 17) stops.push(css(colors[i])); /* 0, 17, ..., 255 */
@@ -224,13 +238,7 @@
         e.textContent = t;
         ends.appendChild(e);
       });
-      legend.textContent = "";
-      legend.appendChild(title);
-      legend.appendChild(bar);
-      legend.appendChild(ends);
-      legend.hidden = false;
-    }, function (err) {
-      if (token === legendFor) status("legend: " + err.message, true);
+      return [title, bar, ends];
     });
   }
 
@@ -251,9 +259,7 @@
       lo = info.rescale ? info.rescale[0] : scale[0];
       hi = info.rescale ? info.rescale[1] : scale[1];
     }
-    lut($("colormap").value || info.colormap).then(function (colors) {
-      if (token !== legendFor) return;
-      legend.textContent = "";
+    fillLegend(token, $("colormap").value || info.colormap, function (colors) {
       var title = document.createElement("div");
       title.className = "title";
       title.textContent = "Score " + scale[0] + "\u2013" + scale[1];
@@ -274,12 +280,7 @@
       var n = swatch(null, "no data");
       n.setAttribute("data-kind", "nodata");
       special.appendChild(n);
-      legend.appendChild(title);
-      legend.appendChild(row);
-      legend.appendChild(special);
-      legend.hidden = false;
-    }, function (err) {
-      if (token === legendFor) status("legend: " + err.message, true);
+      return [title, row, special];
     });
   }
 
